@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Database } from '../../src/db/index.js';
+import { MIGRATIONS } from '../../src/db/index.js';
+import { migrationSource } from '../../src/db/migrations.js';
+import { openTestDatabase } from '../helpers/db.js';
+
+const TABLES = [
+  'audit_events',
+  'login_claims',
+  'sessions',
+  'signing_keys',
+  'used_jtis',
+  'user_attributes',
+  'user_grants',
+  'user_identities',
+  'users',
+];
+
+async function tables(db: Database): Promise<string[]> {
+  const r = (await db.knex.raw(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name NOT LIKE 'knex_%' ORDER BY 1`,
+  )) as { rows: { table_name: string }[] };
+  return r.rows.map((x) => x.table_name);
+}
+
+describe(`migrations (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openTestDatabase({ migrate: false });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('creates every table, is idempotent, and rolls back cleanly', async () => {
+    expect(await tables(db)).toEqual([]);
+    await db.migrate();
+    expect(await tables(db)).toEqual(TABLES);
+    await db.migrate();
+    const done = (await db.knex('knex_migrations').pluck('name')) as string[];
+    expect(done).toEqual([...MIGRATIONS]);
+
+    await db.knex.migrate.rollback({ migrationSource }, true);
+    expect(await tables(db)).toEqual([]);
+    await db.migrate();
+    expect(await tables(db)).toEqual(TABLES);
+  });
+
+  it('enforces case-insensitive usercodes and the lifecycle values', async () => {
+    await db.knex('users').insert({ id: 'A', usercode: 'Alice' });
+    await expect(db.knex('users').insert({ id: 'B', usercode: 'ALICE' })).rejects.toMatchObject({ code: '23505' });
+    await expect(db.knex('users').insert({ id: 'C', usercode: 'carol', lifecycle: 'GONE' })).rejects.toMatchObject({ code: '23514' });
+    const row = (await db.knex('users').where({ id: 'A' }).first()) as Record<string, unknown>;
+    expect(row).toMatchObject({ lifecycle: 'ACTIVE', user_type: 'PERSON', status: [], tags: [] });
+    expect(Number(row.version)).toBe(1);
+  });
+
+  it('cascades user deletion to identities, grants, attributes and sessions', async () => {
+    await db.knex('users').insert({ id: 'D', usercode: 'dave' });
+    await db.knex('user_identities').insert({ user_id: 'D', issuer_id: 'corp', iss: 'https://idp', sub: 'd' });
+    await db.knex('user_grants').insert({ user_id: 'D', kind: 'role', name: 'admin', source: 'scim' });
+    await db.knex('user_attributes').insert({ user_id: 'D', source: 'scim', name: 'region', values: JSON.stringify(['EU']) });
+    const t = new Date(Date.now() + 60_000);
+    await db.knex('sessions').insert({ id_hash: 'h', user_id: 'D', idle_expires_at: t, absolute_expires_at: t });
+    await db.knex('users').where({ id: 'D' }).delete();
+    for (const table of ['user_identities', 'user_grants', 'user_attributes', 'sessions']) {
+      const [{ n }] = (await db.knex(table).where({ user_id: 'D' }).count({ n: '*' })) as { n: string | number }[];
+      expect(Number(n)).toBe(0);
+    }
+  });
+});

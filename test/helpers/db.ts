@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { describe, it } from '@jest/globals';
+import pg from 'pg';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/index.js';
+
+/** Defaults for tests: small pool, short timeouts. */
+export const TEST_DB_OPTIONS: Omit<DatabaseOptions, 'url'> = {
+  dataDir: '',
+  poolMax: 5,
+  connectionTimeoutMs: 5000,
+  statementTimeoutMs: 15000,
+};
+
+/** True when the suite runs against a real PostgreSQL (DATABASE_URL set). */
+export const hasPostgres = (): boolean => !!process.env.DATABASE_URL;
+
+/**
+ * A fresh, migrated database for one test file (or test). With DATABASE_URL: a new randomly named
+ * schema in that database (every pool connection, the listener and the migrations work inside it), dropped
+ * again by `close()`, so Jest workers run side by side without seeing each other's rows. Without it: an
+ * in-memory PGlite. The same test files run on both.
+ */
+export async function openTestDatabase(opts: { migrate?: boolean; poolMax?: number } = {}): Promise<Database> {
+  const url = process.env.DATABASE_URL;
+  let db: Database;
+  if (url) {
+    const schema = `t_${randomBytes(8).toString('hex')}`;
+    await adminQuery(url, `CREATE SCHEMA "${schema}"`);
+    try {
+      db = await openDatabase({ ...TEST_DB_OPTIONS, poolMax: opts.poolMax ?? TEST_DB_OPTIONS.poolMax, url, schema });
+    } catch (e) {
+      await adminQuery(url, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      throw e;
+    }
+    const inner = db;
+    db = {
+      ...inner,
+      async close() {
+        await inner.close();
+        await adminQuery(url, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      },
+    };
+  } else {
+    db = await openDatabase({ ...TEST_DB_OPTIONS, url: '', inMemory: true });
+  }
+  if (opts.migrate ?? true) {
+    try {
+      await db.migrate();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+  return db;
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * `describe` for tests that need a real PostgreSQL (several connections, real concurrency, LISTEN across
+ * connections). Without DATABASE_URL it skips with a visible warning; in CI (`CI=true`) a missing
+ * PostgreSQL is a failure, not a skip, because CI installs everything.
+ */
+export function describeIfPostgres(name: string, fn: () => void): void {
+  if (hasPostgres()) {
+    describe(name, fn);
+    return;
+  }
+  const why = `"${name}" needs PostgreSQL: DATABASE_URL is not set (PGlite is one connection in one process)`;
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('runs on PostgreSQL in CI', () => {
+        throw new Error(`${why}; CI must provide it`);
+      });
+    });
+    return;
+  }
+  console.warn(`skipped: ${why}`);
+  describe.skip(name, fn);
+}
