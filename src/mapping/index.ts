@@ -1,0 +1,20 @@
+/**
+ * Claim mappings (CONTRACT §4): claims -> desired user state, with a trace explaining every decision.
+ * Pure functions, no I/O; persisting the desired state is src/users' job.
+ */
+export { compileMapping, defaultRequireMessage, type CompiledMapping, type CompiledNameRule } from './compile.js';
+export { validateMappingDocument } from './validate.js';
+export { evaluateMapping, MAX_USERCODE_LENGTH } from './evaluate.js';
+export { MappingConfigError, type MappingProblem } from './errors.js';
+export { jmespathEngine, type CompiledExpression } from './jmespath-engine.js';
+export {
+  mappingSchema,
+  MAPPABLE_USER_FIELDS,
+  SYNC_MODES,
+  type MappingDefinition,
+  type MappingInput,
+  type NameRule,
+  type ProfileField,
+  type SyncMode,
+} from './schema.js';
+export type { Claims, DesiredUser, MappingOutcome, TraceEntry } from './types.js';
