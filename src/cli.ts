@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile, resolveConfigPath } from './config/load.js';
+import { ConfigError, formatProblem } from './config/problems.js';
+import type { Config } from './config/schema.js';
+
+/** Exit codes shared by every command. */
+export const EXIT = { ok: 0, problems: 1, unreadable: 2, denied: 3 } as const;
+
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const USAGE = `usage: claimgate <command> [options]
+
+commands:
+  start [--config FILE]                 run the gateway
+  migrate [--config FILE]               apply pending database migrations
+  check-config [--config FILE]          validate the configuration
+  map --issuer ID (--token JWT | --claims FILE) [--user USERCODE] [--json]
+                                        dry run of a mapping; writes nothing
+
+The configuration comes from --config, else CLAIMGATE_CONFIG, else ./claimgate.yaml.`;
+
+type Command = (args: string[], io: CliIo) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  'check-config': checkConfig,
+  start: async (args, io) => (await import('./commands/start.js')).startCommand(args, io),
+  migrate: async (args, io) => (await import('./commands/migrate.js')).migrateCommand(args, io),
+  map: async (args, io) => (await import('./commands/map.js')).mapCommand(args, io),
+};
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? io.out : io.err)(USAGE);
+    return name ? EXIT.ok : EXIT.problems;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.err(`claimgate: unknown command "${name}"\n\n${USAGE}`);
+    return EXIT.problems;
+  }
+  try {
+    return await command(rest, io);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const p of e.problems) io.err(formatProblem(p));
+      return e.unreadable ? EXIT.unreadable : EXIT.problems;
+    }
+    if (e instanceof UsageError) {
+      io.err(`claimgate ${name}: ${e.message}`);
+      return EXIT.problems;
+    }
+    io.err(`claimgate ${name}: ${(e as Error)?.message ?? String(e)}`);
+    return EXIT.problems;
+  }
+}
+
+/** A bad command-line argument: printed as one line, exit 1. */
+export class UsageError extends Error {}
+
+/** parseArgs with our error type (so a bad flag is a clear message, not a stack trace). */
+export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(
+  args: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+}
+
+/** Loads the configuration named by `--config` (throws ConfigError). */
+export function configFromFlag(flag: string | undefined, io: CliIo): { file: string; config: Config } {
+  const file = resolveConfigPath(flag, io.env);
+  return { file, config: loadConfigFile(file, io.env) };
+}
+
+async function checkConfig(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
+  const { file, config } = configFromFlag(values.config as string | undefined, io);
+  io.err(`${file}: valid (${config.issuers.length} issuer(s), ${Object.keys(config.mappings).length} mapping(s))`);
+  return EXIT.ok;
+}
+
+function isMain(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const io: CliIo = {
+    out: (s) => process.stdout.write(`${s}\n`),
+    err: (s) => process.stderr.write(`${s}\n`),
+    env: process.env,
+  };
+  runCli(process.argv.slice(2), io).then(
+    (code) => {
+      // `start` keeps running; every other command ends here.
+      if (code !== -1) process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`claimgate: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,168 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import YAML from 'yaml';
+import { configFromFlag, EXIT, parseFlags, UsageError, type CliIo } from '../cli.js';
+import type { Config, IssuerConfig } from '../config/schema.js';
+import { openDatabase } from '../db/index.js';
+import { GatewayError } from '../errors.js';
+import { MappingRegistry, type ActiveMapping } from '../login/mapping-registry.js';
+import { evaluateMapping, type Claims, type MappingOutcome } from '../mapping/index.js';
+import { TrustMap } from '../tokens/index.js';
+import { UserStore, userToJson, type UserRecord } from '../users/index.js';
+import { diffLogin, producedBy, type UserDiff } from '../users/preview.js';
+import { renderMapReport } from './map-report.js';
+
+/** What `claimgate map` found, as printed with `--json`. */
+export interface MapReport {
+  issuer: { id: string; issuer: string };
+  mapping: { name: string; version: number | null; source: 'file' | 'database' };
+  allowed: boolean;
+  denied?: { code: string; rule: string; message: string };
+  desired?: Omit<Extract<MappingOutcome, { allowed: true }>['user'], 'sync'>;
+  /** The stored user compared against, or null when the login would create one. */
+  current: Record<string, unknown> | null;
+  diff?: UserDiff;
+  producedBy?: { roles: Record<string, string[]>; permissions: Record<string, string[]> };
+  trace: MappingOutcome['trace'];
+  /** Why the stored user could not be read (the dry run still ran). */
+  storeNote?: string;
+}
+
+/**
+ * `claimgate map --issuer ID (--token JWT | --claims FILE) [--user USERCODE] [--json]`: what a login would do.
+ * Verifies the token (or takes the claims as given), runs the issuer's mapping and compares the result with the
+ * stored user. Writes nothing: no jti is consumed, no user or audit row is written, no migration runs.
+ * Exit 0 allowed, 3 denied by the mapping, 2 token refused.
+ */
+export async function mapCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(args, {
+    config: { type: 'string', short: 'c' },
+    issuer: { type: 'string' },
+    token: { type: 'string' },
+    claims: { type: 'string' },
+    user: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (!values.issuer) throw new UsageError('--issuer ID is required');
+  if ((values.token === undefined) === (values.claims === undefined)) {
+    throw new UsageError('give exactly one of --token JWT or --claims FILE');
+  }
+  const { config } = configFromFlag(values.config as string | undefined, io);
+  const issuer = config.issuers.find((i) => i.id === values.issuer);
+  if (!issuer) {
+    const known = config.issuers.map((i) => i.id).join(', ') || 'none configured';
+    throw new UsageError(`unknown issuer "${values.issuer}" (known: ${known})`);
+  }
+
+  let claims: Claims;
+  if (values.token !== undefined) {
+    try {
+      const trustMap = new TrustMap(config.issuers, { publicUrl: config.publicUrl, maxTokenBytes: config.limits.tokenBytes });
+      claims = (await trustMap.verify(String(values.token), { issuerId: issuer.id })).claims as Claims;
+    } catch (e) {
+      if (e instanceof GatewayError) {
+        io.err(`token refused: ${e.code}: ${e.publicMessage}`);
+        if (values.json) io.out(JSON.stringify({ refused: { code: e.code, message: e.publicMessage } }));
+        return EXIT.unreadable;
+      }
+      throw e;
+    }
+  } else {
+    claims = readClaimsFile(String(values.claims));
+  }
+
+  const { report, store } = await buildReport(config, issuer, claims, values.user as string | undefined);
+  if (store) io.err(`note: ${store}`);
+  if (values.json) io.out(JSON.stringify(report, null, 2));
+  else io.out(renderMapReport(report));
+  return report.allowed ? EXIT.ok : EXIT.denied;
+}
+
+/** Reads a claims file: JSON or YAML holding one object. */
+function readClaimsFile(file: string): Claims {
+  let text: string;
+  try {
+    text = readFileSync(resolve(file), 'utf8');
+  } catch (e) {
+    throw new UsageError(`--claims ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read'}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(text);
+  } catch (e) {
+    throw new UsageError(`--claims ${file}: not JSON or YAML (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UsageError(`--claims ${file}: must hold one JSON object of claims`);
+  }
+  return parsed as Claims;
+}
+
+async function buildReport(
+  config: Config,
+  issuer: IssuerConfig,
+  claims: Claims,
+  usercodeFlag: string | undefined,
+): Promise<{ report: MapReport; store?: string }> {
+  const lookup = await openStore(config);
+  try {
+    const registry = new MappingRegistry(config.mappings);
+    const mapping: ActiveMapping | undefined = registry.get(issuer.mapping);
+    if (!mapping) throw new UsageError(`issuer "${issuer.id}" names mapping "${issuer.mapping}", which does not exist`);
+    const outcome = evaluateMapping(mapping.compiled, claims);
+    const base = {
+      issuer: { id: issuer.id, issuer: issuer.issuer },
+      mapping: { name: mapping.name, version: mapping.version, source: mapping.source },
+      trace: outcome.trace,
+    };
+    if (!outcome.allowed) {
+      const report: MapReport = {
+        ...base,
+        allowed: false,
+        denied: { code: outcome.code, rule: outcome.rule, message: outcome.message },
+        current: null,
+      };
+      return { report, store: lookup.note };
+    }
+    const usercode = usercodeFlag ?? outcome.user.usercode;
+    let current: UserRecord | null = null;
+    let note = lookup.note;
+    if (lookup.users) {
+      try {
+        current = await lookup.users.getByUsercode(usercode);
+      } catch (e) {
+        note = `stored user not read (${(e as Error).message}); compared against no user`;
+      }
+    }
+    const source = `mapping:${issuer.id}`;
+    const { sync: _sync, ...desired } = outcome.user;
+    const report: MapReport = {
+      ...base,
+      allowed: true,
+      desired,
+      current: current ? userToJson(current) : null,
+      diff: diffLogin(current, outcome.user, source),
+      producedBy: { roles: producedBy(outcome.trace, 'roles'), permissions: producedBy(outcome.trace, 'permissions') },
+    };
+    if (note) report.storeNote = note;
+    return { report, store: note };
+  } finally {
+    await lookup.close();
+  }
+}
+
+/**
+ * Opens the database read-only in spirit: no migration, and an embedded data directory that does not exist yet
+ * is not created (there is no stored user to compare against).
+ */
+async function openStore(config: Config): Promise<{ users?: UserStore; note?: string; close: () => Promise<void> }> {
+  if (!config.database.url && !existsSync(resolve(config.database.dataDir))) {
+    return { note: `no embedded database at ${config.database.dataDir}; compared against no stored user`, close: async () => undefined };
+  }
+  try {
+    const db = await openDatabase({ ...config.database, connectionTimeoutMs: Math.min(config.database.connectionTimeoutMs, 5000) });
+    return { users: new UserStore(db), close: () => db.close() };
+  } catch (e) {
+    return { note: `database not reachable (${(e as Error).message}); compared against no stored user`, close: async () => undefined };
+  }
+}

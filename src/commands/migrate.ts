@@ -1,0 +1,16 @@
+import { configFromFlag, parseFlags, type CliIo } from '../cli.js';
+import { openDatabase } from '../db/index.js';
+
+/** `claimgate migrate`: applies pending migrations and exits. */
+export async function migrateCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
+  const { config } = configFromFlag(values.config as string | undefined, io);
+  const db = await openDatabase(config.database);
+  try {
+    await db.migrate();
+    io.err(`migrations applied (${db.kind})`);
+  } finally {
+    await db.close();
+  }
+  return 0;
+}

@@ -1,0 +1,175 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, type CliIo } from '../../src/cli.js';
+import { openDatabase } from '../../src/db/index.js';
+import { UserStore } from '../../src/users/index.js';
+import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
+
+const CLAIM = 'https://www.panintelligence.com/claims/userSyncPayload';
+const ISS = 'https://idp.example.com';
+
+/** Runs the CLI in-process with captured output and an environment without DATABASE_URL (embedded store). */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (s) => out.push(s), err: (s) => err.push(s), env: { SESSION_SECRET: 'k'.repeat(40) } };
+  const code = await runCli(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('claimgate map', () => {
+  let dir: string;
+  let config: string;
+  let key: KeyPair;
+  const payload = (roles: unknown[], extra: Record<string, unknown> = {}) => [
+    {
+      user: { usercode: 'JWTAUTH', forenames: 'Jwt', surname: 'Auth', email: 'jwt@auth.com', allowExternalLogin: true, editCharts: true, ...extra },
+      variables: [],
+      restrictions: ['region-eu'],
+      userRoles: roles,
+      userCategories: [{ name: 'Finance' }],
+    },
+  ];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cg-map-'));
+    key = await makeKeyPair('RS256', 'k1');
+    config = join(dir, 'claimgate.yaml');
+    const P = `'"${CLAIM}"[0]'`;
+    writeFileSync(
+      config,
+      `publicUrl: https://bi.example.com
+session: { secret: \${SESSION_SECRET} }
+upstream: { url: http://127.0.0.1:9000 }
+database: { dataDir: ${join(dir, 'data')} }
+issuers:
+  - id: corp
+    issuer: ${ISS}
+    audiences: [claimgate]
+    keys: [${JSON.stringify(key.publicJwk)}]
+    algorithms: [RS256]
+    mapping: pi
+mappings:
+  pi:
+    require:
+      - expr: ${P.slice(0, -1)}.user.allowExternalLogin == \`true\`'
+        message: External login is disabled for this account
+    user:
+      usercode: ${P.slice(0, -1)}.user.usercode'
+      firstName: ${P.slice(0, -1)}.user.forenames'
+      lastName: ${P.slice(0, -1)}.user.surname'
+      email: ${P.slice(0, -1)}.user.email'
+    roles:
+      - from: ${P.slice(0, -1)}.userRoles[]'
+        map: { Analyst: analyst, Designer: designer }
+      - from: ${P.slice(0, -1)}.userRoles[]'
+        pattern: "^team-(.+)$"
+        to: "team_$1"
+      - default: [viewer]
+    permissions:
+      - when: ${P.slice(0, -1)}.user.editCharts'
+        add: [editCharts]
+    attributes:
+      categories: ${P.slice(0, -1)}.userCategories[*].name'
+      restrictions: ${P.slice(0, -1)}.restrictions'
+`,
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const token = (claims: Record<string, unknown>, opts: { exp?: number } = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return signToken({ iss: ISS, aud: 'claimgate', sub: '00u1', ...claims }, { key, now, ...(opts.exp ? { ttl: opts.exp } : {}) });
+  };
+
+  it('prints the desired user, the rule behind each role and the trace for a namespaced payload claim', async () => {
+    const jwt = await token({ [CLAIM]: payload(['Analyst', 'team-blue']) });
+    const r = await cli(['map', '--config', config, '--issuer', 'corp', '--token', jwt]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/result: +allowed; would CREATE the user "JWTAUTH"/);
+    expect(r.out).toMatch(/^ {2}\+ analyst +<- roles\[0\]$/m);
+    expect(r.out).toMatch(/^ {2}\+ team_blue +<- roles\[1\]$/m);
+    expect(r.out).not.toMatch(/viewer/);
+    expect(r.out).toMatch(/^ {2}\+ editCharts +<- permissions\[0\]$/m);
+    expect(r.out).toMatch(/categories +Finance/);
+    expect(r.out).toMatch(/roles\[2\] +no-match/);
+    expect(r.err).toMatch(/no embedded database/);
+    // A dry run creates nothing, not even the embedded data directory.
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('--json prints one document with desired, diff, producedBy and trace', async () => {
+    const jwt = await token({ [CLAIM]: payload([]) });
+    const r = await cli(['map', '--config', config, '--issuer', 'corp', '--token', jwt, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.allowed).toBe(true);
+    expect(doc.desired).toMatchObject({ usercode: 'JWTAUTH', roles: ['viewer'], permissions: ['editCharts'] });
+    expect(doc.desired.attributes).toEqual({ categories: ['Finance'], restrictions: ['region-eu'] });
+    expect(doc.producedBy.roles).toEqual({ viewer: ['roles[2]'] });
+    expect(doc.diff.create).toBe(true);
+    expect(doc.current).toBeNull();
+  });
+
+  it('exits 3 with the rule and its message when a require denies', async () => {
+    const jwt = await token({ [CLAIM]: payload(['Analyst'], { allowExternalLogin: false }) });
+    const r = await cli(['map', '--config', config, '--issuer', 'corp', '--token', jwt]);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/DENIED by require\[0\] \(login_denied\): External login is disabled/);
+  });
+
+  it('exits 2 with the refusal code for a refused token', async () => {
+    const other = await makeKeyPair('RS256', 'k1');
+    const forged = await signToken({ iss: ISS, aud: 'claimgate', [CLAIM]: payload([]) }, { key: other, now: Math.floor(Date.now() / 1000) });
+    const r = await cli(['map', '--config', config, '--issuer', 'corp', '--token', forged]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/token refused: signature_invalid/);
+    const expired = await signToken({ iss: ISS, aud: 'claimgate' }, { key, now: Math.floor(Date.now() / 1000) - 4000 });
+    expect((await cli(['map', '--config', config, '--issuer', 'corp', '--token', expired])).err).toMatch(/token_expired/);
+  });
+
+  it('takes --claims from a file and compares with the stored user, writing nothing', async () => {
+    const claimsFile = join(dir, 'claims.json');
+    writeFileSync(claimsFile, JSON.stringify({ iss: ISS, sub: '00u1', [CLAIM]: payload(['Designer']) }));
+    const dataDir = join(dir, 'data');
+    const db = await openDatabase({ url: '', dataDir, poolMax: 1, connectionTimeoutMs: 5000, statementTimeoutMs: 15000 });
+    try {
+      await db.migrate();
+      const users = new UserStore(db);
+      await users.loginSync({
+        issuerId: 'corp', iss: ISS, sub: '00u1', source: 'mapping:corp', createUsers: true, linkExistingUsers: false,
+        desired: { usercode: 'JWTAUTH', profile: { firstName: 'Old' }, sync: {}, roles: ['analyst'], permissions: [], attributes: {} },
+      });
+    } finally {
+      await db.close();
+    }
+    const r = await cli(['map', '--config', config, '--issuer', 'corp', '--claims', claimsFile, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.current.usercode).toBe('JWTAUTH');
+    expect(doc.diff.create).toBe(false);
+    expect(doc.diff.roles).toMatchObject({ added: ['designer'], removed: ['analyst'] });
+    expect(doc.diff.profile.firstName).toEqual({ before: 'Old', after: 'Jwt' });
+
+    const db2 = await openDatabase({ url: '', dataDir, poolMax: 1, connectionTimeoutMs: 5000, statementTimeoutMs: 15000 });
+    try {
+      const u = await new UserStore(db2).getByUsercode('JWTAUTH');
+      expect(u!.roles.map((g) => g.name)).toEqual(['analyst']);
+      expect(u!.firstName).toBe('Old');
+    } finally {
+      await db2.close();
+    }
+  });
+
+  it('names the problem for bad arguments', async () => {
+    expect((await cli(['map', '--config', config, '--token', 'x'])).err).toMatch(/--issuer ID is required/);
+    expect((await cli(['map', '--config', config, '--issuer', 'nope', '--token', 'x'])).err).toMatch(/unknown issuer "nope" \(known: corp\)/);
+    expect((await cli(['map', '--config', config, '--issuer', 'corp'])).err).toMatch(/exactly one of --token JWT or --claims FILE/);
+    expect((await cli(['map', '--config', config, '--issuer', 'corp', '--claims', '/nonexistent.json'])).err).toMatch(/file not found/);
+    const r = await cli(['map', '--config', config, '--issuer', 'corp', '--token', 'garbage']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/token_malformed/);
+  });
+});
