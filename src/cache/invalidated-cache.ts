@@ -1,0 +1,84 @@
+import type { InvalidationBus } from './invalidation.js';
+
+/**
+ * A per-key cache whose entries live until the invalidation bus says the key changed. While the bus is
+ * not reliable (its listener is down), every read goes to the loader: stale authorisation is never
+ * served. Concurrent misses of one key share a single load.
+ */
+export class InvalidatedCache<V> {
+  private readonly entries = new Map<string, V>();
+  private readonly inflight = new Map<string, Promise<V | null>>();
+  /** Bumped by every invalidation, so a load that raced with one is not stored. */
+  private generation = 0;
+
+  constructor(
+    private readonly bus: InvalidationBus,
+    kind: 'user' | 'session' | 'credential' | 'mapping',
+    private readonly loader: (key: string) => Promise<V | null>,
+    private readonly options: {
+      maxEntries?: number;
+      /** Also drop entries whose owner changed, e.g. a user's sessions when the user is invalidated. */
+      owner?: { kind: 'user' | 'credential'; of: (v: V) => string };
+    } = {},
+  ) {
+    bus.on((m) => {
+      this.generation++;
+      if (m.kind === 'all') {
+        this.entries.clear();
+        this.byOwner.clear();
+      } else if (m.kind === kind) {
+        this.entries.delete(m.id);
+      } else if (options.owner && m.kind === options.owner.kind) {
+        for (const key of this.byOwner.get(m.id) ?? []) this.entries.delete(key);
+        this.byOwner.delete(m.id);
+      }
+    });
+  }
+
+  private readonly byOwner = new Map<string, Set<string>>();
+
+  async get(key: string): Promise<V | null> {
+    if (this.bus.reliable) {
+      const hit = this.entries.get(key);
+      if (hit !== undefined) return hit;
+    }
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const gen = this.generation;
+    const p = this.loader(key).then(
+      (v) => {
+        this.inflight.delete(key);
+        if (v !== null && this.bus.reliable && gen === this.generation) {
+          if (this.entries.size >= (this.options.maxEntries ?? 100_000)) {
+            this.entries.clear();
+            this.byOwner.clear();
+          }
+          this.entries.set(key, v);
+          if (this.options.owner) {
+            const owner = this.options.owner.of(v);
+            let set = this.byOwner.get(owner);
+            if (!set) this.byOwner.set(owner, (set = new Set()));
+            set.add(key);
+          }
+        }
+        return v;
+      },
+      (e) => {
+        this.inflight.delete(key);
+        throw e;
+      },
+    );
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Local-only removal (the caller publishes on the bus when other processes must know). */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+}

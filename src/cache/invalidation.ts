@@ -1,0 +1,95 @@
+/**
+ * Cross-instance cache invalidation (CONTRACT §5 "Immediacy": within 1 s on every process of every
+ * instance). Changes are published on a PostgreSQL NOTIFY channel; every process listens. While the
+ * listener is down, `reliable` is false and caches read through to the database, so a missed message
+ * can never keep stale authorisation alive. After a reconnect every cache is flushed (messages sent
+ * while we were deaf are lost).
+ */
+
+/** What changed: a user (profile, grants, lifecycle), a session, a credential, a mapping, or everything. */
+export type Invalidation =
+  | { kind: 'user'; id: string }
+  | { kind: 'session'; id: string }
+  | { kind: 'credential'; id: string }
+  | { kind: 'mapping'; id: string }
+  | { kind: 'all' };
+
+export interface InvalidationTransport {
+  publish(payload: string): Promise<void>;
+  /** Subscribes; `onState(true)` when (re)connected, `onState(false)` when the listener is down. */
+  subscribe(onMessage: (payload: string) => void, onState: (listening: boolean) => void): Promise<() => Promise<void>>;
+}
+
+export class InvalidationBus {
+  private readonly handlers = new Set<(m: Invalidation) => void>();
+  private listening = false;
+  private unsubscribe: (() => Promise<void>) | null = null;
+
+  constructor(private readonly transport: InvalidationTransport | null) {}
+
+  /** True while cross-instance messages are being received; caches must not serve entries otherwise. */
+  get reliable(): boolean {
+    return this.listening;
+  }
+
+  async start(): Promise<void> {
+    if (!this.transport) {
+      // Single process, no database listener (tests): local publication is the whole truth.
+      this.listening = true;
+      return;
+    }
+    this.unsubscribe = await this.transport.subscribe(
+      (payload) => {
+        const m = decode(payload);
+        if (m) this.dispatch(m);
+      },
+      (state) => {
+        const wasListening = this.listening;
+        this.listening = state;
+        if (state && !wasListening) this.dispatch({ kind: 'all' });
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.listening = false;
+    await this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  on(handler: (m: Invalidation) => void): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** Applies locally at once, then tells the other processes. */
+  async publish(m: Invalidation): Promise<void> {
+    this.dispatch(m);
+    if (this.transport) {
+      try {
+        await this.transport.publish(encode(m));
+      } catch {
+        // Other processes will notice their listener state or the next reconnect flush; the write itself
+        // already happened, and local caches are already invalidated.
+      }
+    }
+  }
+
+  private dispatch(m: Invalidation): void {
+    for (const h of this.handlers) h(m);
+  }
+}
+
+function encode(m: Invalidation): string {
+  return m.kind === 'all' ? 'all' : `${m.kind}:${m.id}`;
+}
+
+function decode(payload: string): Invalidation | null {
+  if (payload === 'all') return { kind: 'all' };
+  const i = payload.indexOf(':');
+  if (i < 0) return null;
+  const kind = payload.slice(0, i);
+  const id = payload.slice(i + 1);
+  if (kind === 'user' || kind === 'session' || kind === 'credential' || kind === 'mapping') return { kind, id };
+  return null;
+}

@@ -1,0 +1,131 @@
+import type { Config } from './config/schema.js';
+import type { Logger } from './audit/logger.js';
+import { openDatabase, type Database } from './db/index.js';
+import { InvalidationBus } from './cache/invalidation.js';
+import { InvalidatedCache } from './cache/invalidated-cache.js';
+import { TrustMap } from './tokens/index.js';
+import { UserStore } from './users/index.js';
+import { LoginService } from './login/login-service.js';
+import { MappingRegistry } from './login/mapping-registry.js';
+import { JtiStore } from './login/jti-store.js';
+import { SessionCookie } from './sessions/cookie.js';
+import { SessionStore, type Session } from './sessions/session-store.js';
+import { Authenticator, type AuthState } from './sessions/authenticator.js';
+import { AssertionSigner } from './forwarding/assertion.js';
+import { loadAssertionKeys } from './forwarding/assertion-keys.js';
+import { UpstreamProxy } from './forwarding/proxy.js';
+import type { GatewayContext } from './gateway-context.js';
+import { buildGatewayApp, type RouteModule } from './http/app.js';
+import { createDispatcher } from './http/dispatch.js';
+
+export interface Gateway {
+  ctx: GatewayContext;
+  handler: ReturnType<typeof createDispatcher>['handler'];
+  upgrade: ReturnType<typeof createDispatcher>['upgrade'];
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  logger: Logger;
+  /** An open database (tests); otherwise one is opened from config.database. */
+  db?: Database;
+  now?: () => number;
+  routeModules?: RouteModule[];
+}
+
+/** Builds every part of the gateway once and wires them together. The only place that knows them all. */
+export async function createGateway(config: Config, opts: GatewayOptions): Promise<Gateway> {
+  const now = opts.now ?? Date.now;
+  const ownsDb = !opts.db;
+  const db = opts.db ?? (await openDatabase(config.database));
+  try {
+    if (ownsDb && config.database.migrate) await db.migrate();
+
+    const bus = new InvalidationBus({
+      publish: (payload) => db.notify('claimgate_invalidate', payload),
+      subscribe: (onMessage, onState) => db.listen('claimgate_invalidate', onMessage, onState),
+    });
+    await bus.start();
+
+    const trustMap = new TrustMap(config.issuers, {
+      publicUrl: config.publicUrl,
+      maxTokenBytes: config.limits.tokenBytes,
+      now: () => Math.floor(now() / 1000),
+    });
+    const mappings = new MappingRegistry(config.mappings);
+    const users = new UserStore(db, {
+      onUserChanged: (id: string) => void bus.publish({ kind: 'user', id }),
+    });
+    const jtis = new JtiStore(db.knex);
+    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis });
+    const publicUrl = new URL(config.publicUrl);
+    const cookie = new SessionCookie(config.session.secret, {
+      name: config.session.cookieName,
+      secure: publicUrl.protocol === 'https:',
+      sameSite: config.session.sameSite,
+      path: '/',
+    });
+    const sessions = new SessionStore(db.knex, {
+      idleTimeoutSeconds: config.session.idleTimeoutSeconds,
+      absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+      now,
+    });
+    const sessionCache = new InvalidatedCache<Session>(bus, 'session', (h) => sessions.getByHash(h), {
+      owner: { kind: 'user', of: (s) => s.userId },
+    });
+    const authStates = new InvalidatedCache<AuthState>(bus, 'user', (id) => users.getAuthState(id));
+    const authenticator = new Authenticator({
+      cookie,
+      sessions,
+      sessionCache,
+      authStates,
+      login,
+      bus,
+      idleTimeoutSeconds: config.session.idleTimeoutSeconds,
+      now,
+    });
+    const assertion = new AssertionSigner(await loadAssertionKeys(db, config), {
+      issuer: config.publicUrl,
+      audience: config.upstream.url,
+      ttlSeconds: config.assertion.ttlSeconds,
+      now,
+    });
+    const proxy =
+      config.upstream.mode === 'proxy' ? new UpstreamProxy(config.upstream.url, { timeoutSeconds: config.upstream.timeoutSeconds }) : null;
+
+    const ctx: GatewayContext = {
+      config,
+      logger: opts.logger,
+      db,
+      bus,
+      trustMap,
+      mappings,
+      users,
+      jtis,
+      login,
+      cookie,
+      sessions,
+      sessionCache,
+      authStates,
+      authenticator,
+      assertion,
+      proxy,
+      now,
+    };
+    const app = buildGatewayApp(ctx, opts.routeModules ?? []);
+    const { handler, upgrade } = createDispatcher(ctx, app);
+    return {
+      ctx,
+      handler,
+      upgrade,
+      async close() {
+        await bus.stop();
+        await proxy?.close();
+        if (ownsDb) await db.close();
+      },
+    };
+  } catch (e) {
+    if (ownsDb) await db.close().catch(() => undefined);
+    throw e;
+  }
+}

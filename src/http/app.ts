@@ -1,0 +1,58 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { GatewayContext } from '../gateway-context.js';
+import { GatewayError } from '../errors.js';
+import { sendError, toGatewayError } from './problem.js';
+import { ssoHandler } from './routes/sso.js';
+import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js';
+import { jwksHandler, liveHandler, readyHandler } from './routes/meta.js';
+import { loginPageHandler } from './routes/login-page.js';
+
+/** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
+export type RouteModule = (router: Router, ctx: GatewayContext) => void;
+
+/**
+ * The Express app for the gateway's own routes under basePath. Thin: parse, call the core, render.
+ * Everything else (the app's paths) never enters Express: see dispatch.ts.
+ */
+export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'extended');
+  const limit = ctx.config.limits.bodyBytes;
+  const r = express.Router({ caseSensitive: true, strict: false });
+  const form = express.urlencoded({ extended: false, limit, parameterLimit: 100 });
+  const json = express.json({ limit, type: ['application/json', 'application/*+json'] });
+
+  r.get('/sso', wrap(ssoHandler(ctx)));
+  r.post('/sso', form, json, wrap(ssoHandler(ctx)));
+  r.get('/me', wrap(meHandler(ctx)));
+  r.get('/logout', logoutPageHandler(ctx));
+  r.post('/logout', form, json, wrap(logoutHandler(ctx)));
+  r.get('/jwks.json', jwksHandler(ctx));
+  r.get('/health/live', liveHandler());
+  r.get('/health/ready', wrap(readyHandler(ctx)));
+  for (const m of modules) m(r, ctx);
+  if (!modules.some((m) => m.name === 'oidcRoutes')) r.get('/login', wrap(loginPageHandler(ctx)));
+
+  app.use(ctx.config.basePath, r);
+  app.use((_req: Request, _res: Response, next: NextFunction) => {
+    next(new GatewayError('not_found', 404, 'There is nothing here.'));
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const ge = toGatewayError(err);
+    if (ge.status >= 500) ctx.logger.error('request failed', { path: req.path, code: ge.code, cause: ge.cause ?? err });
+    else ctx.logger.debug('request refused', { path: req.path, code: ge.code });
+    sendError(req, res, ge);
+  });
+  return app;
+}
+
+/** Express 5 forwards rejected promises itself; this keeps handler signatures uniform and typed. */
+export function wrap(fn: (req: Request, res: Response) => Promise<void> | void) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    Promise.resolve()
+      .then(() => fn(req, res))
+      .catch(next);
+  };
+}

@@ -1,0 +1,157 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { GatewayContext } from '../gateway-context.js';
+import { GatewayError } from '../errors.js';
+import { makeHeaderFilter, buildIdentityHeaders } from '../forwarding/identity-headers.js';
+import { compileRoutes, authorize } from '../forwarding/route-rules.js';
+import { normalizeRequestPath } from './path-normalize.js';
+import { resolveClient } from './client-ip.js';
+import { sendError, wantsHtml, toGatewayError } from './problem.js';
+import type { OutgoingHeaders } from '../forwarding/proxy.js';
+import { forwardableHeaders } from '../forwarding/proxy.js';
+import type { AuthContext } from '../sessions/authenticator.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The front door. Every request first loses any client-sent identity header (any case, `_` for `-`), on
+ * every path and method, error paths included. Then the gateway's own paths go to Express; every other
+ * path is the app's: authorised here on the hot path (no Express, no request log) and proxied.
+ */
+export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
+  const cfg = ctx.config;
+  const names = Object.values(cfg.forwarding.headerNames);
+  const isIdentityHeader = makeHeaderFilter(names);
+  const routes = compileRoutes(cfg.routes);
+  const base = cfg.basePath;
+  const publicUrl = new URL(cfg.publicUrl);
+  const publicProto = publicUrl.protocol.replace(':', '');
+  const cookieName = cfg.session.cookieName;
+
+  const stripIdentity = (req: IncomingMessage) => {
+    for (const name of Object.keys(req.headers)) if (isIdentityHeader(name)) delete req.headers[name];
+    // rawHeaders too, so nothing downstream (Express, logs) can see the client's version.
+    const raw = req.rawHeaders;
+    for (let i = raw.length - 2; i >= 0; i -= 2) if (isIdentityHeader(raw[i]!)) raw.splice(i, 2);
+  };
+
+  const isGatewayPath = (path: string) => path === base || path.startsWith(`${base}/`);
+
+  /** Request headers for the app: client headers minus identity/hop-by-hop/our cookie, plus ours. */
+  const upstreamHeaders = async (req: IncomingMessage, auth: AuthContext | null): Promise<OutgoingHeaders> => {
+    const headers = forwardableHeaders(req.headers, isIdentityHeader);
+    if (typeof headers.cookie === 'string') {
+      const kept = headers.cookie
+        .split(/;\s*/)
+        .filter((c) => c.split('=', 1)[0]!.trim() !== cookieName)
+        .join('; ');
+      if (kept) headers.cookie = kept;
+      else delete headers.cookie;
+    }
+    if (cfg.forwarding.forwardedHeaders) {
+      const client = resolveClient(req.socket.remoteAddress, req.headers, cfg.trustedProxies);
+      const prior = client.trusted && typeof req.headers['x-forwarded-for'] === 'string' ? `${req.headers['x-forwarded-for']}, ` : '';
+      headers['x-forwarded-for'] = `${prior}${req.socket.remoteAddress ?? ''}`;
+      headers['x-forwarded-proto'] = client.trusted && client.proto ? client.proto : publicProto;
+      headers['x-forwarded-host'] = client.trusted && client.host ? client.host : (req.headers.host ?? publicUrl.host);
+    } else {
+      delete headers['x-forwarded-for'];
+      delete headers['x-forwarded-proto'];
+      delete headers['x-forwarded-host'];
+    }
+    if (auth) {
+      const assertion = await ctx.assertion.assertionFor(auth.identity);
+      Object.assign(headers, buildIdentityHeaders(auth.identity, cfg.forwarding.headerNames, assertion));
+    }
+    return headers;
+  };
+
+  /** Who the caller is and whether the route lets them through; throws the refusal. */
+  const admit = async (req: IncomingMessage): Promise<AuthContext | null> => {
+    const norm = normalizeRequestPath(req.url ?? '/');
+    if (!norm.ok) throw new GatewayError('path_invalid', 400, 'The request path is not acceptable.');
+    const rule = routes.match(norm.path, req.method ?? 'GET');
+    if (rule?.public) return null;
+    const auth = await ctx.authenticator.authenticate(req);
+    const decision = authorize(rule, auth ? auth.identity : null);
+    if (decision === 'login') throw notSignedIn(req);
+    if (decision === 'deny') throw new GatewayError('route_forbidden', 403, 'Your roles do not allow access to this page.');
+    return auth;
+  };
+
+  const notSignedIn = (req: IncomingMessage): GatewayError => {
+    if (wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const location = `${base}/login?return_to=${encodeURIComponent(req.url ?? '/')}`;
+      return new GatewayError('login_required', 302, 'Sign in first.', { extra: { location } });
+    }
+    return new GatewayError('unauthenticated', 401, 'Sign in first, or send a bearer token.');
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+    const ge = toGatewayError(err);
+    if (ge.status === 302 && typeof ge.extra?.location === 'string') {
+      res.writeHead(302, { Location: ge.extra.location, 'Cache-Control': 'no-store' });
+      res.end();
+      return;
+    }
+    if (ge.status >= 500 && ge.code !== 'upstream_unavailable' && ge.code !== 'upstream_timeout') {
+      ctx.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err });
+    }
+    if (ge.code === 'client_closed') {
+      res.destroy();
+      return;
+    }
+    sendError(req, res, ge);
+  };
+
+  const proxyRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const auth = await admit(req);
+    const headers = await upstreamHeaders(req, auth);
+    await ctx.proxy!.forward(req, res, headers);
+  };
+
+  const handler: Handler = (req, res) => {
+    stripIdentity(req);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    if (isGatewayPath(rawPath) || isGatewayPath(normalizeOrSelf(rawPath))) {
+      gatewayApp(req, res);
+      return;
+    }
+    if (cfg.upstream.mode !== 'proxy' || !ctx.proxy) {
+      sendError(req, res, new GatewayError('not_found', 404, 'There is nothing here.'));
+      return;
+    }
+    proxyRequest(req, res).catch((err) => fail(req, res, err));
+  };
+
+  /** WebSocket and other upgrades: same admission as a request, then a raw tunnel to the app. */
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    stripIdentity(req);
+    socket.on('error', () => socket.destroy());
+    if (cfg.upstream.mode !== 'proxy' || !ctx.proxy || isGatewayPath(normalizeOrSelf((req.url ?? '/').split('?')[0]!))) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    admit(req)
+      .then(async (auth) => {
+        const headers = await upstreamHeaders(req, auth);
+        delete headers.connection;
+        delete headers.upgrade;
+        ctx.proxy!.forwardUpgrade(req, socket, head, headers);
+      })
+      .catch((err) => {
+        const ge = toGatewayError(err);
+        const status = ge.status === 302 ? 401 : ge.status;
+        socket.end(`HTTP/1.1 ${status} ${ge.code}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      });
+  };
+
+  return { handler, upgrade };
+}
+
+function normalizeOrSelf(path: string): string {
+  const n = normalizeRequestPath(path);
+  return n.ok ? n.path : path;
+}

@@ -1,0 +1,87 @@
+import type { Request, Response } from 'express';
+import { GatewayError } from '../../errors.js';
+import type { GatewayContext } from '../../gateway-context.js';
+import { safeReturnTo } from '../../forwarding/return-to.js';
+import { endSession } from '../sign-in.js';
+import { escapeHtml, htmlPage, wantsHtml } from '../problem.js';
+import { userToJson } from '../../users/index.js';
+
+/** `GET /claimgate/me`: who the gateway thinks the caller is. */
+export function meHandler(ctx: GatewayContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const auth = await ctx.authenticator.authenticate(req);
+    if (!auth) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
+    const user = await ctx.users.getById(auth.identity.userId);
+    if (!user) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({
+      user: userToJson(user),
+      roles: auth.identity.roles,
+      permissions: auth.identity.permissions,
+      attributes: auth.identity.attributes,
+      session: auth.session
+        ? { expiresAt: new Date(Math.min(auth.session.idleExpiresAt, auth.session.absoluteExpiresAt)).toISOString() }
+        : null,
+    });
+  };
+}
+
+/** `GET /claimgate/logout`: a confirm page (a GET must not end a session: link prefetchers would). */
+export function logoutPageHandler(ctx: GatewayContext) {
+  return (req: Request, res: Response): void => {
+    const returnTo = typeof req.query.return_to === 'string' ? req.query.return_to : '';
+    const action = `${ctx.config.basePath}/logout`;
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(
+      htmlPage(
+        'Sign out',
+        `<h1>Sign out?</h1><form method="post" action="${escapeHtml(action)}"><input type="hidden" name="return_to" value="${escapeHtml(returnTo)}"><button type="submit">Sign out</button></form>`,
+      ),
+    );
+  };
+}
+
+/** `POST /claimgate/logout`: ends the session on the server, on every instance, and clears the cookie. */
+export function logoutHandler(ctx: GatewayContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    checkSameOrigin(ctx, req);
+    const id = ctx.cookie.read(req.headers.cookie);
+    if (id) {
+      const userId = await endSession(ctx, id);
+      if (userId) ctx.logger.info('sign-out', { userId });
+    }
+    res.setHeader('Set-Cookie', ctx.cookie.clear());
+    res.setHeader('Cache-Control', 'no-store');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const raw = body.return_to ?? req.query.return_to;
+    if (typeof raw === 'string' && raw !== '') {
+      res.redirect(303, safeReturnTo(raw, { publicUrl: ctx.config.publicUrl, allowedOrigins: ctx.config.returnTo.allowedOrigins, basePath: ctx.config.basePath }));
+      return;
+    }
+    if (wantsHtml(req)) {
+      res.type('html').send(htmlPage('Signed out', '<h1>You are signed out</h1><p><a href="/">Sign in again</a></p>'));
+      return;
+    }
+    res.status(204).end();
+  };
+}
+
+/**
+ * CSRF defence for state-changing browser forms: a request that says where it came from must come from
+ * the gateway's own origin (the session cookie's SameSite is the first line, this the second).
+ */
+export function checkSameOrigin(ctx: GatewayContext, req: Request): void {
+  const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
+  if (origin === undefined || origin === 'null' && req.headers.cookie === undefined) return;
+  const own = new URL(ctx.config.publicUrl).origin;
+  if (origin !== own) throw new GatewayError('csrf_rejected', 403, 'This form was sent from another site.');
+}
+
+function refererOrigin(referer: string | undefined): string | undefined {
+  if (!referer) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return 'null';
+  }
+}

@@ -1,0 +1,46 @@
+import type { Request, Response } from 'express';
+import { GatewayError, TokenError } from '../../errors.js';
+import type { GatewayContext } from '../../gateway-context.js';
+import { safeReturnTo } from '../../forwarding/return-to.js';
+import { startSession } from '../sign-in.js';
+
+/**
+ * `GET|POST /claimgate/sso`: an SSO link (`?jwt=`), a form post from an auth server (`jwt` field), a JSON
+ * body, or `Authorization: Bearer`. The token travels in a URL, so the answer forbids any referrer and the
+ * request log never holds it.
+ */
+export function ssoHandler(ctx: GatewayContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cache-Control', 'no-store');
+    const token = extractToken(req);
+    const result = await ctx.login.loginWithToken(token, 'sso');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const rawReturnTo = req.method === 'GET' ? req.query.return_to : (body.return_to ?? req.query.return_to);
+    const target = safeReturnTo(rawReturnTo, {
+      publicUrl: ctx.config.publicUrl,
+      allowedOrigins: ctx.config.returnTo.allowedOrigins,
+      basePath: ctx.config.basePath,
+    });
+    await startSession(ctx, req, res, result, {}, target);
+  };
+}
+
+function single(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new TokenError('token_malformed', 'Send exactly one token.');
+  return v;
+}
+
+function extractToken(req: Request): string {
+  const fromQuery = single(req.query.jwt);
+  const body = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {};
+  const fromBody = req.method === 'POST' ? single(body.jwt ?? body.token ?? body.id_token) : undefined;
+  const auth = req.headers.authorization;
+  const fromHeader = typeof auth === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
+  const token = fromBody ?? fromQuery ?? fromHeader;
+  if (!token) {
+    throw new GatewayError('token_missing', 400, 'No sign-in token was given (expected a jwt parameter).');
+  }
+  return token;
+}

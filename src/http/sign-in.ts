@@ -1,0 +1,42 @@
+import type { Request, Response } from 'express';
+import type { GatewayContext } from '../gateway-context.js';
+import type { LoginResult } from '../login/login-service.js';
+import type { SessionData } from '../sessions/session-store.js';
+import { recordAudit } from '../audit/audit-log.js';
+import { SessionCookie } from '../sessions/cookie.js';
+
+/**
+ * Ends the sign-in of every method (SSO link, form post, OIDC callback): a NEW session (never the one the
+ * browser came with: no fixation), the cookie, the audit line, and the 303 to where the user was going.
+ */
+export async function startSession(
+  ctx: GatewayContext,
+  req: Request,
+  res: Response,
+  result: LoginResult,
+  data: SessionData,
+  target: string,
+): Promise<void> {
+  const previous = ctx.cookie.read(req.headers.cookie);
+  if (previous) await endSession(ctx, previous);
+  const { id } = await ctx.sessions.create(result.user.id, result.issuer.id, data);
+  await recordAudit(ctx.db.knex, {
+    type: 'login',
+    userId: result.user.id,
+    usercode: result.user.usercode,
+    source: `mapping:${result.issuer.id}`,
+    detail: { issuer: result.issuer.id, created: result.created, changed: result.changed },
+  });
+  ctx.logger.info('sign-in', { userId: result.user.id, issuer: result.issuer.id, created: result.created });
+  res.setHeader('Set-Cookie', ctx.cookie.serialize(id));
+  res.setHeader('Cache-Control', 'no-store');
+  res.redirect(303, target);
+}
+
+/** Revokes a session by its opaque id and tells every process. */
+export async function endSession(ctx: GatewayContext, id: string): Promise<string | null> {
+  const idHash = SessionCookie.hashId(id);
+  const userId = await ctx.sessions.revoke(idHash);
+  await ctx.bus.publish({ kind: 'session', id: idHash });
+  return userId;
+}

@@ -1,0 +1,105 @@
+import type { Knex } from 'knex';
+import type { IssuerConfig } from '../config/schema.js';
+import { GatewayError, TokenError } from '../errors.js';
+import { evaluateMapping } from '../mapping/index.js';
+import type { Claims } from '../mapping/types.js';
+import type { TrustMap } from '../tokens/index.js';
+import type { UserStore, UserRecord } from '../users/index.js';
+import { recordAudit } from '../audit/audit-log.js';
+import type { JtiStore } from './jti-store.js';
+import type { MappingRegistry } from './mapping-registry.js';
+
+export type LoginPurpose = 'sso' | 'bearer' | 'oidc';
+
+export interface LoginResult {
+  user: UserRecord;
+  issuer: IssuerConfig;
+  claims: Claims;
+  created: boolean;
+  changed: boolean;
+}
+
+/**
+ * The one login pipeline shared by SSO links, form posts, bearer requests and OIDC callbacks:
+ * verify → (single-use jti) → map → create-or-update. No HTTP here.
+ */
+export class LoginService {
+  constructor(
+    private readonly deps: {
+      knex: Knex;
+      trustMap: TrustMap;
+      mappings: MappingRegistry;
+      users: UserStore;
+      jtis: JtiStore;
+    },
+  ) {}
+
+  /** Verifies a token and signs its subject in. */
+  async loginWithToken(token: string, purpose: 'sso' | 'bearer'): Promise<LoginResult> {
+    const verified = await this.deps.trustMap.verify(token, { purpose });
+    const issuer = verified.issuer;
+    const claims = verified.claims as Claims;
+    if (purpose === 'sso') {
+      if (!issuer.ssoLink.enabled) {
+        throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
+      }
+      await this.consumeJti(issuer, claims);
+    }
+    return this.loginWithClaims(issuer, claims, purpose);
+  }
+
+  /** Maps already-verified claims (an OIDC ID token, or a verified token above) and syncs the user. */
+  async loginWithClaims(issuer: IssuerConfig, claims: Claims, purpose: LoginPurpose): Promise<LoginResult> {
+    const mapping = this.deps.mappings.get(issuer.mapping);
+    if (!mapping) {
+      throw new GatewayError('mapping_missing', 500, 'The sign-in mapping for this issuer is not configured.');
+    }
+    const outcome = evaluateMapping(mapping.compiled, claims);
+    const sub = typeof claims.sub === 'string' ? claims.sub : '';
+    if (!outcome.allowed) {
+      await recordAudit(this.deps.knex, {
+        type: 'login_denied',
+        source: `mapping:${issuer.id}`,
+        detail: { issuer: issuer.id, sub, rule: outcome.rule, code: outcome.code, message: outcome.message, purpose },
+      });
+      throw new GatewayError('login_denied', 403, outcome.message, { extra: { rule: outcome.rule } });
+    }
+    try {
+      const r = await this.deps.users.loginSync({
+        issuerId: issuer.id,
+        iss: issuer.issuer,
+        sub,
+        desired: outcome.user,
+        source: `mapping:${issuer.id}`,
+        createUsers: issuer.createUsers,
+        linkExistingUsers: issuer.linkExistingUsers,
+        claims,
+      });
+      return { user: r.user, issuer, claims, created: r.created, changed: r.changed };
+    } catch (e) {
+      if (e instanceof GatewayError && e.status === 403) {
+        await recordAudit(this.deps.knex, {
+          type: 'login_denied',
+          usercode: outcome.user.usercode,
+          source: `mapping:${issuer.id}`,
+          detail: { issuer: issuer.id, sub, code: e.code, purpose },
+        });
+      }
+      throw e;
+    }
+  }
+
+  private async consumeJti(issuer: IssuerConfig, claims: Claims): Promise<void> {
+    const jti = claims.jti;
+    if (jti === undefined || jti === null || jti === '') {
+      if (issuer.ssoLink.requireJti) throw new TokenError('jti_missing', 'The sign-in link has no jti and cannot be used.');
+      return;
+    }
+    if (typeof jti !== 'string' || jti.length > 256) throw new TokenError('token_malformed', 'The token jti is malformed.');
+    const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000);
+    const expiresAt = new Date((exp + issuer.clockToleranceSeconds + 60) * 1000);
+    if (!(await this.deps.jtis.consume(issuer.id, jti, expiresAt))) {
+      throw new TokenError('jti_replayed', 'This sign-in link has already been used.');
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { GatewayError, TokenError } from '../errors.js';
+import type { Identity } from '../forwarding/assertion.js';
+import type { InvalidatedCache } from '../cache/invalidated-cache.js';
+import type { InvalidationBus } from '../cache/invalidation.js';
+import type { LoginService } from '../login/login-service.js';
+import { SessionCookie } from './cookie.js';
+import type { Session, SessionStore } from './session-store.js';
+
+/** The authorisation state of a user, as cached per process. */
+export interface AuthState extends Identity {
+  lifecycle: 'ACTIVE' | 'SUSPENDED' | 'DEPROVISIONED';
+}
+
+export interface AuthContext {
+  identity: Identity;
+  via: 'session' | 'bearer';
+  session?: Session;
+}
+
+/**
+ * Answers "who is this request?" from a session cookie or a bearer JWT, on the hot path. Sessions and
+ * user state come from caches that the invalidation bus keeps within CONTRACT §5's 1 s; a bearer token is
+ * mapped and synced once, then remembered by its hash until it expires (or a mapping changes).
+ */
+export class Authenticator {
+  private readonly bearerUsers = new Map<string, { userId: string; until: number }>();
+  private readonly touchIntervalMs: number;
+
+  constructor(
+    private readonly deps: {
+      cookie: SessionCookie;
+      sessions: SessionStore;
+      sessionCache: InvalidatedCache<Session>;
+      authStates: InvalidatedCache<AuthState>;
+      login: LoginService;
+      bus: InvalidationBus;
+      idleTimeoutSeconds: number;
+      now?: () => number;
+      maxBearerEntries?: number;
+    },
+  ) {
+    this.touchIntervalMs = Math.min(60_000, (deps.idleTimeoutSeconds * 1000) / 10);
+    deps.bus.on((m) => {
+      // A changed mapping must apply to the next request of every cached bearer token too.
+      if (m.kind === 'mapping' || m.kind === 'all') this.bearerUsers.clear();
+    });
+  }
+
+  private now(): number {
+    return this.deps.now ? this.deps.now() : Date.now();
+  }
+
+  /** The bearer token of a request, if it sent one (any case of the scheme). */
+  static bearerToken(req: IncomingMessage): string | null {
+    const h = req.headers.authorization;
+    if (typeof h !== 'string') return null;
+    const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(h);
+    return m ? m[1]! : null;
+  }
+
+  /**
+   * Resolves the caller. Returns null when the request carries no credential. A bearer token that fails
+   * verification throws its TokenError (401); a suspended user throws `user_suspended` (403).
+   */
+  async authenticate(req: IncomingMessage): Promise<AuthContext | null> {
+    const bearer = Authenticator.bearerToken(req);
+    if (bearer !== null) return this.fromBearer(bearer);
+    if (typeof req.headers.authorization === 'string' && /^bearer\b/i.test(req.headers.authorization)) {
+      throw new TokenError('token_malformed', 'The Authorization header is not a valid bearer token.');
+    }
+    const id = this.deps.cookie.read(req.headers.cookie);
+    if (id === null) return null;
+    return this.fromSessionId(id);
+  }
+
+  async fromSessionId(id: string): Promise<AuthContext | null> {
+    let session = await this.deps.sessionCache.get(SessionCookie.hashId(id));
+    if (!session || !this.deps.sessions.isLive(session)) return null;
+    const state = await this.deps.authStates.get(session.userId);
+    if (!state) return null;
+    if (state.lifecycle !== 'ACTIVE') throw suspended();
+    if (this.now() - session.lastSeenAt > this.touchIntervalMs) {
+      session = await this.deps.sessions.touch(session);
+      this.deps.sessionCache.delete(session.idHash);
+    }
+    return { identity: state, via: 'session', session };
+  }
+
+  private async fromBearer(token: string): Promise<AuthContext> {
+    const key = createHash('sha256').update(token).digest('base64url');
+    const now = this.now();
+    let userId: string | undefined;
+    const hit = this.bearerUsers.get(key);
+    if (hit && hit.until > now) {
+      userId = hit.userId;
+    } else {
+      const result = await this.deps.login.loginWithToken(token, 'bearer');
+      userId = result.user.id;
+      const exp = typeof result.claims.exp === 'number' ? result.claims.exp * 1000 : now;
+      const maxAge = result.issuer.maxTokenAgeSeconds;
+      const iat = typeof result.claims.iat === 'number' ? result.claims.iat * 1000 : now;
+      const until = maxAge !== undefined ? Math.min(exp, iat + maxAge * 1000) : exp;
+      if (this.bearerUsers.size >= (this.deps.maxBearerEntries ?? 50_000)) this.bearerUsers.clear();
+      this.bearerUsers.set(key, { userId, until });
+    }
+    const state = await this.deps.authStates.get(userId);
+    if (!state) {
+      this.bearerUsers.delete(key);
+      throw new TokenError('user_unknown', 'The user of this token no longer exists.');
+    }
+    if (state.lifecycle !== 'ACTIVE') throw suspended();
+    return { identity: state, via: 'bearer' };
+  }
+}
+
+function suspended(): GatewayError {
+  return new GatewayError('user_suspended', 403, 'This account is suspended.');
+}

@@ -1,0 +1,170 @@
+import type { Knex } from 'knex';
+import { SessionCookie } from './cookie.js';
+
+/** Server-side session state. The opaque id itself is never stored; `idHash` is. */
+export interface Session {
+  idHash: string;
+  userId: string;
+  issuerId: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  /** Login-method details kept for logout (OIDC id_token hint, sid). Never sent to the client. */
+  data: SessionData;
+}
+
+export interface SessionData {
+  idTokenHint?: string;
+  sid?: string;
+  refreshToken?: string;
+  refreshedAt?: number;
+}
+
+export interface SessionStoreOptions {
+  idleTimeoutSeconds: number;
+  absoluteTimeoutSeconds: number;
+  now?: () => number;
+}
+
+interface Row {
+  id_hash: string;
+  user_id: string;
+  issuer_id: string | null;
+  created_at: Date | string;
+  last_seen_at: Date | string;
+  idle_expires_at: Date | string;
+  absolute_expires_at: Date | string;
+  revoked_at: Date | string | null;
+  data: SessionData | string | null;
+}
+
+const ms = (d: Date | string) => (d instanceof Date ? d.getTime() : new Date(d).getTime());
+
+/**
+ * Sessions in PostgreSQL/PGlite. A session ends at its idle or absolute deadline, at logout, or when its
+ * user is suspended; every check here happens against the database, caches sit in front (session-cache.ts).
+ */
+export class SessionStore {
+  constructor(
+    private readonly knex: Knex,
+    private readonly opts: SessionStoreOptions,
+  ) {}
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : Date.now();
+  }
+
+  /** Starts a new session (always a new id: no fixation) and returns the opaque id for the cookie. */
+  async create(userId: string, issuerId: string | null, data: SessionData = {}): Promise<{ id: string; session: Session }> {
+    const id = SessionCookie.newId();
+    const now = this.now();
+    const session: Session = {
+      idHash: SessionCookie.hashId(id),
+      userId,
+      issuerId,
+      createdAt: now,
+      lastSeenAt: now,
+      idleExpiresAt: Math.min(now + this.opts.idleTimeoutSeconds * 1000, now + this.opts.absoluteTimeoutSeconds * 1000),
+      absoluteExpiresAt: now + this.opts.absoluteTimeoutSeconds * 1000,
+      data,
+    };
+    await this.knex('sessions').insert({
+      id_hash: session.idHash,
+      user_id: userId,
+      issuer_id: issuerId,
+      created_at: new Date(now),
+      last_seen_at: new Date(now),
+      idle_expires_at: new Date(session.idleExpiresAt),
+      absolute_expires_at: new Date(session.absoluteExpiresAt),
+      data: JSON.stringify(data),
+    });
+    return { id, session };
+  }
+
+  /** The live session for a hash, or null when unknown, revoked or expired. */
+  async getByHash(idHash: string): Promise<Session | null> {
+    const row = (await this.knex('sessions').where({ id_hash: idHash }).first()) as Row | undefined;
+    if (!row || row.revoked_at) return null;
+    const s = toSession(row);
+    return this.isLive(s) ? s : null;
+  }
+
+  isLive(s: Session): boolean {
+    const now = this.now();
+    return now < s.idleExpiresAt && now < s.absoluteExpiresAt;
+  }
+
+  /** Extends the idle deadline (callers throttle this so a busy session is not a write per request). */
+  async touch(s: Session): Promise<Session> {
+    const now = this.now();
+    const idle = Math.min(now + this.opts.idleTimeoutSeconds * 1000, s.absoluteExpiresAt);
+    await this.knex('sessions')
+      .where({ id_hash: s.idHash })
+      .whereNull('revoked_at')
+      .update({ last_seen_at: new Date(now), idle_expires_at: new Date(idle) });
+    return { ...s, lastSeenAt: now, idleExpiresAt: idle };
+  }
+
+  async updateData(idHash: string, data: SessionData): Promise<void> {
+    await this.knex('sessions').where({ id_hash: idHash }).update({ data: JSON.stringify(data) });
+  }
+
+  /** Ends one session. Returns the user it belonged to, if it was live. */
+  async revoke(idHash: string): Promise<string | null> {
+    const rows = (await this.knex('sessions')
+      .where({ id_hash: idHash })
+      .whereNull('revoked_at')
+      .update({ revoked_at: new Date(this.now()) }, ['user_id'])) as { user_id: string }[];
+    return rows[0]?.user_id ?? null;
+  }
+
+  /** Ends every session of a user (logout everywhere, suspension, deletion). */
+  async revokeForUser(userId: string): Promise<number> {
+    return this.knex('sessions')
+      .where({ user_id: userId })
+      .whereNull('revoked_at')
+      .update({ revoked_at: new Date(this.now()) });
+  }
+
+  /** Ends the sessions started by one IdP session (back-channel logout by `sid`). */
+  async revokeBySid(issuerId: string, sid: string): Promise<string[]> {
+    const rows = (await this.knex('sessions')
+      .where({ issuer_id: issuerId })
+      .whereNull('revoked_at')
+      .whereRaw(`data->>'sid' = ?`, [sid])
+      .update({ revoked_at: new Date(this.now()) }, ['user_id'])) as { user_id: string }[];
+    return [...new Set(rows.map((r) => r.user_id))];
+  }
+
+  async listForUser(userId: string): Promise<Session[]> {
+    const rows = (await this.knex('sessions')
+      .where({ user_id: userId })
+      .whereNull('revoked_at')
+      .where('absolute_expires_at', '>', new Date(this.now()))
+      .where('idle_expires_at', '>', new Date(this.now()))
+      .orderBy('created_at', 'desc')) as Row[];
+    return rows.map(toSession);
+  }
+
+  /** Deletes sessions that ended more than a day ago. */
+  async purge(): Promise<number> {
+    const cutoff = new Date(this.now() - 86_400_000);
+    return this.knex('sessions')
+      .where((q) => q.where('absolute_expires_at', '<', cutoff).orWhere('idle_expires_at', '<', cutoff).orWhere('revoked_at', '<', cutoff))
+      .delete();
+  }
+}
+
+function toSession(row: Row): Session {
+  return {
+    idHash: row.id_hash,
+    userId: row.user_id,
+    issuerId: row.issuer_id,
+    createdAt: ms(row.created_at),
+    lastSeenAt: ms(row.last_seen_at),
+    idleExpiresAt: ms(row.idle_expires_at),
+    absoluteExpiresAt: ms(row.absolute_expires_at),
+    data: typeof row.data === 'string' ? (JSON.parse(row.data) as SessionData) : (row.data ?? {}),
+  };
+}
