@@ -7,7 +7,7 @@
 export const MASK = '[redacted]';
 
 const SENSITIVE_KEY =
-  /pass(word)?|secret|token|authorization|cookie|jwt|assertion|credential|private|^key$|apikey|api_key|client_assertion|code_verifier|^code$|decryptionkey|^event$|^d$|^p$|^q$|^dp$|^dq$|^qi$|^k$/i;
+  /pass(word)?|secret|token|authorization|cookie|jwt|assertion|credential|private|^key$|apikey|api_key|client_assertion|code_verifier|decryptionkey|^event$|^d$|^p$|^q$|^dp$|^dq$|^qi$|^k$/i;
 
 /** Compact JWS (3 parts) or JWE (5 parts) with a base64url JSON header. */
 const JWT_LIKE = /\beyJ[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*){2,4}/g;

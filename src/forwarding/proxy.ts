@@ -79,8 +79,6 @@ export class UpstreamProxy {
           body: hasBody ? req : null,
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
-          // Redirects and errors are the app's answer; pass them through untouched.
-          throwOnError: false,
         },
         ({ statusCode, headers: upstreamHeaders }) => {
           const out: OutgoingHeaders = {};

@@ -94,7 +94,11 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       res.end();
       return;
     }
-    if (ge.status >= 500 && ge.code !== 'upstream_unavailable' && ge.code !== 'upstream_timeout') {
+    if (ge.code === 'upstream_unavailable' || ge.code === 'upstream_timeout') {
+      // The operator needs the reason (refused, reset, DNS...); the client only gets the code.
+      const cause = ge.cause as { code?: string; message?: string } | undefined;
+      ctx.logger.warn('upstream request failed', { code: ge.code, cause: cause?.code ?? cause?.message });
+    } else if (ge.status >= 500) {
       ctx.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err });
     }
     if (ge.code === 'client_closed') {
