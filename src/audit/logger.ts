@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import winston from 'winston';
 import { redact, redactString } from './redact.js';
 
@@ -6,6 +7,15 @@ import { redact, redactString } from './redact.js';
  * Every line passes through redaction; a request id joins lines of one request.
  */
 export type Logger = winston.Logger;
+
+/** The request a log line belongs to; set by the HTTP front door for the whole of each request. */
+export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+
+const requestIdFormat = winston.format((info) => {
+  const ctx = requestContext.getStore();
+  if (ctx && info.requestId === undefined) info.requestId = ctx.requestId;
+  return info;
+});
 
 const redactFormat = winston.format((info) => {
   const masked = redact({ ...info }) as Record<string, unknown>;
@@ -19,7 +29,7 @@ export function createLogger(opts: { level?: string; stream?: 'stdout' | 'stderr
   return winston.createLogger({
     level: opts.level ?? 'info',
     silent: opts.silent ?? false,
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
+    format: winston.format.combine(winston.format.timestamp(), requestIdFormat(), redactFormat(), winston.format.json()),
     transports: [
       new winston.transports.Console({
         stderrLevels: opts.stream === 'stderr' ? ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] : ['error'],

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestContext } from '../audit/logger.js';
 import type { Duplex } from 'node:stream';
 import type { GatewayContext } from '../gateway-context.js';
 import { GatewayError } from '../errors.js';
@@ -40,6 +42,8 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   /** Request headers for the app: client headers minus identity/hop-by-hop/our cookie, plus ours. */
   const upstreamHeaders = async (req: IncomingMessage, auth: AuthContext | null): Promise<OutgoingHeaders> => {
     const headers = forwardableHeaders(req.headers, isIdentityHeader);
+    const requestId = requestContext.getStore()?.requestId;
+    if (requestId) headers['x-request-id'] = requestId;
     if (typeof headers.cookie === 'string') {
       const kept = headers.cookie
         .split(/;\s*/)
@@ -115,6 +119,12 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   };
 
   const handler: Handler = (req, res) => {
+    const requestId = newRequestId(req);
+    res.setHeader('X-Request-Id', requestId);
+    requestContext.run({ requestId }, () => route(req, res));
+  };
+
+  const route: Handler = (req, res) => {
     stripIdentity(req);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -153,6 +163,17 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   };
 
   return { handler, upgrade };
+}
+
+/**
+ * The id that joins this request's log lines (and the app's, which receives it as X-Request-Id). A client's own
+ * X-Request-Id is kept when it is a short plain token, so a trace can be followed across systems; anything else
+ * is replaced.
+ */
+function newRequestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && /^[A-Za-z0-9._:-]{8,64}$/.test(given)) return given;
+  return randomUUID();
 }
 
 function normalizeOrSelf(path: string): string {

@@ -12,8 +12,7 @@ import { parseConfigObject } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/audit/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import type { Database } from '../../src/db/index.js';
-import { openTestDatabase } from './db.js';
+import { openTestDatabase, type TestDatabase } from './db.js';
 import { makeKeyPair, signToken, type KeyPair } from './tokens.js';
 
 export const ISS = 'https://idp.example.test';
@@ -99,7 +98,7 @@ export interface TestGateway {
   url: string;
   config: Config;
   running: RunningServer;
-  db: Database;
+  db: TestDatabase;
   app: EchoApp;
   key: KeyPair;
   /** Every log line the gateway wrote (JSON). */

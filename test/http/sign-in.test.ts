@@ -332,6 +332,20 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
     expect(ready.json().checks).toEqual({ database: 'ok', keys: 'ok' });
   });
 
+  it('every request has an id: in the response, to the app, and on its log lines', async () => {
+    const { res } = await sso({ preferred_username: 'rid', sub: 'u-rid' });
+    const id = String(res.headers['x-request-id']);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const line = gw.logs.map((l) => JSON.parse(l)).find((l) => l.message === 'sign-in' && l.requestId === id);
+    expect(line).toBeDefined();
+    const cookie = cookieOf(res.headers['set-cookie']);
+    const page = await call(`${gw.url}/r`, { headers: { cookie, 'x-request-id': 'trace-1234-abcd' } });
+    expect(page.headers['x-request-id']).toBe('trace-1234-abcd');
+    expect(page.json().headers['x-request-id']).toBe('trace-1234-abcd');
+    const hostile = await call(`${gw.url}/r`, { headers: { cookie, 'x-request-id': 'a b<script>' } });
+    expect(hostile.headers['x-request-id']).not.toBe('a b<script>');
+  });
+
   it('no log line holds a token, cookie value or secret', async () => {
     const joined = gw.logs.join('\n');
     expect(joined).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);

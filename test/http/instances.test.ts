@@ -1,0 +1,64 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { parseConfigObject } from '../../src/config/load.js';
+import { createLogger } from '../../src/audit/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import type { Database } from '../../src/db/index.js';
+import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
+import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/** Waits until `check` holds, polling every 20 ms, and returns how long it took (ms). */
+async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (await check()) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`condition not met within ${ms} ms`);
+}
+
+describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
+  let a: TestGateway;
+  let b: RunningServer;
+  let bDb: Database;
+  beforeAll(async () => {
+    a = await startTestGateway();
+    // The second instance: its own pool and listener on the same database, the same configuration.
+    bDb = await openSameDatabase(a.db);
+    const config = parseConfigObject({ ...structuredClone(a.config), listen: { host: '127.0.0.1', port: 0 } }, {});
+    b = await startServer(config, { logger: createLogger({ silent: true }), db: bDb });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await bDb?.close();
+    await a?.close();
+  });
+
+  it('a session made on one instance works on the other, and logout ends it on both within 1 s', async () => {
+    const res = await call(`${a.url}/claimgate/sso?jwt=${await a.token()}`);
+    const cookie = cookieOf(res.headers['set-cookie']);
+    expect((await call(`${b.url}/x`, { headers: { cookie } })).status).toBe(200);
+    expect((await call(`${a.url}/x`, { headers: { cookie } })).status).toBe(200);
+    await call(`${a.url}/claimgate/logout`, { method: 'POST', headers: { cookie } });
+    await within(1000, async () => (await call(`${b.url}/x`, { headers: { cookie } })).status === 401);
+  });
+
+  it('a suspension on one instance stops sessions and bearer tokens on the other within 1 s', async () => {
+    const res = await call(`${a.url}/claimgate/sso?jwt=${await a.token({ preferred_username: 'frank', sub: 'u-frank' })}`);
+    const cookie = cookieOf(res.headers['set-cookie']);
+    const bearer = await a.token({ preferred_username: 'frank', sub: 'u-frank' }, { noJti: true });
+    expect((await call(`${b.url}/x`, { headers: { cookie } })).status).toBe(200);
+    expect((await call(`${b.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
+    const user = await a.running.gateway.ctx.users.getByUsercode('frank');
+    await a.running.gateway.ctx.users.setLifecycle(user!.id, 'SUSPENDED');
+    await within(1000, async () => (await call(`${b.url}/x`, { headers: { cookie } })).status === 403);
+    expect((await call(`${b.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(403);
+  });
+
+  it('a role change at login on one instance reaches the other within 1 s', async () => {
+    const res = await call(`${a.url}/claimgate/sso?jwt=${await a.token({ preferred_username: 'gina', sub: 'u-gina', groups: ['bi-analysts'] })}`);
+    const cookie = cookieOf(res.headers['set-cookie']);
+    expect((await call(`${b.url}/x`, { headers: { cookie } })).json().headers['x-claimgate-roles']).toBe('analyst');
+    await call(`${a.url}/claimgate/sso?jwt=${await a.token({ preferred_username: 'gina', sub: 'u-gina', groups: ['bi-admins'] })}`);
+    await within(1000, async () => (await call(`${b.url}/x`, { headers: { cookie } })).json().headers['x-claimgate-roles'] === 'admin');
+  });
+});
