@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { it, expect, beforeAll, afterAll } from '@jest/globals';
 import { parseConfigObject } from '../../src/config/load.js';
 import { createLogger } from '../../src/audit/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
