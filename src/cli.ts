@@ -23,6 +23,10 @@ commands:
   check-config [--config FILE]          validate the configuration
   map --issuer ID (--token JWT | --claims FILE) [--user USERCODE] [--json]
                                         dry run of a mapping; writes nothing
+  tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json]
+                                        create an API credential (printed once)
+  tokens list [--json]                  credentials with scopes, creation and last use
+  tokens revoke NAME                    revoke at once, on every instance
 
 The configuration comes from --config, else CLAIMGATE_CONFIG, else ./claimgate.yaml.`;
 
@@ -33,6 +37,7 @@ const commands: Record<string, Command> = {
   start: async (args, io) => (await import('./commands/start.js')).startCommand(args, io),
   migrate: async (args, io) => (await import('./commands/migrate.js')).migrateCommand(args, io),
   map: async (args, io) => (await import('./commands/map.js')).mapCommand(args, io),
+  tokens: async (args, io) => (await import('./commands/tokens.js')).tokensCommand(args, io),
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -13,6 +13,7 @@ import type { Session, SessionStore } from './sessions/session-store.js';
 import type { AuthState, Authenticator } from './sessions/authenticator.js';
 import type { AssertionSigner } from './forwarding/assertion.js';
 import type { UpstreamProxy } from './forwarding/proxy.js';
+import type { AccessTokens, ApiAuthenticator, CredentialStore } from './credentials/index.js';
 
 /** Everything a request handler may need, built once by createGateway (dependencies passed in). */
 export interface GatewayContext {
@@ -32,5 +33,7 @@ export interface GatewayContext {
   authenticator: Authenticator;
   assertion: AssertionSigner;
   proxy: UpstreamProxy | null;
+  /** API credentials: the store, `/oauth/token` access tokens, and the authenticator every API uses. */
+  credentials: { store: CredentialStore; accessTokens: AccessTokens; auth: ApiAuthenticator };
   now: () => number;
 }

@@ -12,7 +12,8 @@ import { SessionCookie } from './sessions/cookie.js';
 import { SessionStore, type Session } from './sessions/session-store.js';
 import { Authenticator, type AuthState } from './sessions/authenticator.js';
 import { AssertionSigner } from './forwarding/assertion.js';
-import { loadAssertionKeys } from './forwarding/assertion-keys.js';
+import { loadAssertionKeys, loadStoredSigningKeys } from './forwarding/assertion-keys.js';
+import { AccessTokens, ApiAuthenticator, CredentialStore, type Credential } from './credentials/index.js';
 import { UpstreamProxy } from './forwarding/proxy.js';
 import type { GatewayContext } from './gateway-context.js';
 import { buildGatewayApp, type RouteModule } from './http/app.js';
@@ -90,6 +91,22 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       ttlSeconds: config.assertion.ttlSeconds,
       now,
     });
+    const credentialStore = new CredentialStore(db.knex, { now, onRevoked: (id) => bus.publish({ kind: 'credential', id }) });
+    const accessTokens = new AccessTokens(await loadStoredSigningKeys(db, 'access'), {
+      issuer: config.publicUrl,
+      audience: `${config.publicUrl.replace(/\/+$/, '')}${config.basePath}`,
+      ttlSeconds: config.provisioning.tokenTtlSeconds,
+      now,
+    });
+    const credentials = {
+      store: credentialStore,
+      accessTokens,
+      auth: new ApiAuthenticator({
+        store: credentialStore,
+        accessTokens,
+        cache: new InvalidatedCache<Credential>(bus, 'credential', (id) => credentialStore.get(id)),
+      }),
+    };
     const proxy =
       config.upstream.mode === 'proxy' ? new UpstreamProxy(config.upstream.url, { timeoutSeconds: config.upstream.timeoutSeconds }) : null;
 
@@ -110,6 +127,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       authenticator,
       assertion,
       proxy,
+      credentials,
       now,
     };
     const app = buildGatewayApp(ctx, opts.routeModules ?? []);

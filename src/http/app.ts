@@ -6,6 +6,7 @@ import { ssoHandler } from './routes/sso.js';
 import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js';
 import { jwksHandler, liveHandler, readyHandler } from './routes/meta.js';
 import { loginPageHandler } from './routes/login-page.js';
+import { tokenHandler } from './routes/oauth-token.js';
 
 /** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
 export type RouteModule = (router: Router, ctx: GatewayContext) => void;
@@ -30,6 +31,7 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
   r.get('/logout', logoutPageHandler(ctx));
   r.post('/logout', form, json, wrap(logoutHandler(ctx)));
   r.get('/jwks.json', jwksHandler(ctx));
+  r.post('/oauth/token', form, json, wrap(tokenHandler(ctx)));
   r.get('/health/live', liveHandler());
   r.get('/health/ready', wrap(readyHandler(ctx)));
   for (const m of modules) m(r, ctx);

@@ -52,6 +52,9 @@ export function htmlPage(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:.1rem .3rem}a,button{font-size:1rem}</style></head><body>${body}</body></html>`;
 }
 
+/** `extra` fields that become response headers rather than members of the problem document. */
+const HEADER_EXTRAS = new Set(['retryAfter', 'wwwAuthenticate', 'location']);
+
 export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, extraHeaders: Record<string, string> = {}): void {
   const ge = toGatewayError(err);
   if (res.headersSent) {
@@ -61,6 +64,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
   const headers: Record<string, string> = { 'Cache-Control': 'no-store', ...extraHeaders };
   if (ge.status === 401) headers['WWW-Authenticate'] = `Bearer error="invalid_token"`;
   if (ge.status === 401 && ge.code === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer';
+  if (typeof ge.extra?.wwwAuthenticate === 'string') headers['WWW-Authenticate'] = ge.extra.wwwAuthenticate;
   if (ge.extra?.retryAfter !== undefined) headers['Retry-After'] = String(ge.extra.retryAfter);
   const title = titleFor(ge.status);
   if (wantsHtml(req)) {
@@ -79,7 +83,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
     detail: ge.publicMessage,
     code: ge.code,
   };
-  if (ge.extra) for (const [k, v] of Object.entries(ge.extra)) if (k !== 'retryAfter') doc[k] = v;
+  if (ge.extra) for (const [k, v] of Object.entries(ge.extra)) if (!HEADER_EXTRAS.has(k)) doc[k] = v;
   const body = JSON.stringify(doc);
   res.writeHead(ge.status, { ...headers, 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);
