@@ -151,8 +151,9 @@ export class UserStore {
 
   /**
    * Moves a user to another lifecycle state (suspension, reactivation, deprovisioning), audited as
-   * `lifecycle_change`. Grants are kept. Ending the user's sessions is the caller's job
-   * (SessionStore.revokeForUser). Returns null for an unknown user.
+   * `lifecycle_change`. Grants are kept. Leaving ACTIVE ends every session of the user in the same transaction
+   * (CONTRACT §5: a reactivation restores the rights, not the old sessions); the version bump invalidates the
+   * cached sessions and authorisation state on every process. Returns null for an unknown user.
    */
   async setLifecycle(
     userId: string,
@@ -173,6 +174,8 @@ export class UserStore {
           version: trx.raw('version + 1'),
           updated_at: at,
         });
+      const endedSessions =
+        lifecycle === 'ACTIVE' ? 0 : await trx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: at });
       await recordAudit(trx, {
         type: 'lifecycle_change',
         userId,
@@ -180,7 +183,7 @@ export class UserStore {
         actor: opts.actor ?? null,
         source: opts.source ?? null,
         at,
-        detail: { before: row.lifecycle, after: lifecycle },
+        detail: { before: row.lifecycle, after: lifecycle, endedSessions },
       });
       return { changed: true };
     });

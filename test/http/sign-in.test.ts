@@ -281,13 +281,18 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
     expect((await call(`${gw.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
     const user = await gw.running.gateway.ctx.users.getByUsercode('dave');
     await gw.running.gateway.ctx.users.setLifecycle(user!.id, 'SUSPENDED', { actor: 'test' });
-    const s = await call(`${gw.url}/x`, { headers: { cookie } });
-    expect(s.status).toBe(403);
-    expect(s.json().code).toBe('user_suspended');
-    expect((await call(`${gw.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(403);
+    // Suspension ended the session (401: sign in again, which then says user_suspended); the bearer gets 403.
+    expect((await call(`${gw.url}/x`, { headers: { cookie } })).status).toBe(401);
+    const b = await call(`${gw.url}/x`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect(b.status).toBe(403);
+    expect(b.json().code).toBe('user_suspended');
     const again = await sso({ preferred_username: 'dave', sub: 'u-dave' });
     expect(again.res.status).toBe(403);
     expect(again.res.json().code).toBe('user_suspended');
+    // Reactivation restores the user's rights, not the sessions that suspension ended.
+    await gw.running.gateway.ctx.users.setLifecycle(user!.id, 'ACTIVE', { actor: 'test' });
+    expect((await call(`${gw.url}/x`, { headers: { cookie } })).status).toBe(401);
+    expect((await call(`${gw.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
   });
 
   it('twenty simultaneous first logins of one person create one user', async () => {
