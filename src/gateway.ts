@@ -18,6 +18,7 @@ import { UpstreamProxy } from './forwarding/proxy.js';
 import type { GatewayContext } from './gateway-context.js';
 import { buildGatewayApp, type RouteModule } from './http/app.js';
 import { createDispatcher } from './http/dispatch.js';
+import { defaultRouteModules } from './http/modules.js';
 
 export interface Gateway {
   ctx: GatewayContext;
@@ -130,7 +131,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       credentials,
       now,
     };
-    const app = buildGatewayApp(ctx, opts.routeModules ?? []);
+    const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
     const { handler, upgrade } = createDispatcher(ctx, app);
     return {
       ctx,

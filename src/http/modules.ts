@@ -1,0 +1,7 @@
+import type { RouteModule } from './app.js';
+
+/**
+ * The route groups mounted under basePath beside the sign-in routes of app.ts, one module per capability (each
+ * lives in its own folder and registers its routes on the router it is given). Add a capability here.
+ */
+export const defaultRouteModules: RouteModule[] = [];
