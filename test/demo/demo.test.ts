@@ -1,0 +1,228 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createLogger } from '../../src/audit/logger.js';
+import { TrustMap } from '../../src/tokens/index.js';
+import { startDemo, type Demo } from '../../demo/demo.js';
+
+/**
+ * `npm run demo` end to end, on free ports and an in-memory embedded database: the OpenID provider, the demo
+ * app and the gateway really run, and every request below is real HTTP.
+ */
+
+let demo: Demo;
+
+beforeAll(async () => {
+  demo = await startDemo({ gatewayPort: 0, providerPort: 0, appPort: 0, inMemory: true, logger: createLogger({ silent: true }) });
+}, 60_000);
+
+afterAll(async () => {
+  await demo?.close();
+});
+
+/** The session cookie (`name=value`) of a Set-Cookie answer. */
+function sessionCookie(res: Response): string {
+  const cookies = res.headers.getSetCookie();
+  const c = cookies.find((x) => x.startsWith(`${demo.config.session.cookieName}=`));
+  expect(c).toBeDefined();
+  return c!.split(';')[0]!;
+}
+
+async function signInWith(link: string): Promise<{ res: Response; cookie: string }> {
+  const res = await fetch(link, { redirect: 'manual' });
+  await res.body?.cancel();
+  expect(res.status).toBe(303);
+  return { res, cookie: sessionCookie(res) };
+}
+
+describe('demo: SSO link through the gateway to the app', () => {
+  it('signs ada in with her link and the app shows her verified identity', async () => {
+    const link = await demo.ssoLink('ada');
+    expect(link.startsWith(`${demo.gatewayUrl}/claimgate/sso?jwt=`)).toBe(true);
+    expect(link.endsWith('&return_to=/dashboards/42')).toBe(true);
+
+    const { res, cookie } = await signInWith(link);
+    expect(res.headers.get('location')).toBe('/dashboards/42');
+
+    const page = await fetch(`${demo.gatewayUrl}/dashboards/42`, { headers: { cookie }, redirect: 'manual' });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('assertion verified');
+    expect(html).toMatch(/<th>usercode<\/th><td>ada<\/td>/);
+    expect(html).toMatch(/<th>roles<\/th><td>admin<\/td>/);
+    expect(html).toMatch(/<th>X-Claimgate-User<\/th><td>ada<\/td>/);
+    expect(html).toMatch(/<th>X-Claimgate-Name<\/th><td>Ada Lovelace<\/td><td><code>Ada%20Lovelace<\/code>/);
+    expect(html).toMatch(/<th>X-Claimgate-Permissions<\/th><td>finance_read<\/td>/);
+    expect(html).toMatch(/<th>attribute region<\/th><td>EU<\/td>/);
+
+    // Ada may open the admin area; /claimgate/me agrees with the page.
+    const admin = await fetch(`${demo.gatewayUrl}/admin/settings`, { headers: { cookie }, redirect: 'manual' });
+    await admin.body?.cancel();
+    expect(admin.status).toBe(200);
+    const me = (await (await fetch(`${demo.gatewayUrl}/claimgate/me`, { headers: { cookie } })).json()) as {
+      user: { usercode: string };
+      roles: string[];
+      permissions: string[];
+      attributes: Record<string, string[]>;
+    };
+    expect(me.user.usercode).toBe('ada');
+    expect(me.roles).toEqual(['admin']);
+    expect(me.permissions).toEqual(['finance_read']);
+    expect(me.attributes).toEqual({ region: ['EU'] });
+  });
+
+  it('refuses a link used twice (single-use jti)', async () => {
+    const link = await demo.ssoLink('ada');
+    await signInWith(link);
+    const again = await fetch(link, { redirect: 'manual', headers: { accept: 'application/json' } });
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { code: string }).code).toBe('jti_replayed');
+  });
+
+  it('serves the portal on a public route; its button mints a fresh link; grace is no admin', async () => {
+    const portal = await fetch(`${demo.gatewayUrl}/portal`, { redirect: 'manual' });
+    expect(portal.status).toBe(200);
+    expect(await portal.text()).toContain('action="/portal/launch"');
+
+    const launch = await fetch(`${demo.gatewayUrl}/portal/launch`, {
+      method: 'POST',
+      body: new URLSearchParams({ person: 'grace', return_to: '/dashboards/42' }),
+      redirect: 'manual',
+    });
+    await launch.body?.cancel();
+    expect(launch.status).toBe(303);
+    const link = launch.headers.get('location')!;
+    expect(link.startsWith(`${demo.gatewayUrl}/claimgate/sso?jwt=`)).toBe(true);
+
+    const { cookie } = await signInWith(link);
+    const html = await (await fetch(`${demo.gatewayUrl}/dashboards/42`, { headers: { cookie } })).text();
+    expect(html).toContain('assertion verified');
+    expect(html).toMatch(/<th>usercode<\/th><td>grace<\/td>/);
+    expect(html).toMatch(/<th>roles<\/th><td>analyst<\/td>/);
+
+    const admin = await fetch(`${demo.gatewayUrl}/admin/settings`, { headers: { cookie }, redirect: 'manual' });
+    await admin.body?.cancel();
+    expect(admin.status).toBe(403);
+
+    // The sign-out form of the page ends the session.
+    const out = await fetch(`${demo.gatewayUrl}/claimgate/logout`, {
+      method: 'POST',
+      headers: { cookie, origin: demo.gatewayUrl },
+      body: new URLSearchParams({ return_to: '/portal' }),
+      redirect: 'manual',
+    });
+    await out.body?.cancel();
+    expect(out.status).toBe(303);
+    const after = await fetch(`${demo.gatewayUrl}/dashboards/42`, { headers: { cookie, accept: 'application/json' }, redirect: 'manual' });
+    await after.body?.cancel();
+    expect(after.status).toBe(401);
+  });
+
+  it('shows no verified identity when the app is opened directly', async () => {
+    const html = await (await fetch(`${demo.appUrl}/dashboards/42`, { headers: { 'x-claimgate-user': 'mallory' } })).text();
+    expect(html).not.toContain('assertion verified');
+    expect(html).toContain('No X-Claimgate-Assertion');
+  });
+});
+
+describe('demo: the OpenID provider', () => {
+  it('answers its discovery document', async () => {
+    const res = await fetch(`${demo.providerUrl}/.well-known/openid-configuration`);
+    expect(res.status).toBe(200);
+    const meta = (await res.json()) as Record<string, unknown>;
+    expect(meta.issuer).toBe(demo.providerUrl);
+    expect(meta.jwks_uri).toBe(`${demo.providerUrl}/jwks`);
+    expect(meta.claims_supported).toEqual(expect.arrayContaining(['preferred_username', 'email', 'name', 'groups', 'regions']));
+    const jwks = (await (await fetch(String(meta.jwks_uri))).json()) as { keys: Array<Record<string, unknown>> };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+  });
+
+  it('runs the code flow with the pick-a-person page; its ID token passes the gateway issuer config', async () => {
+    const issuer = demo.config.issuers[0]!;
+    const oidc = issuer.oidc!;
+    const redirectUri = `${demo.gatewayUrl}/claimgate/callback`;
+    const meta = (await (await fetch(`${demo.providerUrl}/.well-known/openid-configuration`)).json()) as {
+      authorization_endpoint: string;
+      token_endpoint: string;
+    };
+    const verifier = randomBytes(32).toString('base64url');
+    const nonce = randomBytes(16).toString('base64url');
+    const auth = new URL(meta.authorization_endpoint);
+    auth.search = new URLSearchParams({
+      client_id: oidc.clientId,
+      response_type: 'code',
+      scope: oidc.scopes.join(' '),
+      redirect_uri: redirectUri,
+      state: 'st4te',
+      nonce,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+
+    const jar = new Map<string, string>();
+    const request = async (url: string, init: RequestInit = {}) => {
+      const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+      const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) } });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(';');
+        const eq = pair!.indexOf('=');
+        jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+      }
+      return res;
+    };
+
+    let res = await request(auth.href);
+    let loginPages = 0;
+    let callback: URL | undefined;
+    for (let hop = 0; hop < 12 && !callback; hop++) {
+      if (res.status === 200) {
+        const html = await res.text();
+        const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
+        expect(action).toBeDefined();
+        expect(html).toContain('value="ada"');
+        expect(html).toContain('value="grace"');
+        loginPages++;
+        res = await request(new URL(action!, demo.providerUrl).href, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'person=ada',
+        });
+        continue;
+      }
+      await res.body?.cancel();
+      expect([302, 303]).toContain(res.status);
+      const next = new URL(res.headers.get('location')!, demo.providerUrl);
+      if (next.href.startsWith(redirectUri)) callback = next;
+      else res = await request(next.href);
+    }
+    expect(loginPages).toBe(1);
+    expect(callback).toBeDefined();
+    expect(callback!.searchParams.get('state')).toBe('st4te');
+    const code = callback!.searchParams.get('code');
+    expect(code).toBeTruthy();
+
+    const token = await fetch(meta.token_endpoint, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(oidc.clientId)}:${encodeURIComponent(oidc.clientSecret!)}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: redirectUri, code_verifier: verifier }),
+    });
+    expect(token.status).toBe(200);
+    const { id_token: idToken } = (await token.json()) as { id_token: string };
+
+    // The gateway's own verifier, built from the demo's issuer configuration (discovery included).
+    const verified = await new TrustMap(demo.config.issuers, { publicUrl: demo.config.publicUrl }).verify(idToken, { purpose: 'oidc' });
+    expect(verified.issuer.id).toBe('demo');
+    expect(verified.claims).toMatchObject({
+      sub: 'ada',
+      nonce,
+      preferred_username: 'ada',
+      email: 'ada@example.test',
+      name: 'Ada Lovelace',
+      groups: ['bi-admins', 'finance'],
+      regions: ['EU'],
+    });
+  });
+});
