@@ -20,6 +20,8 @@ import { buildGatewayApp, type RouteModule } from './http/app.js';
 import { createDispatcher } from './http/dispatch.js';
 import { defaultRouteModules } from './http/modules.js';
 
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
 export interface Gateway {
   ctx: GatewayContext;
   handler: ReturnType<typeof createDispatcher>['handler'];
@@ -131,6 +133,14 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       credentials,
       now,
     };
+    // Used link ids and ended sessions are only needed until they could no longer be accepted anyway.
+    const purge = () => {
+      void Promise.all([jtis.purge(new Date(now())), sessions.purge()]).catch((e: unknown) =>
+        opts.logger.warn('purge of used link ids and ended sessions failed', { cause: (e as Error).message }),
+      );
+    };
+    const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
+    purgeTimer.unref();
     const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
     const { handler, upgrade } = createDispatcher(ctx, app);
     return {
@@ -138,6 +148,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       handler,
       upgrade,
       async close() {
+        clearInterval(purgeTimer);
         await bus.stop();
         await proxy?.close();
         if (ownsDb) await db.close();

@@ -17,6 +17,11 @@ export class JtiStore {
     return rows.length === 1;
   }
 
+  /** True when this jti was already consumed as a sign-in link (and has not been purged since). */
+  async isUsed(issuerId: string, jti: string): Promise<boolean> {
+    return (await this.knex('used_jtis').where({ issuer_id: issuerId, jti }).first('jti')) !== undefined;
+  }
+
   async purge(now = new Date()): Promise<number> {
     return this.knex('used_jtis').where('expires_at', '<', now).delete();
   }

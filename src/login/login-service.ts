@@ -44,6 +44,10 @@ export class LoginService {
         throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
       }
       await this.consumeJti(issuer, claims);
+    } else if (issuer.ssoLink.enabled && typeof claims.jti === 'string' && (await this.deps.jtis.isUsed(issuer.id, claims.jti))) {
+      // A used sign-in link must not live on as a bearer token: its URL may have leaked (history, logs, referrers).
+      // Bearer results are cached by token hash, so this costs one lookup per distinct token, not per request.
+      throw new TokenError('jti_replayed', 'This token was already used as a sign-in link.');
     }
     return this.loginWithClaims(issuer, claims, purpose);
   }
@@ -62,7 +66,8 @@ export class LoginService {
         source: `mapping:${issuer.id}`,
         detail: { issuer: issuer.id, sub, rule: outcome.rule, code: outcome.code, message: outcome.message, purpose },
       });
-      throw new GatewayError('login_denied', 403, outcome.message, { extra: { rule: outcome.rule } });
+      // The rule that denied goes to the audit trail, not to the browser: it would show the mapping's structure.
+      throw new GatewayError('login_denied', 403, outcome.message);
     }
     try {
       const r = await this.deps.users.loginSync({

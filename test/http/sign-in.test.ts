@@ -89,6 +89,10 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
     expect(again.status).toBe(401);
     expect(again.json().code).toBe('jti_replayed');
     expect(again.headers['www-authenticate']).toMatch(/^Bearer/);
+    // A used link does not live on as a bearer token either.
+    const asBearer = await call(`${gw.url}/api/x`, { headers: { authorization: `Bearer ${jwt}` } });
+    expect(asBearer.status).toBe(401);
+    expect(asBearer.json().code).toBe('jti_replayed');
     const noJti = await sso({}, '/', { noJti: true });
     expect(noJti.res.status).toBe(401);
     expect(noJti.res.json().code).toBe('jti_missing');
@@ -156,6 +160,8 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
     expect(res.text).toContain('Your e-mail address is not verified');
     expect(res.text).toContain('login_denied');
     expect(res.text).not.toContain(jwt);
+    const api = await call(`${gw.url}/claimgate/sso?jwt=${await gw.token({ email_verified: false })}`);
+    expect(api.json()).toEqual({ type: 'urn:claimgate:error:login_denied', title: 'Access denied', status: 403, detail: 'Your e-mail address is not verified', code: 'login_denied' });
   });
 
   it('garbage tokens, oversized tokens and garbage cookies get a clean 4xx', async () => {
