@@ -1,0 +1,376 @@
+/**
+ * `npm run bench`: claimgate against the baselines it must beat, all measured in this one run on this machine
+ * (absolute numbers drift on shared machines; the ratios are what to read). Starts on loopback: a small upstream
+ * (nginx, else Node), nginx as a plain proxy, a bare undici proxy (the Node limit), Apache + mod_oauth2 when
+ * installed, and the gateway (PostgreSQL, listen.workers processes). Writes bench/results/*.md|json.
+ *
+ *   npm run bench                  the full run (10 s per load test, 1,000,000 users, a 10-minute soak)
+ *   npm run bench -- --quick       a short run (3 s, 100,000 users, 20 s soak) to check the harness
+ *   npm run bench -- --only a,b    some scenarios (a..g)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import pg from 'pg';
+import { request } from 'undici';
+import { freePort, has, rssMiB, startProc, waitForPort, type Proc } from './lib/procs.js';
+import { wrk, type LoadResult } from './lib/wrk.js';
+import { fixedRate, runConcurrent, type LatencyResult } from './lib/client.js';
+import { startApacheOauth2, startNginxProxy, startUpstream } from './lib/servers.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    seconds: { type: 'string' },
+    'soak-seconds': { type: 'string' },
+    'large-users': { type: 'string' },
+  },
+});
+const QUICK = !!flags.quick;
+const SECONDS = Number(flags.seconds ?? (QUICK ? 3 : 10));
+const SOAK_SECONDS = Number(flags['soak-seconds'] ?? (QUICK ? 20 : 600));
+const LARGE_USERS = Number(flags['large-users'] ?? (QUICK ? 100_000 : 1_000_000));
+const ONLY = new Set((flags.only ?? 'a,b,c,d,e,f,g').split(','));
+const CONNECTIONS = 64;
+const ROOT = resolve(import.meta.dirname, '..');
+const ISSUER = 'https://idp.bench.test';
+const SECRET = 'b'.repeat(48);
+
+interface Row {
+  scenario: string;
+  subject: string;
+  rps?: number;
+  p50ms?: number;
+  p99ms?: number;
+  errors?: number;
+  baseline?: string;
+  /** subject / baseline: throughput for load rows, latency for latency rows. */
+  ratio?: number;
+  note?: string;
+}
+const rows: Row[] = [];
+const procs: Proc[] = [];
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+function record(scenario: string, subject: string, r: LoadResult | LatencyResult, extra: Partial<Row> = {}): Row {
+  const row: Row = {
+    scenario,
+    subject,
+    rps: 'rps' in r ? r.rps : r.rate,
+    p50ms: r.p50ms,
+    p99ms: r.p99ms,
+    errors: 'errors' in r ? r.errors : undefined,
+    ...extra,
+  };
+  rows.push(row);
+  log(`  ${scenario} ${subject}: ${row.rps?.toFixed(0)}/s p50 ${row.p50ms?.toFixed(2)} ms p99 ${row.p99ms?.toFixed(2)} ms errors ${row.errors ?? 0}`);
+  return row;
+}
+const ratioTo = (row: Row, base: Row | undefined, by: 'rps' | 'p50ms' = 'rps') => {
+  if (!base || !base[by] || !row[by]) return;
+  row.baseline = base.subject;
+  row.ratio = row[by]! / base[by]!;
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'claimgate-bench-'));
+  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const dbName = `claimgate_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+  await admin.connect().catch((e: Error) => {
+    throw new Error(`the benchmark needs PostgreSQL (DATABASE_URL or ${adminUrl}): ${e.message}`);
+  });
+  await admin.query(`CREATE DATABASE "${dbName}"`);
+  const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).href;
+  const db = new pg.Client({ connectionString: dbUrl });
+  try {
+    const workers = Math.min(4, availableParallelism());
+    log(`machine: ${availableParallelism()} cores; gateway workers: ${workers}; ${SECONDS}s per load test, ${CONNECTIONS} connections`);
+    if (!has('wrk')) throw new Error('wrk is not installed (apt-get install wrk)');
+
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'RS256', use: 'sig' };
+    const sign = (claims: Record<string, unknown>, ttl = 3600) => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ aud: 'claimgate', ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: 'bench-1', typ: 'JWT' })
+        .setIssuer(ISSUER)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttl)
+        .sign(privateKey);
+    };
+
+    const upstream = await startUpstream(dir);
+    procs.push(upstream.proc);
+    const nginx = await startNginxProxy(dir, upstream.url, workers);
+    if (nginx) procs.push(nginx.proc);
+    const barePort = await freePort();
+    const bare = startProc('bare undici proxy', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(barePort), upstream.url, String(workers)]);
+    procs.push(bare);
+    await waitForPort(barePort, 20_000, bare.child);
+    const bareUrl = `http://127.0.0.1:${barePort}`;
+    let apache: { url: string; proc: Proc } | null = null;
+    try {
+      apache = await startApacheOauth2(dir, upstream.url, jwk, ISSUER);
+      if (apache) procs.push(apache.proc);
+    } catch (e) {
+      log(`apache2 + mod_oauth2 not used: ${(e as Error).message.split('\n')[0]}`);
+    }
+
+    const gwPort = await freePort();
+    const config = join(dir, 'claimgate.yaml');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        publicUrl: `http://127.0.0.1:${gwPort}`,
+        listen: { host: '127.0.0.1', port: gwPort, workers },
+        session: { secret: SECRET },
+        upstream: { url: upstream.url },
+        logs: { level: 'warn' },
+        database: { poolMax: 8 },
+        issuers: [
+          {
+            id: 'bench',
+            issuer: ISSUER,
+            audiences: ['claimgate'],
+            keys: [jwk],
+            algorithms: ['RS256'],
+            ssoLink: { enabled: true, maxTokenAgeSeconds: 3600 },
+            mapping: 'bench',
+          },
+        ],
+        mappings: {
+          bench: {
+            user: { usercode: 'preferred_username', email: 'email', displayName: 'name' },
+            roles: [{ from: 'groups', map: { 'bi-admins': 'admin', 'bi-analysts': 'analyst' } }, { default: ['viewer'] }],
+            attributes: { region: 'regions' },
+          },
+        },
+      }),
+    );
+    // Sources run through tsx (transpiled once at load; the same JavaScript as dist/ at run time).
+    const gateway = startProc('claimgate', process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', config], {
+      ...process.env,
+      DATABASE_URL: dbUrl,
+    });
+    procs.push(gateway);
+    await waitForPort(gwPort, 60_000, gateway.child).catch((e: Error) => {
+      throw new Error(`${e.message}\n${gateway.output()}`);
+    });
+    // Every worker is up once the primary and its workers exist and a request answers.
+    await new Promise((r) => setTimeout(r, 1500));
+    const gw = `http://127.0.0.1:${gwPort}`;
+    await db.connect();
+
+    const claimsOf = (i: number | string) => ({
+      sub: `sub-${i}`,
+      preferred_username: `user-${i}`,
+      email: `user-${i}@bench.test`,
+      name: `User ${i}`,
+      groups: ['bi-analysts'],
+      regions: ['EU'],
+    });
+    const sso = async (jwt: string) => {
+      const res = await request(`${gw}/claimgate/sso?jwt=${jwt}&return_to=/`);
+      await res.body.dump();
+      if (res.statusCode !== 303) throw new Error(`sign-in failed: ${res.statusCode}`);
+      return String(res.headers['set-cookie']).split(';')[0]!;
+    };
+    const cookie = await sso(await sign({ ...claimsOf('load'), jti: randomUUID() }));
+    const bearer = await sign(claimsOf('bearer'));
+    // Warm the bearer path (first use maps and syncs the user) and every worker's caches.
+    await runConcurrent(200, 8, () => ({ url: `${gw}/warm`, headers: { authorization: `Bearer ${bearer}`, cookie } }), (s) => s === 200);
+    const load = (url: string, headers: Record<string, string> = {}) => wrk(url, { seconds: SECONDS, connections: CONNECTIONS, headers });
+
+    if (ONLY.has('a')) {
+      log('a. session-cookie requests proxied');
+      const direct = record('a', 'upstream direct', await load(`${upstream.url}/page`));
+      const ng = nginx ? record('a', 'nginx plain proxy', await load(`${nginx.url}/page`)) : undefined;
+      const b = record('a', 'bare undici proxy (no auth)', await load(`${bareUrl}/page`));
+      const g = record('a', 'claimgate (session cookie)', await load(`${gw}/page`, { cookie }));
+      ratioTo(b, ng ?? direct);
+      ratioTo(g, ng ?? direct);
+      const g2 = { ...g, baseline: b.subject, ratio: g.rps! / b.rps!, subject: 'claimgate vs bare undici proxy' };
+      rows.push(g2);
+    }
+    if (ONLY.has('b')) {
+      log('b. bearer-JWT requests proxied (token reused)');
+      const auth = { authorization: `Bearer ${bearer}` };
+      const ng = nginx ? record('b', 'nginx plain proxy', await load(`${nginx.url}/api`, auth)) : undefined;
+      const ap = apache ? record('b', 'apache2 + mod_oauth2 (RS256)', await load(`${apache.url}/api`, auth)) : undefined;
+      const g = record('b', 'claimgate (bearer JWT)', await load(`${gw}/api`, auth));
+      if (ap) ratioTo(ap, ng);
+      ratioTo(g, ap ?? ng);
+      if (ap && ng) rows.push({ ...g, subject: 'claimgate vs nginx plain proxy', baseline: ng.subject, ratio: g.rps! / ng.rps! });
+      if (!ap) rows.push({ scenario: 'b', subject: 'apache2 + mod_oauth2', note: 'not installed (apt-get install apache2 libapache2-mod-oauth2)' });
+    }
+    if (ONLY.has('c')) {
+      log('c. added latency at 1,000 requests/s');
+      const seconds = Math.max(3, SECONDS);
+      const direct = record('c', 'upstream direct @1000/s', await fixedRate(`${upstream.url}/c`, { rate: 1000, seconds }));
+      const g = record('c', 'claimgate session @1000/s', await fixedRate(`${gw}/c`, { rate: 1000, seconds, headers: { cookie } }));
+      ratioTo(g, direct, 'p50ms');
+      g.note = `adds ${(g.p50ms! - direct.p50ms!).toFixed(2)} ms at p50, ${(g.p99ms! - direct.p99ms!).toFixed(2)} ms at p99`;
+    }
+    const writes = async () => {
+      // Statistics reach pg_stat after the backends report them (at most ~1 s late).
+      await new Promise((r) => setTimeout(r, 1200));
+      await db.query('SELECT pg_stat_clear_snapshot()');
+      const r = await db.query(`SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint AS n FROM pg_stat_user_tables`);
+      return Number(r.rows[0].n);
+    };
+    const loginRun = async (scenario: string, subject: string, ids: (number | string)[], concurrency = 16) => {
+      const tokens = await Promise.all(ids.map((i) => sign({ ...claimsOf(i), jti: randomUUID() }, 600)));
+      const before = await writes();
+      const r = await runConcurrent(tokens.length, concurrency, (i) => ({ url: `${gw}/claimgate/sso?jwt=${tokens[i]}&return_to=/` }), (s) => s === 303);
+      const after = await writes();
+      return record(scenario, subject, r, { note: `${((after - before) / ids.length).toFixed(1)} row writes per login` });
+    };
+    const N = QUICK ? 300 : 2000;
+    if (ONLY.has('d')) {
+      log('d. SSO logins');
+      const ids = Array.from({ length: N }, (_, i) => `d${i}`);
+      const first = await loginRun('d', `first logins of ${N} new users`, ids);
+      const again = await loginRun('d', `returning users, unchanged claims`, ids);
+      ratioTo(again, first);
+    }
+    if (ONLY.has('e')) {
+      log('e. login latency vs user count');
+      const count = async () => Number((await db.query('SELECT count(*)::int AS n FROM users')).rows[0].n);
+      const fill = async (target: number) => {
+        const have = await count();
+        if (have >= target) return;
+        await db.query(
+          `INSERT INTO users (id, usercode, email, display_name, created_at, updated_at)
+           SELECT 'bulk' || lpad(g::text, 22, '0'), 'bulk-' || g, 'bulk-' || g || '@bench.test', 'Bulk ' || g, now(), now()
+           FROM generate_series($1::int, $2::int) g`,
+          [have + 1, target],
+        );
+        await db.query('ANALYZE');
+      };
+      const sample = QUICK ? 100 : 500;
+      await fill(1000);
+      const small = await loginRun('e', `logins at ${await count()} users`, Array.from({ length: sample }, (_, i) => `e1-${i}`), 1);
+      log(`  filling to ${LARGE_USERS} users ...`);
+      await fill(LARGE_USERS);
+      const large = await loginRun('e', `logins at ${await count()} users`, Array.from({ length: sample }, (_, i) => `e2-${i}`), 1);
+      ratioTo(large, small, 'p50ms');
+    }
+    if (ONLY.has('f')) {
+      log('f. SCIM');
+      const probe = await request(`${gw}/claimgate/scim/v2/ServiceProviderConfig`);
+      await probe.body.dump();
+      if (probe.statusCode === 404) {
+        rows.push({ scenario: 'f', subject: 'SCIM', note: 'SCIM is not available in this build' });
+      } else {
+        const created = JSON.parse(
+          execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'tokens', 'create', '--name', `bench-${Date.now()}`, '--scopes', 'scim', '--json', '--config', config], {
+            env: { ...process.env, DATABASE_URL: dbUrl },
+          }).toString(),
+        ) as { token: string };
+        const headers = { authorization: `Bearer ${created.token}`, 'content-type': 'application/scim+json' };
+        const total = QUICK ? 300 : 2000;
+        const post = await runConcurrent(
+          total,
+          16,
+          (i) => ({
+            url: `${gw}/claimgate/scim/v2/Users`,
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `scim-${i}-${Date.now()}@bench.test`, active: true, name: { givenName: 'S', familyName: `${i}` } }),
+          }),
+          (s) => s === 201,
+        );
+        record('f', `POST /Users (${total})`, post);
+        const users = Number((await db.query('SELECT count(*)::int AS n FROM users')).rows[0].n);
+        const target = `bulk-${Math.floor(users / 2)}`;
+        const filter = await runConcurrent(
+          QUICK ? 100 : 500,
+          1,
+          () => ({ url: `${gw}/claimgate/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${target}"`)}`, headers }),
+          (s) => s === 200,
+        );
+        record('f', `filter=userName eq at ${users} users`, filter);
+      }
+    }
+    if (ONLY.has('g')) {
+      log(`g. mixed soak for ${SOAK_SECONDS}s (RSS per process every 10 s)`);
+      const samples: { t: number; rss: Record<string, number | null> }[] = [];
+      const pids = gateway.pids();
+      const sampleRss = () => samples.push({ t: Math.round((Date.now() - t0) / 1000), rss: Object.fromEntries(pids.map((p) => [String(p), rssMiB(p)])) });
+      const t0 = Date.now();
+      sampleRss();
+      const timer = setInterval(sampleRss, 10_000);
+      let i = 0;
+      const perRound = 500;
+      let served = 0;
+      let errors = 0;
+      while (Date.now() - t0 < SOAK_SECONDS * 1000) {
+        const logins = await Promise.all(Array.from({ length: 5 }, () => sign({ ...claimsOf(`g${i++ % 5000}`), jti: randomUUID() }, 600)));
+        const r = await runConcurrent(
+          perRound,
+          32,
+          (k) =>
+            k < logins.length
+              ? { url: `${gw}/claimgate/sso?jwt=${logins[k]}` }
+              : k % 10 === 0
+                ? { url: `${gw}/api/${k}`, headers: { authorization: `Bearer ${bearer}` } }
+                : { url: `${gw}/page/${k}`, headers: { cookie } },
+          (s) => s === 200 || s === 303,
+        );
+        served += r.count;
+        errors += r.errors;
+      }
+      clearInterval(timer);
+      sampleRss();
+      const first = samples[0]!;
+      const last = samples[samples.length - 1]!;
+      for (const p of pids) {
+        rows.push({
+          scenario: 'g',
+          subject: `RSS pid ${p}${p === pids[0] ? ' (primary)' : ' (worker)'}`,
+          note: `${first.rss[String(p)]} MiB at start, ${last.rss[String(p)]} MiB after ${last.t}s; samples: ${samples.map((s) => s.rss[String(p)]).join(' ')}`,
+        });
+      }
+      rows.push({ scenario: 'g', subject: 'soak requests', rps: served / SOAK_SECONDS, errors, note: `${served} requests (90% session, 9% bearer, 1% logins)` });
+    }
+  } finally {
+    for (const p of procs.reverse()) await p.stop().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  report();
+}
+
+function report(): void {
+  const f = (v: number | undefined, d = 0) => (v === undefined || Number.isNaN(v) ? '' : v.toFixed(d));
+  const lines = [
+    `# claimgate benchmark (${new Date().toISOString()}, ${availableParallelism()} cores${QUICK ? ', quick run' : ''})`,
+    '',
+    '| scenario | subject | req/s | p50 ms | p99 ms | errors | ratio | baseline | note |',
+    '|---|---|---:|---:|---:|---:|---:|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.subject} | ${f(r.rps)} | ${f(r.p50ms, 2)} | ${f(r.p99ms, 2)} | ${r.errors ?? ''} | ${f(r.ratio, 2)} | ${r.baseline ?? ''} | ${r.note ?? ''} |`),
+    '',
+    'Ratios: throughput rows divide req/s by the baseline\'s; latency rows (c, e) divide p50 by the baseline\'s.',
+  ];
+  const md = lines.join('\n');
+  const out = join(ROOT, 'bench/results');
+  mkdirSync(out, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(out, `bench-${stamp}.md`), `${md}\n`);
+  writeFileSync(join(out, `bench-${stamp}.json`), JSON.stringify({ quick: QUICK, seconds: SECONDS, rows }, null, 2));
+  process.stdout.write(`${md}\n\nwritten: bench/results/bench-${stamp}.{md,json}\n`);
+}
+
+main().catch(async (e: unknown) => {
+  for (const p of procs.reverse()) await p.stop().catch(() => undefined);
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+  process.exitCode = 1;
+});
