@@ -315,7 +315,7 @@ async function main(): Promise<void> {
         const r = await runConcurrent(
           perRound,
           32,
-          (k) =>
+          (k): { url: string; headers?: Record<string, string> } =>
             k < logins.length
               ? { url: `${gw}/claimgate/sso?jwt=${logins[k]}` }
               : k % 10 === 0

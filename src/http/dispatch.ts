@@ -14,6 +14,7 @@ import { forwardableHeaders } from '../forwarding/proxy.js';
 import type { AuthContext } from '../sessions/authenticator.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type RequestWithId = IncomingMessage & { requestId?: string };
 
 /**
  * The front door. Every request first loses any client-sent identity header (any case, `_` for `-`), on
@@ -42,7 +43,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   /** Request headers for the app: client headers minus identity/hop-by-hop/our cookie, plus ours. */
   const upstreamHeaders = async (req: IncomingMessage, auth: AuthContext | null): Promise<OutgoingHeaders> => {
     const headers = forwardableHeaders(req.headers, isIdentityHeader);
-    const requestId = requestContext.getStore()?.requestId;
+    const requestId = (req as RequestWithId).requestId ?? requestContext.getStore()?.requestId;
     if (requestId) headers['x-request-id'] = requestId;
     if (typeof headers.cookie === 'string') {
       const kept = headers.cookie
@@ -101,9 +102,9 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
     if (ge.code === 'upstream_unavailable' || ge.code === 'upstream_timeout') {
       // The operator needs the reason (refused, reset, DNS...); the client only gets the code.
       const cause = ge.cause as { code?: string; message?: string } | undefined;
-      ctx.logger.warn('upstream request failed', { code: ge.code, cause: cause?.code ?? cause?.message });
+      ctx.logger.warn('upstream request failed', { code: ge.code, cause: cause?.code ?? cause?.message, requestId: (req as RequestWithId).requestId });
     } else if (ge.status >= 500) {
-      ctx.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err });
+      ctx.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err, requestId: (req as RequestWithId).requestId });
     }
     if (ge.code === 'client_closed') {
       res.destroy();
@@ -121,18 +122,18 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   const handler: Handler = (req, res) => {
     const requestId = newRequestId(req);
     res.setHeader('X-Request-Id', requestId);
-    requestContext.run({ requestId }, () => route(req, res));
-  };
-
-  const route: Handler = (req, res) => {
     stripIdentity(req);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     if (isGatewayPath(rawPath) || isGatewayPath(normalizeOrSelf(rawPath))) {
-      gatewayApp(req, res);
+      // Gateway routes log through the request context. Proxied traffic does not enter it: an
+      // AsyncLocalStorage context costs every promise of the request, and the proxy path logs only on failure,
+      // with the id passed explicitly.
+      requestContext.run({ requestId }, () => gatewayApp(req, res));
       return;
     }
+    (req as RequestWithId).requestId = requestId;
     if (cfg.upstream.mode !== 'proxy' || !ctx.proxy) {
       sendError(req, res, new GatewayError('not_found', 404, 'There is nothing here.'));
       return;
