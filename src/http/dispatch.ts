@@ -24,7 +24,7 @@ type RequestWithId = IncomingMessage & { requestId?: string };
 export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   const cfg = ctx.config;
   const names = Object.values(cfg.forwarding.headerNames);
-  const isIdentityHeader = makeHeaderFilter(names);
+  const isIdentityHeader = memoByName(makeHeaderFilter(names));
   const routes = compileRoutes(cfg.routes);
   const base = cfg.basePath;
   const publicUrl = new URL(cfg.publicUrl);
@@ -64,10 +64,23 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       delete headers['x-forwarded-proto'];
       delete headers['x-forwarded-host'];
     }
-    if (auth) {
-      const assertion = await ctx.assertion.assertionFor(auth.identity);
-      Object.assign(headers, buildIdentityHeaders(auth.identity, cfg.forwarding.headerNames, assertion));
-    }
+    if (auth) Object.assign(headers, await identityHeaders(auth));
+    return headers;
+  };
+
+  /**
+   * The identity headers of a user, built once per user version and assertion (the assertion is re-signed well
+   * before it expires, which also rebuilds these).
+   */
+  const builtHeaders = new Map<string, { version: number; assertion: string; headers: Record<string, string> }>();
+  const identityHeaders = async (auth: AuthContext): Promise<Record<string, string>> => {
+    const { identity } = auth;
+    const assertion = await ctx.assertion.assertionFor(identity);
+    const hit = builtHeaders.get(identity.userId);
+    if (hit && hit.version === identity.version && hit.assertion === assertion) return hit.headers;
+    const headers = buildIdentityHeaders(identity, cfg.forwarding.headerNames, assertion);
+    if (builtHeaders.size >= 50_000) builtHeaders.clear();
+    builtHeaders.set(identity.userId, { version: identity.version, assertion, headers });
     return headers;
   };
 
@@ -175,6 +188,19 @@ function newRequestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   if (typeof given === 'string' && /^[A-Za-z0-9._:-]{8,64}$/.test(given)) return given;
   return randomUUID();
+}
+
+/** Header names repeat endlessly; remember each one's verdict (bounded, so odd names cannot grow it forever). */
+function memoByName(test: (name: string) => boolean): (name: string) => boolean {
+  const seen = new Map<string, boolean>();
+  return (name) => {
+    let v = seen.get(name);
+    if (v === undefined) {
+      v = test(name);
+      if (seen.size < 10_000) seen.set(name, v);
+    }
+    return v;
+  };
 }
 
 function normalizeOrSelf(path: string): string {
