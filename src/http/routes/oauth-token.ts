@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
 import { isScope, type Credential, type Scope } from '../../credentials/index.js';
+import { rateLimitsOf } from '../rate-limit.js';
 
 /** An RFC 6749 §5.2 error answer. */
 function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
@@ -40,6 +41,11 @@ function clientCredentials(req: Request): { id: string; secret: string; basic: b
 export function tokenHandler(ctx: GatewayContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = (req.body ?? {}) as Record<string, unknown>;
+    const wait = rateLimitsOf(ctx).retryAfter('token', req);
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      return oauthError(res, 429, 'slow_down', 'Too many token requests; try again later.');
+    }
     const client = clientCredentials(req);
     if (client === 'both') return oauthError(res, 400, 'invalid_request', 'Authenticate the client once: HTTP Basic or form fields, not both.');
     if (body.grant_type === undefined) return oauthError(res, 400, 'invalid_request', 'grant_type is required.');

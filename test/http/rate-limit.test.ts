@@ -1,0 +1,66 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { RateLimiter } from '../../src/http/rate-limit.js';
+import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+describe('RateLimiter', () => {
+  it('allows perMinute events per key per window, then says how long to wait', () => {
+    let now = 1_000_000;
+    const l = new RateLimiter(2, () => now);
+    expect([l.hit('a'), l.hit('a'), l.hit('b')]).toEqual([0, 0, 0]);
+    expect(l.hit('a')).toBe(60);
+    now += 45_000;
+    expect(l.hit('a')).toBe(15);
+    now += 15_000;
+    expect(l.hit('a')).toBe(0);
+  });
+
+  it('blocked() does not count', () => {
+    const l = new RateLimiter(1, () => 0);
+    expect(l.blocked('x')).toBe(0);
+    l.hit('x');
+    expect(l.blocked('x')).toBe(60);
+  });
+});
+
+describe('rate limits on /sso and /oauth/token', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ rateLimits: { sso: { perMinute: 3 }, token: { perMinute: 2 } } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('a flood of sign-in links gets 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    let last;
+    for (let i = 0; i < 5; i++) {
+      last = await call(`${gw.url}/claimgate/sso?jwt=${await gw.token()}`);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([303, 303, 303, 429, 429]);
+    expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(last!.json().code).toBe('rate_limited');
+    // The rest of the gateway keeps serving.
+    expect((await call(`${gw.url}/claimgate/health/live`)).status).toBe(200);
+  });
+
+  it('the token endpoint answers 429 in its own error format', async () => {
+    const body = 'grant_type=client_credentials&client_id=00000000-0000-0000-0000-000000000000&client_secret=x';
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    const r = [];
+    for (let i = 0; i < 3; i++) r.push(await call(`${gw.url}/claimgate/oauth/token`, { method: 'POST', headers, body }));
+    expect(r.map((x) => x.status)).toEqual([401, 401, 429]);
+    expect(r[2]!.json().error).toBe('slow_down');
+    expect(Number(r[2]!.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('a body over limits.bodyBytes is refused with 413', async () => {
+    const r = await call(`${gw.url}/claimgate/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(r.status).toBe(413);
+  });
+});
