@@ -4,10 +4,12 @@ import type { LoginResult } from '../login/login-service.js';
 import type { SessionData } from '../sessions/session-store.js';
 import { recordAudit } from '../audit/audit-log.js';
 import { SessionCookie } from '../sessions/cookie.js';
+import { redirectTarget } from '../forwarding/redirect-mode.js';
 
 /**
  * Ends the sign-in of every method (SSO link, form post, OIDC callback): a NEW session (never the one the
- * browser came with: no fixation), the cookie, the audit line, and the 303 to where the user was going.
+ * browser came with: no fixation), the cookie, the audit line, and the 303 to where the user was going — in
+ * `redirect` mode, to the app's own SSO URL with a freshly minted hand-off token instead (forwarding/redirect-mode.ts).
  */
 export async function startSession(
   ctx: GatewayContext,
@@ -19,6 +21,11 @@ export async function startSession(
 ): Promise<void> {
   const previous = ctx.cookie.read(req.headers.cookie);
   if (previous) await endSession(ctx, previous);
+  if (ctx.config.upstream.mode === 'redirect') {
+    target = await redirectTarget(ctx, result.user, result.claims);
+    // The hand-off token travels in the URL: it must not leak onwards through a Referer.
+    res.setHeader('Referrer-Policy', 'no-referrer');
+  }
   const { id } = await ctx.sessions.create(result.user.id, result.issuer.id, data);
   await recordAudit(ctx.db.knex, {
     type: 'login',
@@ -28,7 +35,8 @@ export async function startSession(
     detail: { issuer: result.issuer.id, created: result.created, changed: result.changed },
   });
   ctx.logger.info('sign-in', { userId: result.user.id, issuer: result.issuer.id, created: result.created });
-  res.setHeader('Set-Cookie', ctx.cookie.serialize(id));
+  // Appended: the OIDC callback has already queued the removal of its transaction cookie.
+  res.append('Set-Cookie', ctx.cookie.serialize(id));
   res.setHeader('Cache-Control', 'no-store');
   res.redirect(303, target);
 }

@@ -5,6 +5,8 @@ import { safeReturnTo } from '../../forwarding/return-to.js';
 import { endSession } from '../sign-in.js';
 import { escapeHtml, htmlPage, wantsHtml } from '../problem.js';
 import { userToJson } from '../../users/index.js';
+import { SessionCookie } from '../../sessions/cookie.js';
+import { providerLogoutUrl } from '../../oidc/provider-logout.js';
 
 /** `GET /claimgate/me`: who the gateway thinks the caller is. */
 export function meHandler(ctx: GatewayContext) {
@@ -46,12 +48,21 @@ export function logoutHandler(ctx: GatewayContext) {
   return async (req: Request, res: Response): Promise<void> => {
     checkSameOrigin(ctx, req);
     const id = ctx.cookie.read(req.headers.cookie);
+    // Read before it ends: an OIDC session may also end the provider's session (RP-initiated logout).
+    const session = id ? await ctx.sessions.getByHash(SessionCookie.hashId(id)) : null;
     if (id) {
       const userId = await endSession(ctx, id);
       if (userId) ctx.logger.info('sign-out', { userId });
     }
     res.setHeader('Set-Cookie', ctx.cookie.clear());
     res.setHeader('Cache-Control', 'no-store');
+    // Only a browser can follow the provider's logout pages; an API client gets the plain local logout.
+    const atProvider = wantsHtml(req) ? await providerLogoutUrl(ctx, session) : null;
+    if (atProvider) {
+      res.setHeader('Referrer-Policy', 'no-referrer');
+      res.redirect(303, atProvider);
+      return;
+    }
     const body = (req.body ?? {}) as Record<string, unknown>;
     const raw = body.return_to ?? req.query.return_to;
     if (typeof raw === 'string' && raw !== '') {
