@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import net from 'node:net';
 import { openDatabase, type Database } from '../../src/db/index.js';
 import { UnavailableError } from '../../src/errors.js';
 import { describeIfPostgres, openTestDatabase, TEST_DB_OPTIONS } from '../helpers/db.js';
+import { Flaky } from '../helpers/flaky.js';
 
 const kindName = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
 
@@ -112,45 +112,6 @@ describe('database unreachable', () => {
     }
   });
 });
-
-/** A TCP forwarder to the real PostgreSQL that can be cut (dropping every connection) and restored. */
-class Flaky {
-  private readonly server = net.createServer((client) => this.accept(client));
-  private readonly sockets = new Set<net.Socket>();
-  up = true;
-  port = 0;
-  constructor(private readonly target: { host: string; port: number }) {}
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-  private accept(client: net.Socket): void {
-    if (!this.up) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect(this.target.port, this.target.host);
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  }
-  cut(): void {
-    this.up = false;
-    for (const s of this.sockets) s.destroy();
-  }
-  restore(): void {
-    this.up = true;
-  }
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
 
 describeIfPostgres('database outage and recovery (PostgreSQL)', () => {
   let flaky: Flaky;

@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+
+/** What the SCIM services need (passed in, so tests can build them without Express). */
+export interface ScimDeps {
+  knex: Knex;
+  /** Tells every process that a user's version changed (after commit). */
+  publish: (userId: string) => void;
+  now: () => number;
+  /** provisioning.scim.groupRoles: group displayName or externalId → role(s). */
+  groupRoles: Record<string, string | string[]>;
+  /** provisioning.scim.allowedRoles: when set, only these roles may come from SCIM groups. */
+  allowedRoles?: string[];
+  /** Absolute URL of `/scim/v2`, for `meta.location` and `$ref`. */
+  baseUrl: string;
+}
+
+/** Largest `count` served in one page (ServiceProviderConfig filter.maxResults). */
+export const MAX_RESULTS = 1000;
+export const DEFAULT_COUNT = 100;
