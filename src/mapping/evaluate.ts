@@ -145,9 +145,18 @@ function evaluateField(field: ProfileField, result: RunResult, trace: TraceEntry
     trace.push({ path, outcome: 'empty' });
     return undefined;
   }
+  if (field === 'email' && !EMAIL.test(converted.value)) {
+    // `ada@evil.example@corp.example` would pass a naive "ends with @corp.example" check in the app or a rule.
+    trace.push({ path, outcome: 'error', detail: 'email: not a single address (exactly one "@", no spaces)' });
+    return undefined;
+  }
   trace.push({ path, outcome: 'produced', values: converted.value });
   return converted.value;
 }
+
+/** One local part, one `@`, one domain; no whitespace or control characters. */
+// eslint-disable-next-line no-control-regex
+const EMAIL = /^[^@\s\u0000-\u001f\u007f]{1,64}@[^@\s\u0000-\u001f\u007f]{1,255}$/;
 
 function evaluateAttribute(path: string, result: RunResult, trace: TraceEntry[]): string[] {
   if (!result.ok) {

@@ -108,3 +108,15 @@ describe('any claims input', () => {
     if (outcome.allowed) expect(traceAt(outcome, 'user.displayName').outcome).toBe('error');
   });
 });
+
+describe('e-mail claims', () => {
+  it('an address with several "@" (or spaces) is not stored as the e-mail', () => {
+    const m = compile({ user: { usercode: 'sub', email: 'email' } });
+    for (const bad of ['ada@evil.example@corp.example', 'ada @corp.example', 'no-at-sign', '@corp.example', 'ada@']) {
+      const out = allowed(m, { sub: 's', email: bad });
+      expect(out.profile.email).toBeUndefined();
+      expect(traceAt(out, 'user.email').outcome).toBe('error');
+    }
+    expect(allowed(m, { sub: 's', email: 'ada.lovelace+bi@corp.example' }).profile.email).toBe('ada.lovelace+bi@corp.example');
+  });
+});
