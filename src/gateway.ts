@@ -19,6 +19,8 @@ import type { GatewayContext } from './gateway-context.js';
 import { buildGatewayApp, type RouteModule } from './http/app.js';
 import { createDispatcher } from './http/dispatch.js';
 import { defaultRouteModules } from './http/modules.js';
+import { GatewayMetrics } from './audit/metrics.js';
+import { startAdminRuntime } from './admin/index.js';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -113,6 +115,10 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const proxy =
       config.upstream.mode === 'proxy' ? new UpstreamProxy(config.upstream.url, { timeoutSeconds: config.upstream.timeoutSeconds }) : null;
 
+    const metrics = new GatewayMetrics({ knex: db.knex, issuers: config.issuers });
+    metrics.instrumentLogin(login);
+    if (proxy) metrics.instrumentProxy(proxy);
+
     const ctx: GatewayContext = {
       config,
       logger: opts.logger,
@@ -131,6 +137,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       assertion,
       proxy,
       credentials,
+      metrics,
       now,
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway.
@@ -141,6 +148,8 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     };
     const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
     purgeTimer.unref();
+    // Stored mapping versions are in force before the first request (and followed through the bus after).
+    const admin = await startAdminRuntime(ctx);
     const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
     const { handler, upgrade } = createDispatcher(ctx, app);
     return {
@@ -149,6 +158,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       upgrade,
       async close() {
         clearInterval(purgeTimer);
+        await admin.stop();
         await bus.stop();
         await proxy?.close();
         if (ownsDb) await db.close();

@@ -13,6 +13,8 @@ const SENSITIVE_KEY =
 const JWT_LIKE = /\beyJ[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*){2,4}/g;
 const QUERY_SECRET = /([?&](?:jwt|token|access_token|id_token|code|client_secret|state|refresh_token)=)[^&#\s"']*/gi;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+/** The gateway's own API tokens and client secrets (`cg_…`, `cgs_…`), wherever they appear. */
+const GATEWAY_SECRET = /\bcgs?_[A-Za-z0-9_-]{20,}/g;
 
 export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
@@ -21,7 +23,7 @@ export function isSensitiveKey(key: string): boolean {
 /** Masks token-shaped substrings in free text (URLs, messages). */
 export function redactString(s: string): string {
   if (s.length > 1_000_000) s = s.slice(0, 1_000_000);
-  return s.replace(JWT_LIKE, MASK).replace(QUERY_SECRET, `$1${MASK}`).replace(BEARER, `$1 ${MASK}`);
+  return s.replace(JWT_LIKE, MASK).replace(QUERY_SECRET, `$1${MASK}`).replace(BEARER, `$1 ${MASK}`).replace(GATEWAY_SECRET, MASK);
 }
 
 /** Deep copy with sensitive keys masked and token-shaped strings removed. Cycles and depth are bounded. */

@@ -7,6 +7,8 @@ import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js
 import { jwksHandler, liveHandler, readyHandler } from './routes/meta.js';
 import { loginPageHandler } from './routes/login-page.js';
 import { tokenHandler } from './routes/oauth-token.js';
+import { noteRequestError, REQUEST_LOG_PATHS, requestLog } from '../audit/request-log.js';
+import { resolveClient } from './client-ip.js';
 
 /** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
 export type RouteModule = (router: Router, ctx: GatewayContext) => void;
@@ -25,6 +27,17 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
   const form = express.urlencoded({ extended: false, limit, parameterLimit: 100 });
   const json = express.json({ limit, type: ['application/json', 'application/*+json'] });
 
+  // The request log: API, SCIM, token and event calls only (never /sso, never the proxied app traffic).
+  r.use(
+    REQUEST_LOG_PATHS,
+    requestLog({
+      knex: ctx.db.knex,
+      logger: ctx.logger,
+      basePath: ctx.config.basePath,
+      clientIp: (req) => resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip,
+      identify: async (req) => (await ctx.credentials.auth.authenticate(req))?.credential.name ?? null,
+    }),
+  );
   r.get('/sso', wrap(ssoHandler(ctx)));
   r.post('/sso', form, json, wrap(ssoHandler(ctx)));
   r.get('/me', wrap(meHandler(ctx)));
@@ -43,6 +56,7 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ge = toGatewayError(err);
+    noteRequestError(res, err);
     if (ge.status >= 500) ctx.logger.error('request failed', { path: req.path, code: ge.code, cause: ge.cause ?? err });
     else ctx.logger.debug('request refused', { path: req.path, code: ge.code });
     sendError(req, res, ge);

@@ -18,6 +18,12 @@ export async function selectFullUserById(q: Q, id: string): Promise<FullUserRow 
   return (await q('users as u').select(q.raw(FULL_USER)).where('u.id', id).first()) as FullUserRow | undefined;
 }
 
+/** Several users in one query (the admin API's list pages), in no particular order. */
+export async function selectFullUsersByIds(q: Q, ids: readonly string[]): Promise<FullUserRow[]> {
+  if (ids.length === 0) return [];
+  return (await q('users as u').select(q.raw(FULL_USER)).whereIn('u.id', ids)) as FullUserRow[];
+}
+
 export async function selectFullUserByUsercode(q: Q, usercode: string): Promise<FullUserRow | undefined> {
   return (await q('users as u')
     .select(q.raw(FULL_USER))

@@ -1,0 +1,87 @@
+import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
+import type { ApiPrincipal, Scope } from '../credentials/index.js';
+import { GatewayError } from '../errors.js';
+import type { GatewayContext } from '../gateway-context.js';
+import { joinPath } from '../mapping/paths.js';
+
+/** What a handler gets: validated input and the caller. */
+export interface AdminCall<P, Q, B> {
+  req: Request;
+  res: Response;
+  params: P;
+  query: Q;
+  body: B;
+  principal: ApiPrincipal;
+  /** For the audit trail: `admin:<credential name>`. */
+  actor: string;
+}
+
+/**
+ * One admin API operation: the Express route and its OpenAPI entry come from this one declaration, and the zod
+ * schemas here both validate the request and describe it.
+ */
+export interface AdminRoute<P = any, Q = any, B = any> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express-style path below `/admin/v1`, e.g. `/users/:id`. */
+  path: string;
+  scope: Extract<Scope, 'admin:read' | 'admin:write'>;
+  summary: string;
+  description?: string;
+  tag: string;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** The body is a whole mapping document (documented as the Mapping schema, validated by the mapping compiler). */
+  bodyIsMapping?: boolean;
+  /** Content types the body may have (default application/json). */
+  bodyTypes?: string[];
+  /** The 200 answer; none: 204 No Content. */
+  response?: z.ZodType;
+  /** Extra error statuses worth documenting (400, 401, 403 always are). */
+  errors?: number[];
+  /** Returns the JSON answer, or undefined for 204. */
+  handler(call: AdminCall<P, Q, B>): Promise<unknown>;
+}
+
+/** `defineRoute` only exists to infer P, Q and B from the schemas. */
+export function defineRoute<P, Q, B>(r: AdminRoute<P, Q, B>): AdminRoute<P, Q, B> {
+  return r;
+}
+
+/** A zod failure as `400 invalid_request` listing every problem with its path (e.g. `body.lifecycle`). */
+export function invalid(where: 'params' | 'query' | 'body', error: z.ZodError): GatewayError {
+  const problems = error.issues.map((i) => ({ path: joinPath(where, ...i.path), message: i.message }));
+  return new GatewayError('invalid_request', 400, `The request is invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
+    extra: { problems },
+  });
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'params' | 'query' | 'body'): T {
+  if (!schema) return undefined as T;
+  const r = schema.safeParse(value);
+  if (!r.success) throw invalid(where, r.error);
+  return r.data;
+}
+
+/** Registers the routes on `router` (already below `/admin/v1`). */
+export function mountRoutes(router: Router, ctx: GatewayContext, routes: AdminRoute[]): void {
+  for (const route of routes) {
+    router[route.method](route.path, async (req: Request, res: Response) => {
+      const principal = await ctx.credentials.auth.require(req, route.scope);
+      if (route.body && req.method !== 'GET' && req.method !== 'DELETE') {
+        const types = route.bodyTypes ?? ['application/json'];
+        if (!req.is(types)) {
+          throw new GatewayError('unsupported_media_type', 415, `Send the body as ${types.join(' or ')}.`);
+        }
+      }
+      const params = parse(route.params, req.params, 'params');
+      const query = parse(route.query, { ...(req.query as object) }, 'query');
+      const body = parse(route.body, req.body ?? {}, 'body');
+      const out = await route.handler({ req, res, params, query, body, principal, actor: `admin:${principal.credential.name}` });
+      res.setHeader('Cache-Control', 'no-store');
+      if (out === undefined) res.status(204).end();
+      else res.status(res.statusCode === 200 ? 200 : res.statusCode).json(out);
+    });
+  }
+}
