@@ -1,0 +1,114 @@
+import { it, expect, beforeAll, afterAll } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import pg from 'pg';
+import { describeIfPostgres } from '../helpers/db.js';
+import { call, cookieOf } from '../helpers/gateway.js';
+import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/**
+ * `claimgate start` as operators run it: a real process with two workers sharing the port (node:cluster) on
+ * PostgreSQL. Caches that must agree (sessions, suspensions) agree across the workers, and SIGTERM stops it cleanly.
+ */
+describeIfPostgres('claimgate start with two workers', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let app: Server;
+  let key: KeyPair;
+  let url: string;
+  let dbName: string;
+  let output = '';
+  const admin = () => new pg.Client({ connectionString: process.env.DATABASE_URL });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cg-start-'));
+    key = await makeKeyPair('RS256', 'k1');
+    app = createServer((req, res) => res.end(JSON.stringify({ pid: req.headers['x-worker'], user: req.headers['x-claimgate-user'] ?? null })));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const appPort = (app.address() as { port: number }).port;
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    url = `http://127.0.0.1:${port}`;
+    dbName = `cg_start_${randomBytes(6).toString('hex')}`;
+    const c = admin();
+    await c.connect();
+    await c.query(`CREATE DATABASE "${dbName}"`);
+    await c.end();
+    const dbUrl = Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${dbName}` }).href;
+    writeFileSync(
+      join(dir, 'claimgate.yaml'),
+      `publicUrl: ${url}
+listen: { host: 127.0.0.1, port: ${port}, workers: 2 }
+session: { secret: \${SESSION_SECRET} }
+upstream: { url: http://127.0.0.1:${appPort} }
+issuers:
+  - id: corp
+    issuer: https://idp.example.test
+    audiences: [claimgate]
+    keys: [${JSON.stringify(key.publicJwk)}]
+    algorithms: [RS256]
+    ssoLink: { enabled: true }
+    mapping: corp
+mappings:
+  corp: { user: { usercode: preferred_username }, roles: [{ default: [viewer] }] }
+`,
+    );
+    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', join(dir, 'claimgate.yaml')], {
+      env: { ...process.env, DATABASE_URL: dbUrl, SESSION_SECRET: 'z'.repeat(40), PORT: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (b) => (output += b));
+    child.stderr!.on('data', (b) => (output += b));
+    for (let i = 0; i < 150; i++) {
+      const ok = await call(`${url}/claimgate/health/ready`).then((r) => r.status === 200, () => false);
+      if (ok) break;
+      if (child.exitCode !== null) throw new Error(`start exited: ${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await new Promise((r) => app?.close(r));
+    const c = admin();
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await c.end();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs a primary and two workers; a logout reaches every worker within a second', async () => {
+    const token = await signToken(
+      { iss: 'https://idp.example.test', aud: 'claimgate', sub: 'u1', preferred_username: 'ada', jti: randomUUID() },
+      { key, now: Math.floor(Date.now() / 1000) },
+    );
+    const cookie = cookieOf((await call(`${url}/claimgate/sso?jwt=${token}`)).headers['set-cookie']);
+    // New connections are spread over the workers; every one of them knows the session.
+    for (let i = 0; i < 20; i++) {
+      const r = await call(`${url}/x`, { headers: { cookie, connection: 'close' } });
+      expect(r.status).toBe(200);
+      expect(r.json().user).toBe('ada');
+    }
+    const out = await call(`${url}/claimgate/logout`, { method: 'POST', headers: { cookie, connection: 'close' } });
+    expect(out.status).toBe(204);
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await Promise.all(Array.from({ length: 20 }, () => call(`${url}/x`, { headers: { cookie, connection: 'close' } })));
+    expect(after.map((r) => r.status)).toEqual(Array(20).fill(401));
+    expect(output).toMatch(/"workers":2/);
+  });
+
+  it('SIGTERM stops the primary and its workers', async () => {
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    await exited;
+    await expect(call(`${url}/claimgate/health/live`)).rejects.toThrow();
+  });
+});
