@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigFile, resolveConfigPath } from './config/load.js';
 import { ConfigError, formatProblem } from './config/problems.js';
 import type { Config } from './config/schema.js';
+import { UnavailableError } from './errors.js';
 
 /** Exit codes shared by every command. */
 export const EXIT = { ok: 0, problems: 1, unreadable: 2, denied: 3 } as const;
@@ -62,7 +63,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`claimgate ${name}: ${e.message}`);
       return EXIT.problems;
     }
-    io.err(`claimgate ${name}: ${(e as Error)?.message ?? String(e)}`);
+    // The cause of an unreachable database (already stripped of URLs and passwords) says what to fix.
+    const cause = e instanceof UnavailableError && e.cause instanceof Error ? ` (${e.cause.message})` : '';
+    io.err(`claimgate ${name}: ${(e as Error)?.message ?? String(e)}${cause}`);
     return EXIT.problems;
   }
 }
