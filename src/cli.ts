@@ -95,6 +95,13 @@ export function configFromFlag(flag: string | undefined, io: CliIo): { file: str
 async function checkConfig(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
   const { file, config } = configFromFlag(values.config as string | undefined, io);
+  // A mapping may live only in the database (saved through the admin API), so a missing one is not an error here;
+  // but nobody can sign in through that issuer until it exists.
+  config.issuers.forEach((iss, i) => {
+    if (!(iss.mapping in config.mappings)) {
+      io.err(`warning: issuers[${i}].mapping: "${iss.mapping}" is not defined in this file (sign-ins through "${iss.id}" fail until it is saved through the admin API)`);
+    }
+  });
   io.err(`${file}: valid (${config.issuers.length} issuer(s), ${Object.keys(config.mappings).length} mapping(s))`);
   return EXIT.ok;
 }

@@ -14,6 +14,7 @@ import type { AuthState, Authenticator } from './sessions/authenticator.js';
 import type { AssertionSigner } from './forwarding/assertion.js';
 import type { UpstreamProxy } from './forwarding/proxy.js';
 import type { AccessTokens, ApiAuthenticator, CredentialStore } from './credentials/index.js';
+import type { JobService } from './jobs/index.js';
 import type { GatewayMetrics } from './audit/metrics.js';
 
 /** Everything a request handler may need, built once by createGateway (dependencies passed in). */
@@ -38,5 +39,7 @@ export interface GatewayContext {
   credentials: { store: CredentialStore; accessTokens: AccessTokens; auth: ApiAuthenticator };
   /** Prometheus metrics of this gateway (served at `<basePath>/metrics`). */
   metrics: GatewayMetrics;
+  /** The lifecycle jobs (deletion, profile): schedule, runs, admin runs. */
+  jobs: JobService;
   now: () => number;
 }

@@ -19,6 +19,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { buildGatewayApp, type RouteModule } from './http/app.js';
 import { createDispatcher } from './http/dispatch.js';
 import { defaultRouteModules } from './http/modules.js';
+import { createJobService, type JobsOptions } from './jobs/index.js';
 import { GatewayMetrics } from './audit/metrics.js';
 import { startAdminRuntime } from './admin/index.js';
 
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   db?: Database;
   now?: () => number;
   routeModules?: RouteModule[];
+  /** Lifecycle jobs: a fake clock (tests), or `disabled` to schedule nothing. */
+  jobs?: JobsOptions;
 }
 
 /** Builds every part of the gateway once and wires them together. The only place that knows them all. */
@@ -60,6 +63,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     });
     const mappings = new MappingRegistry(config.mappings);
     const users = new UserStore(db, {
+      now,
       onUserChanged: (id: string) => void bus.publish({ kind: 'user', id }),
     });
     const jtis = new JtiStore(db.knex);
@@ -138,6 +142,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       proxy,
       credentials,
       metrics,
+      jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
       now,
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway.
@@ -151,6 +156,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     // Stored mapping versions are in force before the first request (and followed through the bus after).
     const admin = await startAdminRuntime(ctx);
     const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
+    if (!opts.jobs?.disabled) ctx.jobs.start();
     const { handler, upgrade } = createDispatcher(ctx, app);
     return {
       ctx,
@@ -158,6 +164,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       upgrade,
       async close() {
         clearInterval(purgeTimer);
+        await ctx.jobs.stop();
         await admin.stop();
         await bus.stop();
         await proxy?.close();

@@ -6,6 +6,7 @@ import { configSchema, type Config } from './schema.js';
 import { maskEnvRefs, substituteEnv } from './env.js';
 import { validateConfig } from './validate.js';
 import { ConfigError, formatPath, type Problem } from './problems.js';
+import { validateMappingDocument } from '../mapping/index.js';
 
 /** Where the configuration comes from: `--config`, else CLAIMGATE_CONFIG, else ./claimgate.yaml. */
 export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -62,11 +63,27 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = process
     const schemaProblems = parsed.error.issues
       .flatMap((issue) => zodIssueToProblems(issue))
       .filter((p) => ![...unset].some((u) => p.path === u || p.path.startsWith(`${u}[`)));
-    throw new ConfigError([...problems, ...schemaProblems]);
+    throw new ConfigError([...problems, ...schemaProblems, ...expressionProblems(value, schemaProblems)]);
   }
   const all = [...problems, ...validateConfig(parsed.data)];
   if (all.length > 0) throw new ConfigError(all);
   return parsed.data;
+}
+
+/**
+ * Expression errors (bad JMESPath or regex) are found by compiling a mapping, which normally happens after the
+ * schema passed. So that one run reports everything, mappings without schema problems are compiled here too.
+ */
+function expressionProblems(value: unknown, found: Problem[]): Problem[] {
+  const mappings = (value as { mappings?: unknown } | null)?.mappings;
+  if (!mappings || typeof mappings !== 'object' || Array.isArray(mappings)) return [];
+  const out: Problem[] = [];
+  for (const [name, doc] of Object.entries(mappings)) {
+    const base = formatPath(['mappings', name]);
+    if (found.some((p) => p.path === base || p.path.startsWith(`${base}.`) || p.path.startsWith(`${base}[`))) continue;
+    out.push(...validateMappingDocument(doc, base).problems);
+  }
+  return out;
 }
 
 /** Turns a zod issue into `path: message (hint)` lines a platform engineer can act on. */

@@ -212,6 +212,8 @@ export const configSchema = z.strictObject({
           at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM').default('02:00'),
           timeZone: z.string().default('UTC'),
           dryRun: b(z.boolean().default(false)),
+          /** Extra whole days a suspended user keeps its rights beyond the day of its suspension. */
+          graceDays: n(z.number().int().min(0).max(365).default(0)),
         })
         .prefault({}),
       profile: z

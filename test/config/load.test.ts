@@ -124,3 +124,12 @@ issuers:
     expect(() => loadConfigFile(join(dir, 'bad.yaml'), {})).toThrow(/YAML syntax error/);
   });
 });
+
+describe('configuration: one run reports everything', () => {
+  it('a bad JMESPath expression is reported together with a schema mistake elsewhere', () => {
+    const text = base.replace('from: groups, map', 'from: "groups[", map').replace('audiences: [claimgate]', 'audiences: []');
+    const p = problemsOf(text).join('\n');
+    expect(p).toMatch(/^issuers\[0\]\.audiences: /m);
+    expect(p).toMatch(/^mappings\.corp\.roles\[0\]\.from: /m);
+  });
+});

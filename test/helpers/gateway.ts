@@ -12,6 +12,7 @@ import { parseConfigObject } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/audit/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import type { GatewayOptions } from '../../src/gateway.js';
 import { openTestDatabase, type TestDatabase } from './db.js';
 import { makeKeyPair, signToken, type KeyPair } from './tokens.js';
 
@@ -108,8 +109,15 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Starts the gateway with `overrides` merged into a working configuration. */
-export async function startTestGateway(overrides: Record<string, unknown> = {}, issuerOverrides: Record<string, unknown> = {}): Promise<TestGateway> {
+/**
+ * Starts the gateway with `overrides` merged into a working configuration. `gatewayOptions` reach createGateway
+ * (a fake clock for the jobs, `now`…); the jobs' schedule is disabled unless they ask for it.
+ */
+export async function startTestGateway(
+  overrides: Record<string, unknown> = {},
+  issuerOverrides: Record<string, unknown> = {},
+  gatewayOptions: Partial<Omit<GatewayOptions, 'logger' | 'db'>> = {},
+): Promise<TestGateway> {
   const app = await startEchoApp();
   const key = await makeKeyPair('RS256', 'k1');
   const db = await openTestDatabase();
@@ -143,7 +151,7 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
   const logger = createLogger({ level: 'debug' });
   logger.clear();
   logger.add(new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) }));
-  const running = await startServer(config, { logger, db });
+  const running = await startServer(config, { jobs: { disabled: true }, ...gatewayOptions, logger, db });
   return {
     url: running.url,
     config,

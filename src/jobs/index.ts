@@ -1,0 +1,40 @@
+import type { Logger } from '../audit/logger.js';
+import type { Config } from '../config/schema.js';
+import type { Database } from '../db/index.js';
+import { systemClock, type JobClock } from './clock.js';
+import { DeletionJob } from './deletion-job.js';
+import { JobService } from './job-service.js';
+import { ProfileJob } from './profile-job.js';
+
+export { JobService, type JobInfo, type RunStart } from './job-service.js';
+export type { JobClock } from './clock.js';
+export type { JobRun } from './runs-store.js';
+export { lifecycleAdminJobs } from './admin-jobs.js';
+
+/** How the gateway runs its jobs (tests pass a fake clock, or disable the schedule). */
+export interface JobsOptions {
+  /** Default: the wall clock. */
+  clock?: JobClock;
+  /** True: nothing is scheduled (runs through the admin API still work). */
+  disabled?: boolean;
+}
+
+/** The deletion and profile jobs over the gateway's database; `onUserChanged` invalidates caches everywhere. */
+export function createJobService(deps: {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  onUserChanged: (userId: string) => void;
+  clock?: JobClock;
+}): JobService {
+  const { config, db } = deps;
+  return new JobService({
+    db,
+    logger: deps.logger,
+    clock: deps.clock ?? systemClock,
+    jobs: [
+      new DeletionJob({ knex: db.knex, config: config.jobs.deletion, onUserChanged: deps.onUserChanged }),
+      new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged }),
+    ],
+  });
+}
