@@ -5,9 +5,10 @@ import { forwardAuthRoutes } from '../forwarding/forward-auth.js';
 import { redirectModeRoutes } from '../forwarding/redirect-mode.js';
 import { scimRoutes } from '../provisioning/scim/routes.js';
 import { userSyncRoutes } from '../provisioning/sync/routes.js';
+import { eventRoutes } from '../provisioning/events/index.js';
 
 /**
  * The route groups mounted under basePath beside the sign-in routes of app.ts, one module per capability (each
  * lives in its own folder and registers its routes on the router it is given). Add a capability here.
  */
-export const defaultRouteModules: RouteModule[] = [oidcRoutes, forwardAuthRoutes, redirectModeRoutes, scimRoutes, adminRoutes, userSyncRoutes];
+export const defaultRouteModules: RouteModule[] = [oidcRoutes, forwardAuthRoutes, redirectModeRoutes, scimRoutes, adminRoutes, userSyncRoutes, eventRoutes];

@@ -1,0 +1,30 @@
+/**
+ * A refused push, answered in the format's own error body (formats/idaas-push.md "Response"):
+ * `{ "error": "bad_request" | "internal_error", "errorDescription": "…" }`. Authentication failures (signature,
+ * issuer, audience, expiry) answer 401 with `WWW-Authenticate: Bearer` and the format's `bad_request`; the sender
+ * only distinguishes success from failure, and 500 makes it retry (what we want when a dependency is down).
+ * The description is public: it never holds token material or event data.
+ */
+export class EventPushError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 500,
+    readonly error: 'bad_request' | 'internal_error',
+    readonly description: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(description, options);
+    this.name = 'EventPushError';
+  }
+}
+
+export const badRequest = (d: string, cause?: unknown) => new EventPushError(400, 'bad_request', d, { cause });
+export const unauthenticated = (d: string, cause?: unknown) => new EventPushError(401, 'bad_request', d, { cause });
+export const internal = (d: string, cause?: unknown) => new EventPushError(500, 'internal_error', d, { cause });
+
+/** An event whose data cannot be applied (missing ids, a usercode owned by someone else): listed in failedEvents. */
+export class EventDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EventDataError';
+  }
+}

@@ -1,0 +1,54 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { GatewayContext } from '../../gateway-context.js';
+import { EventPushError, internal } from './errors.js';
+import { EventReceiver } from './receiver.js';
+import { EventVerifier } from './verify.js';
+
+function sendPushError(res: Response, e: EventPushError): void {
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+  if (e.status === 401) headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
+  res.status(e.status).set(headers).json({ error: e.error, errorDescription: e.description });
+}
+
+/**
+ * `POST <basePath>/events` (formats/idaas-push.md), mounted only when `provisioning.events` is configured. The body
+ * is read raw (never parsed by a shared parser, never stored by the request log) and answered in the format's
+ * own bodies, errors included.
+ */
+export function eventRoutes(router: Router, ctx: GatewayContext): void {
+  const config = ctx.config.provisioning.events;
+  if (!config) return;
+  const verifier = new EventVerifier({
+    jwksUri: config.jwksUri,
+    issuer: config.issuer,
+    appId: config.appId,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    now: () => Math.floor(ctx.now() / 1000),
+  });
+  const receiver = new EventReceiver({
+    knex: ctx.db.knex,
+    config,
+    verifier,
+    logger: ctx.logger,
+    onUserChanged: (id) => void ctx.bus.publish({ kind: 'user', id }),
+    now: ctx.now,
+  });
+  const raw = express.raw({ type: () => true, limit: ctx.config.limits.bodyBytes });
+  router.post(
+    '/events',
+    raw,
+    async (req: Request, res: Response) => {
+      const answer = await receiver.receive(Buffer.isBuffer(req.body) ? req.body : undefined);
+      res.status(200).set('Cache-Control', 'no-store').json(answer);
+    },
+    (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      let e: EventPushError;
+      if (err instanceof EventPushError) e = err;
+      else if ((err as { type?: string }).type === 'entity.too.large') e = new EventPushError(400, 'bad_request', 'the push is too large');
+      else e = internal('the push could not be processed; retry later', err);
+      if (e.status >= 500) ctx.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
+      else ctx.logger.info('event push refused', { status: e.status, reason: e.description });
+      sendPushError(res, e);
+    },
+  );
+}
