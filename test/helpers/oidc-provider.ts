@@ -86,6 +86,9 @@ export async function startTestProvider(
       revocation: { enabled: true },
     },
     pkce: { required: () => true },
+    // The provider refuses outgoing requests to special-use addresses (SSRF protection); the gateway under test
+    // listens on 127.0.0.1, so its back-channel logout calls go out without that dispatcher.
+    fetch: (url: string, { dispatcher: _dispatcher, ...init }: RequestInit & { dispatcher?: unknown }) => globalThis.fetch(url, init),
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'ES256'] },
   } as never);
@@ -113,6 +116,8 @@ export async function startTestProvider(
       ctx.body = await tp.tamperToken(ctx.body as Record<string, unknown>);
     }
   });
+  provider.on('backchannel.error', (_ctx: unknown, err: Error) => requests.push(`backchannel error: ${err.message}`));
+  provider.on('backchannel.success', () => requests.push('backchannel ok'));
   provider.on('server_error', (_ctx: unknown, err: Error) => {
     console.error('oidc-provider server_error', err);
   });
@@ -181,7 +186,7 @@ export async function browse(
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(opts.form).toString();
   }
-  const res = await request(url, { method: (opts.method ?? (body ? 'POST' : 'GET')) as 'GET', headers, body });
+  const res = await request(url, { method: (opts.method ?? (opts.form ? 'POST' : 'GET')) as 'GET', headers, body });
   const text = await res.body.text();
   jar.store(url, res.headers['set-cookie']);
   return { status: res.statusCode, headers: res.headers, text, url };
@@ -212,7 +217,7 @@ export async function signInAtProvider(
       url = next;
       continue;
     }
-    if (res.status !== 200) throw new Error(`provider answered ${res.status} at ${url}: ${res.text.slice(0, 300)}`);
+    if (res.status !== 200) throw new Error(`provider answered ${res.status} at ${url}: ${res.text.replace(/<style[\s\S]*?<\/style>/, "").slice(0, 1500)}`);
     const action = /<form[^>]*action="([^"]+)"/.exec(res.text)?.[1]?.replace(/&amp;/g, '&');
     if (!action) throw new Error(`no form at ${url}`);
     const target = new URL(action, url).href;
