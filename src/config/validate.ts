@@ -167,6 +167,10 @@ function validateIssuer(iss: IssuerConfig, p: string, config: Config, https: boo
       add(`${p}.oidc.responseMode`, 'form_post requires an https publicUrl (its transaction cookie is SameSite=None; Secure)');
     }
     if (!o.scopes.includes('openid')) add(`${p}.oidc.scopes`, 'must include "openid"');
+    if (!iss.audiences.includes(o.clientId)) {
+      // The code flow verifies the ID token through the trust map as well, whose audiences are these.
+      add(`${p}.audiences`, `must include oidc.clientId "${o.clientId}" (an ID token's aud is the client id)`, `add "${o.clientId}" to audiences`);
+    }
   }
   if (iss.ssoLink.enabled && iss.maxTokenAgeSeconds !== undefined && iss.maxTokenAgeSeconds < 1) {
     add(`${p}.maxTokenAgeSeconds`, 'must be positive');
