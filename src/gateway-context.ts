@@ -14,8 +14,8 @@ import type { AuthState, Authenticator } from './sessions/authenticator.js';
 import type { AssertionSigner } from './forwarding/assertion.js';
 import type { UpstreamProxy } from './forwarding/proxy.js';
 import type { AccessTokens, ApiAuthenticator, CredentialStore } from './credentials/index.js';
-import type { JobService } from './jobs/index.js';
 import type { GatewayMetrics } from './audit/metrics.js';
+import type { JobService } from './jobs/index.js';
 
 /** Everything a request handler may need, built once by createGateway (dependencies passed in). */
 export interface GatewayContext {

@@ -19,9 +19,9 @@ import type { GatewayContext } from './gateway-context.js';
 import { buildGatewayApp, type RouteModule } from './http/app.js';
 import { createDispatcher } from './http/dispatch.js';
 import { defaultRouteModules } from './http/modules.js';
-import { createJobService, type JobsOptions } from './jobs/index.js';
 import { GatewayMetrics } from './audit/metrics.js';
 import { startAdminRuntime } from './admin/index.js';
+import { createJobService, type JobsOptions } from './jobs/index.js';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 

@@ -11,4 +11,4 @@ import { eventRoutes } from '../provisioning/events/index.js';
  * The route groups mounted under basePath beside the sign-in routes of app.ts, one module per capability (each
  * lives in its own folder and registers its routes on the router it is given). Add a capability here.
  */
-export const defaultRouteModules: RouteModule[] = [oidcRoutes, forwardAuthRoutes, redirectModeRoutes, scimRoutes, adminRoutes, userSyncRoutes, eventRoutes];
+export const defaultRouteModules: RouteModule[] = [oidcRoutes, forwardAuthRoutes, redirectModeRoutes, adminRoutes, scimRoutes, userSyncRoutes, eventRoutes];
