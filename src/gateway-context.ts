@@ -16,6 +16,7 @@ import type { UpstreamProxy } from './forwarding/proxy.js';
 import type { AccessTokens, ApiAuthenticator, CredentialStore } from './credentials/index.js';
 import type { GatewayMetrics } from './audit/metrics.js';
 import type { JobService } from './jobs/index.js';
+import type { RateLimits } from './http/rate-limit.js';
 
 /** Everything a request handler may need, built once by createGateway (dependencies passed in). */
 export interface GatewayContext {
@@ -37,6 +38,8 @@ export interface GatewayContext {
   proxy: UpstreamProxy | null;
   /** API credentials: the store, `/oauth/token` access tokens, and the authenticator every API uses. */
   credentials: { store: CredentialStore; accessTokens: AccessTokens; auth: ApiAuthenticator };
+  /** CONTRACT §2 `rateLimits`: per client, per process. */
+  rateLimits: RateLimits;
   /** Prometheus metrics of this gateway (served at `<basePath>/metrics`). */
   metrics: GatewayMetrics;
   /** The lifecycle jobs (deletion, profile): schedule, runs, admin runs. */

@@ -19,6 +19,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { buildGatewayApp, type RouteModule } from './http/app.js';
 import { createDispatcher } from './http/dispatch.js';
 import { defaultRouteModules } from './http/modules.js';
+import { RateLimits } from './http/rate-limit.js';
 import { GatewayMetrics } from './audit/metrics.js';
 import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
@@ -107,6 +108,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       ttlSeconds: config.provisioning.tokenTtlSeconds,
       now,
     });
+    const rateLimits = new RateLimits(config, now);
     const credentials = {
       store: credentialStore,
       accessTokens,
@@ -114,6 +116,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         store: credentialStore,
         accessTokens,
         cache: new InvalidatedCache<Credential>(bus, 'credential', (id) => credentialStore.get(id)),
+        limits: rateLimits,
       }),
     };
     const proxy =
@@ -141,6 +144,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       assertion,
       proxy,
       credentials,
+      rateLimits,
       metrics,
       jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
       now,

@@ -4,6 +4,7 @@ import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { AccessTokens } from './access-tokens.js';
 import { sha256, TOKEN_PREFIX, type Credential, type CredentialStore } from './credential-store.js';
 import { grants, type Scope } from './scopes.js';
+import type { RateLimits } from '../http/rate-limit.js';
 
 /** Who is calling an API, and with which scopes. */
 export interface ApiPrincipal {
@@ -33,12 +34,21 @@ export class ApiAuthenticator {
       accessTokens: AccessTokens;
       /** Keyed by credential id; invalidated with `{ kind: 'credential', id }`. */
       cache: InvalidatedCache<Credential>;
+      /** Failed authentications per client (`rateLimits.adminAuth`): guessing credentials gets 429s. */
+      limits?: RateLimits;
     },
   ) {}
 
   /** Requires a credential holding `scope`. Throws 401 `unauthenticated`/`invalid_token` or 403 `insufficient_scope`. */
   async require(req: IncomingMessage, scope: Scope): Promise<ApiPrincipal> {
-    const principal = await this.authenticate(req);
+    this.deps.limits?.checkFailures('adminAuth', req);
+    let principal: ApiPrincipal | null;
+    try {
+      principal = await this.authenticate(req);
+    } catch (e) {
+      if (e instanceof GatewayError && e.status === 401) this.deps.limits?.failed('adminAuth', req);
+      throw e;
+    }
     if (!principal) throw new GatewayError('unauthenticated', 401, 'This API needs a bearer token (see `claimgate tokens create`).');
     if (!grants(principal.scopes, scope)) {
       throw new GatewayError('insufficient_scope', 403, `This call needs the "${scope}" scope.`, {

@@ -65,7 +65,7 @@ export class RateLimits {
 
   /** The client address as far as it can be believed (X-Forwarded-For only from trustedProxies). */
   clientKey(req: IncomingMessage): string {
-    return resolveClient(req.socket.remoteAddress, req.headers, this.config.trustedProxies).ip || 'unknown';
+    return resolveClient(req.socket?.remoteAddress, req.headers, this.config.trustedProxies).ip || 'unknown';
   }
 
   /** Counts a request; throws `429 rate_limited` with `Retry-After` when the client is over the limit. */
@@ -94,11 +94,3 @@ function tooMany(retryAfter: number): GatewayError {
   return new GatewayError('rate_limited', 429, 'Too many requests; try again later.', { extra: { retryAfter } });
 }
 
-const registry = new WeakMap<object, RateLimits>();
-
-/** The gateway's limiters (one set per gateway context, made on first use). */
-export function rateLimitsOf(ctx: { config: Pick<Config, 'rateLimits' | 'trustedProxies'>; now: () => number }): RateLimits {
-  let limits = registry.get(ctx);
-  if (!limits) registry.set(ctx, (limits = new RateLimits(ctx.config, ctx.now)));
-  return limits;
-}

@@ -25,7 +25,7 @@ describe('RateLimiter', () => {
 describe('rate limits on /sso and /oauth/token', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({ rateLimits: { sso: { perMinute: 3 }, token: { perMinute: 2 } } });
+    gw = await startTestGateway({ rateLimits: { sso: { perMinute: 3 }, token: { perMinute: 2 }, adminAuth: { perMinute: 2 } } });
   });
   afterAll(async () => {
     await gw?.close();
@@ -53,6 +53,19 @@ describe('rate limits on /sso and /oauth/token', () => {
     expect(r.map((x) => x.status)).toEqual([401, 401, 429]);
     expect(r[2]!.json().error).toBe('slow_down');
     expect(Number(r[2]!.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('guessing API credentials gets 429 after adminAuth.perMinute failures, even for a then valid token', async () => {
+    const { token } = await gw.running.gateway.ctx.credentials.store.create({ name: 'ops', scopes: ['admin:read'] });
+    expect((await call(`${gw.url}/claimgate/admin/v1/users`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push((await call(`${gw.url}/claimgate/admin/v1/users`, { headers: { authorization: `Bearer cg_guess${i}aaaaaaaaaaaaaaaa` } })).status);
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+    const blocked = await call(`${gw.url}/claimgate/admin/v1/users`, { headers: { authorization: `Bearer ${token}` } });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
   });
 
   it('a body over limits.bodyBytes is refused with 413', async () => {

@@ -1,7 +1,6 @@
 import type { Request, Response } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
 import { isScope, type Credential, type Scope } from '../../credentials/index.js';
-import { rateLimitsOf } from '../rate-limit.js';
 
 /** An RFC 6749 §5.2 error answer. */
 function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
@@ -41,7 +40,7 @@ function clientCredentials(req: Request): { id: string; secret: string; basic: b
 export function tokenHandler(ctx: GatewayContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const wait = rateLimitsOf(ctx).retryAfter('token', req);
+    const wait = ctx.rateLimits.retryAfter('token', req);
     if (wait > 0) {
       res.setHeader('Retry-After', String(wait));
       return oauthError(res, 429, 'slow_down', 'Too many token requests; try again later.');

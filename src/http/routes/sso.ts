@@ -3,7 +3,6 @@ import { GatewayError, TokenError } from '../../errors.js';
 import type { GatewayContext } from '../../gateway-context.js';
 import { safeReturnTo } from '../../forwarding/return-to.js';
 import { startSession } from '../sign-in.js';
-import { rateLimitsOf } from '../rate-limit.js';
 
 /**
  * `GET|POST /claimgate/sso`: an SSO link (`?jwt=`), a form post from an auth server (`jwt` field), a JSON
@@ -14,7 +13,7 @@ export function ssoHandler(ctx: GatewayContext) {
   return async (req: Request, res: Response): Promise<void> => {
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cache-Control', 'no-store');
-    rateLimitsOf(ctx).check('sso', req);
+    ctx.rateLimits.check('sso', req);
     const token = extractToken(req);
     const result = await ctx.login.loginWithToken(token, 'sso');
     const body = (req.body ?? {}) as Record<string, unknown>;

@@ -7,8 +7,8 @@
  */
 export class EventPushError extends Error {
   constructor(
-    readonly status: 400 | 401 | 500,
-    readonly error: 'bad_request' | 'internal_error',
+    readonly status: 400 | 401 | 429 | 500,
+    readonly error: 'bad_request' | 'too_many_requests' | 'internal_error',
     readonly description: string,
     options: { cause?: unknown } = {},
   ) {

@@ -38,6 +38,11 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
     '/events',
     raw,
     async (req: Request, res: Response) => {
+      const wait = ctx.rateLimits.retryAfter('events', req);
+      if (wait > 0) {
+        res.setHeader('Retry-After', String(wait));
+        throw new EventPushError(429, 'too_many_requests', 'too many pushes; retry later');
+      }
       const answer = await receiver.receive(Buffer.isBuffer(req.body) ? req.body : undefined);
       res.status(200).set('Cache-Control', 'no-store').json(answer);
     },
