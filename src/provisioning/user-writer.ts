@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
+import { setLifecycleTx } from '../users/lifecycle-tx.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { ProfileField } from '../mapping/schema.js';
 import { PROFILE_COLUMNS, PROFILE_FIELDS, profileValue, type UserRow } from '../users/row.js';
@@ -142,25 +143,10 @@ export async function updateProvisionedUser(
       detail: { fields: Object.keys(after), before, after },
     });
   }
-  let lifecycleChanged = false;
-  if (changes.lifecycle && changes.lifecycle !== row.lifecycle) {
-    lifecycleChanged = true;
-    const to = changes.lifecycle;
-    update.lifecycle = to;
-    update.suspended_at = to === 'ACTIVE' ? null : (row.suspended_at ?? meta.at);
-    update.deprovisioned_at = to === 'DEPROVISIONED' ? meta.at : null;
-    const endedSessions =
-      to === 'ACTIVE' ? 0 : await trx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: meta.at });
-    await recordAudit(trx, {
-      type: 'lifecycle_change',
-      userId,
-      usercode,
-      actor: meta.actor,
-      source: meta.source,
-      at: meta.at,
-      detail: { before: row.lifecycle, after: to, endedSessions },
-    });
-  }
+  // The same lifecycle move as everywhere else (sessions end when leaving ACTIVE), inside this transaction.
+  const lifecycleChanged = changes.lifecycle
+    ? await setLifecycleTx(trx, { ...row, usercode }, changes.lifecycle, { at: meta.at, actor: meta.actor, source: meta.source })
+    : false;
   let grantsChanged = false;
   if (changes.grants) {
     const g = await applySourceGrants(trx, { userId, usercode, source: meta.source, actor: meta.actor, at: meta.at }, changes.grants);

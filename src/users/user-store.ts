@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/audit-log.js';
 import { GatewayError } from '../errors.js';
 import type { ProfileField } from '../mapping/schema.js';
 import { loginSyncTx, RetryableConflict } from './login-sync.js';
+import { setLifecycleTx } from './lifecycle-tx.js';
 import { planProfile } from './profile.js';
 import { selectAuthState, selectFullUserById, selectFullUserByUsercode } from './queries.js';
 import { rowToRecord, type FullUserRow, type UserRow } from './row.js';
@@ -163,29 +164,8 @@ export class UserStore {
     const result = await this.inTransaction(async (trx) => {
       const row = await this.lock(trx, userId);
       if (!row) return null;
-      if (row.lifecycle === lifecycle) return { changed: false };
-      const at = this.at();
-      await trx('users')
-        .where({ id: userId })
-        .update({
-          lifecycle,
-          suspended_at: lifecycle === 'ACTIVE' ? null : (row.suspended_at ?? at),
-          deprovisioned_at: lifecycle === 'DEPROVISIONED' ? at : null,
-          version: trx.raw('version + 1'),
-          updated_at: at,
-        });
-      const endedSessions =
-        lifecycle === 'ACTIVE' ? 0 : await trx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: at });
-      await recordAudit(trx, {
-        type: 'lifecycle_change',
-        userId,
-        usercode: row.usercode,
-        actor: opts.actor ?? null,
-        source: opts.source ?? null,
-        at,
-        detail: { before: row.lifecycle, after: lifecycle, endedSessions },
-      });
-      return { changed: true };
+      const changed = await setLifecycleTx(trx, row, lifecycle, { at: this.at(), actor: opts.actor ?? null, source: opts.source ?? null });
+      return { changed };
     });
     if (result?.changed) this.changed(userId);
     return result;
