@@ -4,7 +4,7 @@ import { GatewayError } from '../errors.js';
 import type { GatewayContext } from '../gateway-context.js';
 import type { ProfileField } from '../mapping/schema.js';
 import { selectFullUsersByIds } from '../users/queries.js';
-import { PROFILE_COLUMNS, rowToRecord } from '../users/row.js';
+import { PROFILE_COLUMNS, PROFILE_FIELDS, rowToRecord } from '../users/row.js';
 import type { Lifecycle, UserRecord } from '../users/index.js';
 import { decodeCursor, page } from './cursor.js';
 import type { listUsersQuery, userPatchSchema } from './schemas.js';
@@ -43,19 +43,8 @@ export async function listUsers(knex: Knex, query: z.output<typeof listUsersQuer
 
 type Patch = z.output<typeof userPatchSchema>;
 
-const PATCHABLE_PROFILE: ProfileField[] = [
-  'email',
-  'displayName',
-  'firstName',
-  'lastName',
-  'idpSource',
-  'idpReferenceId',
-  'idpUsername',
-  'idpWorkforceId',
-  'idpCloudUsername',
-  'userType',
-  'tags',
-];
+/** Every profile field of the user record can be patched. */
+const PATCHABLE_PROFILE: readonly ProfileField[] = PROFILE_FIELDS;
 
 /**
  * Applies a JSON merge patch to a user: profile fields (one audited `profile_change`), `adminRoles` /

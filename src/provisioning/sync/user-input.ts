@@ -1,5 +1,6 @@
 import type { ProfileField } from '../../mapping/schema.js';
 import { LIFECYCLES, type Lifecycle, type SourceGrants } from '../../users/types.js';
+import { PROFILE_FIELDS } from '../../users/row.js';
 
 /**
  * One item of a sync request, validated: CONTRACT §5 names in camelCase, or the analytics vendor's envelope
@@ -24,17 +25,8 @@ export interface SyncUser {
 
 export type Parsed = { ok: true; user: SyncUser } | { ok: false; usercode: string | null; errors: SyncError[] };
 
-const STRING_FIELDS = [
-  'email',
-  'displayName',
-  'firstName',
-  'lastName',
-  'idpSource',
-  'idpReferenceId',
-  'idpUsername',
-  'idpWorkforceId',
-  'idpCloudUsername',
-] as const satisfies readonly ProfileField[];
+/** Every profile field but the two that are not plain strings. */
+const STRING_FIELDS = PROFILE_FIELDS.filter((f) => f !== 'userType' && f !== 'tags');
 const KNOWN = new Set<string>(['usercode', ...STRING_FIELDS, 'userType', 'tags', 'roles', 'permissions', 'attributes', 'lifecycle']);
 const MAX_STRING = 1024;
 const MAX_LIST = 1000;
