@@ -13,11 +13,12 @@ export interface ProfilePlan {
 }
 
 /** Coerces what a mapping produced into the stored shape; undefined when it is not storable. */
-export function normalizeProfileValue(field: ProfileField, value: string | string[] | undefined): ProfileValue | undefined {
-  if (value === undefined) return undefined;
+export function normalizeProfileValue(field: ProfileField, value: string | string[] | null | undefined): ProfileValue | undefined {
+  // null is "nothing" here, never the string "null".
+  if (value === undefined || value === null) return undefined;
   if (field === 'tags') return [...new Set((Array.isArray(value) ? value : [value]).map(String))];
   const s = Array.isArray(value) ? value[0] : value;
-  if (s === undefined) return undefined;
+  if (s === undefined || s === null) return undefined;
   if (field === 'userType') {
     const t = String(s).toUpperCase();
     return t === 'PERSON' || t === 'SERVICE' ? t : undefined;
