@@ -23,14 +23,22 @@ export class InvalidatedCache<V> {
   ) {
     bus.on((m) => {
       this.generation++;
+      // A load that started before this change may return the old value: later callers must not join it.
       if (m.kind === 'all') {
         this.entries.clear();
         this.byOwner.clear();
+        this.inflight.clear();
       } else if (m.kind === kind) {
         this.entries.delete(m.id);
+        this.inflight.delete(m.id);
       } else if (options.owner && m.kind === options.owner.kind) {
-        for (const key of this.byOwner.get(m.id) ?? []) this.entries.delete(key);
+        for (const key of this.byOwner.get(m.id) ?? []) {
+          this.entries.delete(key);
+          this.inflight.delete(key);
+        }
         this.byOwner.delete(m.id);
+        // Entries of this owner still loading are not in byOwner yet; drop every pending load to be sure.
+        this.inflight.clear();
       }
     });
   }
@@ -45,9 +53,9 @@ export class InvalidatedCache<V> {
     const pending = this.inflight.get(key);
     if (pending) return pending;
     const gen = this.generation;
-    const p = this.loader(key).then(
+    const p: Promise<V | null> = this.loader(key).then(
       (v) => {
-        this.inflight.delete(key);
+        if (this.inflight.get(key) === p) this.inflight.delete(key);
         if (v !== null && this.bus.reliable && gen === this.generation) {
           if (this.entries.size >= (this.options.maxEntries ?? 100_000)) {
             this.entries.clear();
@@ -64,7 +72,7 @@ export class InvalidatedCache<V> {
         return v;
       },
       (e) => {
-        this.inflight.delete(key);
+        if (this.inflight.get(key) === p) this.inflight.delete(key);
         throw e;
       },
     );

@@ -27,6 +27,7 @@ export interface AuthContext {
 export class Authenticator {
   private readonly bearerUsers = new Map<string, { userId: string; until: number }>();
   private readonly touchIntervalMs: number;
+  private sessionObserver: ((s: Session) => void) | null = null;
 
   constructor(
     private readonly deps: {
@@ -50,6 +51,14 @@ export class Authenticator {
 
   private now(): number {
     return this.deps.now ? this.deps.now() : Date.now();
+  }
+
+  /**
+   * Called with every session that authenticated a request (after the checks, before the answer). It must
+   * return at once: the OIDC refresh scheduler uses it to start background re-mapping.
+   */
+  observeSessions(observer: ((s: Session) => void) | null): void {
+    this.sessionObserver = observer;
   }
 
   /** The bearer token of a request, if it sent one (any case of the scheme). */
@@ -76,7 +85,14 @@ export class Authenticator {
   }
 
   async fromSessionId(id: string): Promise<AuthContext | null> {
-    let session = await this.deps.sessionCache.get(SessionCookie.hashId(id));
+    const idHash = SessionCookie.hashId(id);
+    let session = await this.deps.sessionCache.get(idHash);
+    if (session && !this.deps.sessions.isLive(session)) {
+      // Other processes extend the idle deadline in the database without telling this one: before refusing a
+      // session that looks expired here, read it again.
+      this.deps.sessionCache.delete(idHash);
+      session = await this.deps.sessionCache.get(idHash);
+    }
     if (!session || !this.deps.sessions.isLive(session)) return null;
     const state = await this.deps.authStates.get(session.userId);
     if (!state) return null;
@@ -84,6 +100,13 @@ export class Authenticator {
     if (this.now() - session.lastSeenAt > this.touchIntervalMs) {
       session = await this.deps.sessions.touch(session);
       this.deps.sessionCache.delete(session.idHash);
+    }
+    if (this.sessionObserver) {
+      try {
+        this.sessionObserver(session);
+      } catch {
+        // An observer's failure is its own; the request goes on.
+      }
     }
     return { identity: state, via: 'session', session };
   }

@@ -61,4 +61,30 @@ describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
     await call(`${a.url}/claimgate/sso?jwt=${await a.token({ preferred_username: 'gina', sub: 'u-gina', groups: ['bi-admins'] })}`);
     await within(1000, async () => (await call(`${b.url}/x`, { headers: { cookie } })).json().headers['x-claimgate-roles'] === 'admin');
   });
+
+  it('a session kept alive on one instance stays alive on the other (idle deadline extended elsewhere)', async () => {
+    let clock = Date.now();
+    const now = () => clock;
+    const a2 = await startTestGateway({ session: { secret: 's'.repeat(40), idleTimeoutSeconds: 100 } }, {}, { now });
+    const db2 = await openSameDatabase(a2.db);
+    const config = parseConfigObject({ ...structuredClone(a2.config), listen: { host: '127.0.0.1', port: 0 } }, {});
+    const b2 = await startServer(config, { logger: createLogger({ silent: true }), db: db2, now });
+    try {
+      const jwt = await a2.token({}, { now: Math.floor(clock / 1000) });
+      const cookie = cookieOf((await call(`${a2.url}/claimgate/sso?jwt=${jwt}`)).headers['set-cookie']);
+      expect((await call(`${b2.url}/x`, { headers: { cookie } })).status).toBe(200);
+      // Requests on A at 30, 60, 90, 120 and 140 s keep the session alive; B last saw it at 0 s.
+      for (const step of [30, 30, 30, 30, 20]) {
+        clock += step * 1000;
+        expect((await call(`${a2.url}/x`, { headers: { cookie } })).status).toBe(200);
+      }
+      clock += 10_000;
+      expect((await call(`${b2.url}/x`, { headers: { cookie } })).status).toBe(200);
+    } finally {
+      await b2.close();
+      await db2.close();
+      await a2.close();
+    }
+  });
 });
+
