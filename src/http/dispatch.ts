@@ -53,16 +53,17 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       if (kept) headers.cookie = kept;
       else delete headers.cookie;
     }
+    // What a client says about the request's route (its address, scheme, host, original URI) is believed only
+    // from a trusted proxy; from anyone else it is removed, so the app cannot build links to a forged host.
+    const client = resolveClient(req.socket.remoteAddress, req.headers, cfg.trustedProxies);
+    if (!client.trusted || !cfg.forwarding.forwardedHeaders) {
+      for (const name of Object.keys(headers)) if (isRouteHeader(name)) delete headers[name];
+    }
     if (cfg.forwarding.forwardedHeaders) {
-      const client = resolveClient(req.socket.remoteAddress, req.headers, cfg.trustedProxies);
       const prior = client.trusted && typeof req.headers['x-forwarded-for'] === 'string' ? `${req.headers['x-forwarded-for']}, ` : '';
       headers['x-forwarded-for'] = `${prior}${req.socket.remoteAddress ?? ''}`;
       headers['x-forwarded-proto'] = client.trusted && client.proto ? client.proto : publicProto;
-      headers['x-forwarded-host'] = client.trusted && client.host ? client.host : (req.headers.host ?? publicUrl.host);
-    } else {
-      delete headers['x-forwarded-for'];
-      delete headers['x-forwarded-proto'];
-      delete headers['x-forwarded-host'];
+      headers['x-forwarded-host'] = client.trusted && client.host ? client.host : publicUrl.host;
     }
     if (auth) Object.assign(headers, await identityHeaders(auth));
     return headers;
@@ -188,6 +189,11 @@ function newRequestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   if (typeof given === 'string' && /^[A-Za-z0-9._:-]{8,64}$/.test(given)) return given;
   return randomUUID();
+}
+
+/** Headers that describe how a request reached the gateway (RFC 7239 `Forwarded` and the de-facto X- ones). */
+function isRouteHeader(name: string): boolean {
+  return name === 'forwarded' || name === 'x-real-ip' || name.startsWith('x-forwarded-') || name.startsWith('x-original-');
 }
 
 /** Header names repeat endlessly; remember each one's verdict (bounded, so odd names cannot grow it forever). */

@@ -35,7 +35,9 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
   it('forwards the session to the app with identity headers and a verifiable assertion', async () => {
     const { res } = await sso({ name: 'Ada Lövelace', groups: ['bi-admins', 'finance'], regions: ['EU', 'US'] });
     const cookie = cookieOf(res.headers['set-cookie']);
-    const page = await call(`${gw.url}/dashboards/42?x=1`, { headers: { cookie: `${cookie}; other=keep` } });
+    const page = await call(`${gw.url}/dashboards/42?x=1`, {
+      headers: { cookie: `${cookie}; other=keep`, host: 'evil.example', 'x-forwarded-host': 'evil.example', forwarded: 'host=evil.example', 'x-real-ip': '6.6.6.6', 'x-original-uri': '/admin' },
+    });
     expect(page.status).toBe(200);
     const seen = page.json();
     expect(seen.url).toBe('/dashboards/42?x=1');
@@ -48,6 +50,11 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
     expect(h['x-claimgate-user-id']).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(h['x-forwarded-for']).toBe('127.0.0.1');
     expect(h['x-forwarded-proto']).toBe('http');
+    // An untrusted client cannot tell the app which host, address or URI the request had.
+    expect(h['x-forwarded-host']).toBe('gateway.test');
+    expect(h.forwarded).toBeUndefined();
+    expect(h['x-real-ip']).toBeUndefined();
+    expect(h['x-original-uri']).toBeUndefined();
     expect(h.cookie).toBe('other=keep'); // the gateway's own cookie never reaches the app
 
     const jwks = (await call(`${gw.url}/claimgate/jwks.json`)).json();
