@@ -42,6 +42,8 @@ export async function startServer(config: Config, opts: GatewayOptions): Promise
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Upgraded connections (WebSockets) are no longer the HTTP server's to close.
+        gateway.upgrade.closeAll();
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
       await gateway.close();

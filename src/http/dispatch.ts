@@ -12,6 +12,7 @@ import { sendError, wantsHtml, toGatewayError } from './problem.js';
 import type { OutgoingHeaders } from '../forwarding/proxy.js';
 import { forwardableHeaders } from '../forwarding/proxy.js';
 import type { AuthContext } from '../sessions/authenticator.js';
+import { TunnelRegistry } from '../forwarding/tunnels.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type RequestWithId = IncomingMessage & { requestId?: string };
@@ -156,11 +157,20 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   };
 
   /** WebSocket and other upgrades: same admission as a request, then a raw tunnel to the app. */
-  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  /** A tunnel stays open while its user is the same version, still ACTIVE, and its session (if any) live. */
+  const tunnels = new TunnelRegistry(ctx.bus, async (owner) => {
+    const state = await ctx.authStates.get(owner.userId);
+    if (!state || state.lifecycle !== 'ACTIVE' || state.version !== owner.version) return false;
+    if (owner.sessionHash === undefined) return true;
+    const session = await ctx.sessionCache.get(owner.sessionHash);
+    return !!session && ctx.sessions.isLive(session);
+  });
+
+  const upgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     stripIdentity(req);
     socket.on('error', () => socket.destroy());
     if (cfg.upstream.mode !== 'proxy' || !ctx.proxy || isGatewayPath(normalizeOrSelf((req.url ?? '/').split('?')[0]!))) {
-      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      refuse(socket, 'HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
     admit(req)
@@ -168,15 +178,19 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
         const headers = await upstreamHeaders(req, auth);
         delete headers.connection;
         delete headers.upgrade;
+        if (auth) tunnels.add(socket, { userId: auth.identity.userId, version: auth.identity.version, sessionHash: auth.session?.idHash });
         ctx.proxy!.forwardUpgrade(req, socket, head, headers);
       })
       .catch((err) => {
         const ge = toGatewayError(err);
         const status = ge.status === 302 ? 401 : ge.status;
-        socket.end(`HTTP/1.1 ${status} ${ge.code}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+        const challenge = status === 401 ? 'www-authenticate: Bearer\r\n' : '';
+        refuse(socket, `HTTP/1.1 ${status} ${ge.code}\r\n${challenge}connection: close\r\ncontent-length: 0\r\n\r\n`);
       });
   };
 
+  /** The upgrade handler owns its tunnels: `closeAll()` ends them at shutdown (an HTTP server does not). */
+  const upgrade = Object.assign(upgradeHandler, { closeAll: () => tunnels.closeAll() });
   return { handler, upgrade };
 }
 
@@ -189,6 +203,11 @@ function newRequestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   if (typeof given === 'string' && /^[A-Za-z0-9._:-]{8,64}$/.test(given)) return given;
   return randomUUID();
+}
+
+/** Answers a refused upgrade and closes the socket once written (a client that keeps it open cannot hold shutdown). */
+function refuse(socket: Duplex, response: string): void {
+  socket.end(response, () => socket.destroy());
 }
 
 /** Headers that describe how a request reached the gateway (RFC 7239 `Forwarded` and the de-facto X- ones). */
