@@ -68,7 +68,9 @@ export function logRoutes(ctx: GatewayContext, jobs: AdminJob[]): AdminRoute[] {
         const job = jobs.find((j) => j.name === params.name);
         if (!job) throw new GatewayError('job_not_found', 404, `There is no job called "${params.name}".`);
         const started = new Date(ctx.now()).toISOString();
-        const result = await job.run({ actor, dryRun: req.query.dryRun === 'true' });
+        // Without ?dryRun the job's configured default applies (jobs.deletion.dryRun: true stays a dry run).
+        const dryRun = req.query.dryRun === undefined ? undefined : req.query.dryRun === 'true';
+        const result = await job.run({ actor, dryRun });
         const run = { startedAt: started, finishedAt: new Date(ctx.now()).toISOString(), by: actor, result };
         lastRuns.set(job.name, run);
         await recordAudit(ctx.db.knex, { type: 'job_run', actor, source: 'admin', detail: { job: job.name, result } });

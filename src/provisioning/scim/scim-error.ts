@@ -55,6 +55,7 @@ export function sendScimError(res: Response, err: unknown): ScimError | GatewayE
   const headers: Record<string, string> = {};
   if (e.status === 401) headers['WWW-Authenticate'] = typeof e.extra?.wwwAuthenticate === 'string' ? e.extra.wwwAuthenticate : 'Bearer';
   if (e.status === 403 && typeof e.extra?.wwwAuthenticate === 'string') headers['WWW-Authenticate'] = e.extra.wwwAuthenticate;
+  if (e.extra?.retryAfter !== undefined) headers['Retry-After'] = String(e.extra.retryAfter);
   const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(e.status), detail: e.publicMessage };
   if (e instanceof ScimError && e.scimType) body.scimType = e.scimType;
   sendScim(res, e.status, body, headers);
