@@ -92,8 +92,11 @@ export async function backchannelLogout(ctx: GatewayContext, token: unknown): Pr
   if (!sid && !sub) throw refused('The logout_token names neither a session (sid) nor a user (sub).');
   if (typeof claims.jti !== 'string' || claims.jti.length > 256) throw refused('The logout_token jti is malformed.');
   const keepUntil = new Date((Math.max(typeof claims.exp === 'number' ? claims.exp : 0, (claims.iat as number) + MAX_AGE_SECONDS) + issuer.clockToleranceSeconds + 60) * 1000);
-  if (!(await ctx.jtis.consume(`${issuer.id}#logout`, claims.jti, keepUntil))) throw refused('This logout_token was already used.');
+  const jtiKey = `${issuer.id}#logout`;
+  if (await ctx.jtis.isUsed(jtiKey, claims.jti)) throw refused('This logout_token was already used.');
 
+  // The sessions end first and the jti is recorded after: if ending them fails, the provider's retry of the same
+  // token must still work (ending sessions twice is harmless; a burnt jti with live sessions is not).
   let userIds: string[];
   let sessions = 0;
   if (sid) {
@@ -106,6 +109,7 @@ export async function backchannelLogout(ctx: GatewayContext, token: unknown): Pr
   }
   // Every process drops its cached sessions of these users; the next request reads the revoked row.
   for (const id of userIds) await ctx.bus.publish({ kind: 'user', id });
+  await ctx.jtis.consume(jtiKey, claims.jti, keepUntil);
   for (const id of userIds) {
     await recordAudit(ctx.db.knex, { type: 'logout', userId: id, source: `mapping:${issuer.id}`, detail: { issuer: issuer.id, via: 'backchannel', bySid: !!sid } });
   }
