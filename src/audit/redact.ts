@@ -37,8 +37,12 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
     return { name: value.name, message: redactString(value.message), code: (value as { code?: unknown }).code };
   }
   const out: Record<string, unknown> = {};
+  // A SCIM PATCH operation names its target in `path` (`"path": "password"`): its `value` is that attribute.
+  const path = (value as { path?: unknown }).path;
+  const valueIsSecret = typeof path === 'string' && isSensitiveKey(path.split(/[.:]/).pop() ?? '');
   for (const [k, v] of Object.entries(value)) {
-    out[k] = isSensitiveKey(k) && v !== null && v !== undefined && typeof v !== 'boolean' ? MASK : redact(v, depth + 1, seen);
+    const secret = isSensitiveKey(k) || (valueIsSecret && k === 'value');
+    out[k] = secret && v !== null && v !== undefined && typeof v !== 'boolean' ? MASK : redact(v, depth + 1, seen);
   }
   return out;
 }
