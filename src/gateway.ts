@@ -149,10 +149,11 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
       now,
     };
-    // Used link ids and ended sessions are only needed until they could no longer be accepted anyway.
+    // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
+    // claims (personal data, kept for mapping previews) only as the newest logins per issuer.
     const purge = () => {
-      void Promise.all([jtis.purge(new Date(now())), sessions.purge()]).catch((e: unknown) =>
-        opts.logger.warn('purge of used link ids and ended sessions failed', { cause: (e as Error).message }),
+      void Promise.all([jtis.purge(new Date(now())), sessions.purge(), users.pruneLoginClaims()]).catch((e: unknown) =>
+        opts.logger.warn('purge of used link ids, ended sessions and old login claims failed', { cause: (e as Error).message }),
       );
     };
     const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
