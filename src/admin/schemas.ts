@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isEmailAddress } from '../mapping/values.js';
 import { SCOPES } from '../credentials/index.js';
 import { LIFECYCLES } from '../users/index.js';
 
@@ -73,7 +74,7 @@ const names = z.array(z.string().min(1).max(200)).max(1000);
 export const userPatchSchema = z
   .strictObject({
     lifecycle: z.enum(LIFECYCLES as [string, ...string[]]).optional().describe('SUSPENDED ends every session at once.'),
-    email: profileText.optional(),
+    email: profileText.refine((v) => v === null || isEmailAddress(v), 'must be a single e-mail address').optional(),
     displayName: profileText.optional(),
     firstName: profileText.optional(),
     lastName: profileText.optional(),

@@ -4,7 +4,7 @@ import { joinPath } from './paths.js';
 import { run, type RunResult } from './run.js';
 import type { ProfileField } from './schema.js';
 import type { Claims, DesiredUser, MappingOutcome, TraceEntry } from './types.js';
-import { addUnique, ignoredDetail, toScalar, toStringList } from './values.js';
+import { addUnique, ignoredDetail, isEmailAddress, toScalar, toStringList } from './values.js';
 
 /** Longest usercode accepted; a longer one is treated as missing rather than truncated into another user's key. */
 export const MAX_USERCODE_LENGTH = 256;
@@ -145,8 +145,7 @@ function evaluateField(field: ProfileField, result: RunResult, trace: TraceEntry
     trace.push({ path, outcome: 'empty' });
     return undefined;
   }
-  if (field === 'email' && !EMAIL.test(converted.value)) {
-    // `ada@evil.example@corp.example` would pass a naive "ends with @corp.example" check in the app or a rule.
+  if (field === 'email' && !isEmailAddress(converted.value)) {
     trace.push({ path, outcome: 'error', detail: 'email: not a single address (exactly one "@", no spaces)' });
     return undefined;
   }
@@ -154,9 +153,6 @@ function evaluateField(field: ProfileField, result: RunResult, trace: TraceEntry
   return converted.value;
 }
 
-/** One local part, one `@`, one domain; no whitespace or control characters. */
-// eslint-disable-next-line no-control-regex
-const EMAIL = /^[^@\s\u0000-\u001f\u007f]{1,64}@[^@\s\u0000-\u001f\u007f]{1,255}$/;
 
 function evaluateAttribute(path: string, result: RunResult, trace: TraceEntry[]): string[] {
   if (!result.ok) {

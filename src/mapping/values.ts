@@ -87,3 +87,15 @@ export function addUnique(target: string[], seen: Set<string>, names: Iterable<s
     }
   }
 }
+
+/**
+ * One local part, one `@`, one domain; no whitespace or control characters. `ada@evil.example@corp.example` is not
+ * an address: it would pass a naive "ends with @corp.example" check in the app or in a mapping rule.
+ */
+// eslint-disable-next-line no-control-regex
+const EMAIL = /^[^@\s\u0000-\u001f\u007f]{1,64}@[^@\s\u0000-\u001f\u007f]{1,255}$/;
+
+/** True for a single e-mail address (every source of the e-mail field checks it). */
+export function isEmailAddress(value: string): boolean {
+  return EMAIL.test(value);
+}

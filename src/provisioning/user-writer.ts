@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import { setLifecycleTx } from '../users/lifecycle-tx.js';
+import { isEmailAddress } from '../mapping/values.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { ProfileField } from '../mapping/schema.js';
 import { PROFILE_COLUMNS, PROFILE_FIELDS, profileValue, type UserRow } from '../users/row.js';
@@ -56,6 +57,7 @@ function normalise(field: ProfileField, v: ProfileValue): ProfileValue | undefin
     const t = String(s).toUpperCase();
     return t === 'PERSON' || t === 'SERVICE' ? t : undefined;
   }
+  if (field === 'email' && !isEmailAddress(String(s))) return undefined;
   return String(s);
 }
 

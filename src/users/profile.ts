@@ -1,5 +1,6 @@
 import type { ProfileField, SyncMode } from '../mapping/schema.js';
 import type { DesiredUser } from '../mapping/types.js';
+import { isEmailAddress } from '../mapping/values.js';
 import { PROFILE_COLUMNS, PROFILE_FIELDS, profileValue, type UserRow } from './row.js';
 
 type ProfileValue = string | string[] | null;
@@ -23,6 +24,7 @@ export function normalizeProfileValue(field: ProfileField, value: string | strin
     const t = String(s).toUpperCase();
     return t === 'PERSON' || t === 'SERVICE' ? t : undefined;
   }
+  if (field === 'email' && !isEmailAddress(String(s))) return undefined;
   return String(s);
 }
 

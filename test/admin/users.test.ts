@@ -43,6 +43,12 @@ describe(`admin API: users (${db})`, () => {
     expect(bad.problems.map((p: { path: string }) => p.path).sort()).toEqual(['query', 'query.lifecycle', 'query.limit']);
   });
 
+  it('PATCH refuses an e-mail that is not a single address', async () => {
+    const r = await gw.api('PATCH', '/users/alan', { body: { email: 'alan@evil.example@example.test' } });
+    expect(r.status).toBe(400);
+    expect((await gw.api('GET', '/users/alan')).json().email).toBe('alan@example.test');
+  });
+
   it('gets a user by id or usercode, 404 otherwise', async () => {
     const byCode = (await gw.api('GET', '/users/GRACE', { token: gw.tokens.read })).json();
     expect(byCode).toMatchObject({ usercode: 'grace', displayName: 'Grace Hopper', identities: [{ issuerId: 'corp', sub: 'u-grace' }] });
