@@ -38,7 +38,7 @@ export async function startApp(opts: DemoAppOptions): Promise<DemoApp> {
     const path = url.pathname;
     if (path === '/portal' || path === '/portal/') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed', '<p>GET only.</p>');
-      return send(res, 200, 'Demo portal', portalPage());
+      return send(res, 200, 'Demo portal', portalPage(opts.basePath));
     }
     if (path === '/portal/launch') {
       if (req.method !== 'POST') return send(res, 405, 'Method not allowed', '<p>Use the portal buttons.</p>');
@@ -75,7 +75,8 @@ function send(res: ServerResponse, status: number, title: string, body: string):
   res.end(page(title, body));
 }
 
-function portalPage(): string {
+function portalPage(basePath: string): string {
+  const login = `${basePath}/login?return_to=${encodeURIComponent(DEFAULT_RETURN_TO)}`;
   const forms = PEOPLE.map(
     (p) =>
       `<form method="post" action="/portal/launch"><input type="hidden" name="person" value="${escapeHtml(p.id)}">` +
@@ -85,7 +86,8 @@ function portalPage(): string {
   ).join('');
   return (
     `<h1>Demo portal</h1><p>Each button mints a fresh single-use sign-in link (a JWT signed by the demo identity ` +
-    `provider) and sends you through <code>/claimgate/sso</code> to <code>${escapeHtml(DEFAULT_RETURN_TO)}</code>.</p>${forms}`
+    `provider) and sends you through <code>/claimgate/sso</code> to <code>${escapeHtml(DEFAULT_RETURN_TO)}</code>.</p>${forms}` +
+    `<p>Or <a href="${escapeHtml(login)}">sign in at the demo identity provider</a> (the OpenID Connect redirect login).</p>`
   );
 }
 

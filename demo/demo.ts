@@ -37,6 +37,8 @@ export interface Demo {
   providerUrl: string;
   /** The demo app, reached directly (without the gateway: no identity). */
   appUrl: string;
+  /** The redirect login: the gateway's `/claimgate/login`, which sends the browser to the demo provider. */
+  loginUrl: string;
   /** The gateway's effective configuration. */
   config: Config;
   /** A fresh single-use SSO link for `person` (a person id, e.g. "ada", or a person). */
@@ -119,6 +121,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       gatewayUrl,
       providerUrl: provider.issuer,
       appUrl: app.url,
+      loginUrl: `${gatewayUrl}${BASE_PATH}/login?return_to=${encodeURIComponent(DEFAULT_RETURN_TO).replace(/%2F/gi, '/')}`,
       config,
       ssoLink,
       close: closeAll,
@@ -165,7 +168,7 @@ export function demoConfig(c: DemoConfigInput): Config {
         // data directory brings the same people back under a new `iss`, which would otherwise be refused as
         // identity_conflict. A real deployment with several issuers keeps this false (CONTRACT §5).
         linkExistingUsers: true,
-        // The redirect login (GET /claimgate/login?issuer=demo) uses this once the gateway implements it.
+        // The redirect login: GET /claimgate/login (or any protected page without a session) goes to the provider.
         oidc: { clientId: CLIENT_ID, clientSecret: c.clientSecret, scopes: ['openid', 'profile', 'email'] },
         mapping: 'demo',
       },

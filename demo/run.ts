@@ -40,6 +40,7 @@ console.log(
     ' claimgate demo is running',
     line,
     ` Open:            ${demo.gatewayUrl}/portal   (the portal: a fresh sign-in link per click)`,
+    ` Sign in (OIDC):  ${demo.loginUrl}   (the demo provider: pick Ada or Grace)`,
     ` The app:         ${demo.gatewayUrl}/dashboards/42   (through the gateway; sign in first)`,
     ` Identity (JSON): ${demo.gatewayUrl}/claimgate/me`,
     ` OpenID provider: ${demo.providerUrl}/.well-known/openid-configuration`,

@@ -23,6 +23,7 @@ import { RateLimits } from './http/rate-limit.js';
 import { GatewayMetrics } from './audit/metrics.js';
 import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
+import { RefreshScheduler } from './oidc/refresh-scheduler.js';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -158,6 +159,9 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     };
     const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
     purgeTimer.unref();
+    // Re-mapping of OIDC sessions from refresh tokens, started in the background by the requests that use them.
+    const refresher = new RefreshScheduler(ctx);
+    if (refresher.enabled) authenticator.observeSessions((s) => refresher.observe(s));
     // Stored mapping versions are in force before the first request (and followed through the bus after).
     const admin = await startAdminRuntime(ctx);
     const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
@@ -169,6 +173,8 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       upgrade,
       async close() {
         clearInterval(purgeTimer);
+        authenticator.observeSessions(null);
+        await refresher.close();
         await ctx.jobs.stop();
         await admin.stop();
         await bus.stop();

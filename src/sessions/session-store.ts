@@ -110,6 +110,32 @@ export class SessionStore {
     await this.knex('sessions').where({ id_hash: idHash }).update({ data: JSON.stringify(data) });
   }
 
+  /**
+   * Claims the next refresh of a live session for this process: moves `refreshedAt` from the value this caller
+   * saw to `now`, only if no other process (or instance) has moved it since. Returns the session's current data
+   * when the claim is ours (its refresh token is the one to redeem, whatever a cache held), null otherwise. This
+   * keeps a refresh token from being redeemed twice, which a provider with reuse detection answers by revoking
+   * the whole grant.
+   */
+  async claimRefresh(idHash: string, seen: number | undefined, now: number): Promise<SessionData | null> {
+    const rows = (await this.knex('sessions')
+      .where({ id_hash: idHash })
+      .whereNull('revoked_at')
+      .whereRaw(`coalesce(data->>'refreshedAt', '') = ?`, [seen === undefined ? '' : String(seen)])
+      .update({ data: this.knex.raw('data || ?::jsonb', [JSON.stringify({ refreshedAt: now })]) }, ['data'])) as Pick<Row, 'data'>[];
+    const data = rows[0]?.data;
+    if (data === undefined) return null;
+    return typeof data === 'string' ? (JSON.parse(data) as SessionData) : (data ?? {});
+  }
+
+  /** Merges fields into a session's data (the rotated refresh token, a new id_token hint) without touching the others. */
+  async mergeData(idHash: string, patch: Partial<SessionData>): Promise<void> {
+    await this.knex('sessions')
+      .where({ id_hash: idHash })
+      .whereNull('revoked_at')
+      .update({ data: this.knex.raw('data || ?::jsonb', [JSON.stringify(patch)]) });
+  }
+
   /** Ends one session. Returns the user it belonged to, if it was live. */
   async revoke(idHash: string): Promise<string | null> {
     const rows = (await this.knex('sessions')

@@ -226,3 +226,130 @@ describe('demo: the OpenID provider', () => {
     });
   });
 });
+
+/**
+ * A browser, by hand: a cookie jar keyed by host name as browsers keep it (cookies ignore the port, so the
+ * gateway's and the provider's cookies on 127.0.0.1 share one jar, as in a real browser), honouring Path;
+ * redirects are followed one hop at a time.
+ */
+class Browser {
+  private readonly cookies = new Map<string, { value: string; path: string; host: string }>();
+
+  async go(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+    const u = new URL(url);
+    const cookie = [...this.cookies.entries()]
+      .filter(([, c]) => c.host === u.hostname && (u.pathname === c.path || u.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/'))
+      .map(([k, c]) => `${k.split('|')[0]}=${c.value}`)
+      .join('; ');
+    const headers: Record<string, string> = { accept: 'text/html' };
+    if (cookie) headers.cookie = cookie;
+    let body: string | undefined;
+    if (init.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers.origin = u.origin;
+      body = new URLSearchParams(init.form).toString();
+    }
+    const res = await fetch(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      const pathAttr = attrs.map((a) => a.trim()).find((a) => /^path=/i.test(a));
+      const path = pathAttr ? pathAttr.slice(5) : '/';
+      const key = `${name}|${path}`;
+      const gone = value === '' || attrs.some((a) => /^\s*max-age=0\b/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+      if (gone) this.cookies.delete(key);
+      else this.cookies.set(key, { value, path, host: u.hostname });
+    }
+    return res;
+  }
+
+  has(name: string): boolean {
+    return this.names().includes(name);
+  }
+
+  names(): string[] {
+    return [...this.cookies.keys()].map((k) => k.split('|')[0]!);
+  }
+
+  /** Follows redirects from `url`; on the provider's pick-a-person page, picks `person`. Returns the last answer. */
+  async signIn(url: string, person: string): Promise<{ res: Response; html: string; url: string; hops: string[] }> {
+    const hops: string[] = [];
+    let res = await this.go(url);
+    let current = url;
+    for (let hop = 0; hop < 15; hop++) {
+      if (res.status === 302 || res.status === 303) {
+        await res.body?.cancel();
+        current = new URL(res.headers.get('location')!, current).href;
+        hops.push(current);
+        res = await this.go(current);
+        continue;
+      }
+      const html = await res.text();
+      const picker = new RegExp(`<form method="post" action="([^"]+)"[^]*name="person" value="${person}"`).exec(html);
+      if (res.status === 200 && picker && current.startsWith(demo.providerUrl)) {
+        const action = new URL(picker[1]!.replace(/&amp;/g, '&'), current).href;
+        res = await this.go(action, { form: { person } });
+        current = action;
+        continue;
+      }
+      return { res, html, url: current, hops };
+    }
+    throw new Error('too many redirects');
+  }
+}
+
+describe('demo: the redirect login (OpenID Connect code flow) through the gateway', () => {
+  it('prints the login URL, which leads to the demo provider', async () => {
+    expect(demo.loginUrl).toBe(`${demo.gatewayUrl}/claimgate/login?return_to=/dashboards/42`);
+    const res = await fetch(demo.loginUrl, { redirect: 'manual' });
+    await res.body?.cancel();
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')!.startsWith(`${demo.providerUrl}/auth?`)).toBe(true);
+  });
+
+  it('a browser opening a protected page goes to the provider, picks grace, and lands on that page signed in', async () => {
+    const browser = new Browser();
+    const { res, html, url, hops } = await browser.signIn(`${demo.gatewayUrl}/dashboards/42?tab=2`, 'grace');
+    expect(hops[0]).toBe(`${demo.gatewayUrl}/claimgate/login?return_to=${encodeURIComponent('/dashboards/42?tab=2')}`);
+    expect(hops.some((h) => h.startsWith(`${demo.providerUrl}/auth?`))).toBe(true);
+    expect(hops.some((h) => h.startsWith(`${demo.gatewayUrl}/claimgate/callback?`))).toBe(true);
+    expect(url).toBe(`${demo.gatewayUrl}/dashboards/42?tab=2`);
+    expect(res.status).toBe(200);
+    expect(html).toContain('assertion verified');
+    expect(html).toMatch(/<th>usercode<\/th><td>grace<\/td>/);
+    expect(html).toMatch(/<th>roles<\/th><td>analyst<\/td>/);
+    expect(html).toMatch(/<th>attribute region<\/th><td>US<\/td>/);
+    expect(browser.has(demo.config.session.cookieName)).toBe(true);
+    expect(browser.names().some((n) => n.includes('_tx_'))).toBe(false); // the transaction cookie is gone
+
+    // Grace is no admin; the session is a real gateway session.
+    const admin = await browser.go(`${demo.gatewayUrl}/admin/settings`);
+    await admin.body?.cancel();
+    expect(admin.status).toBe(403);
+  });
+
+  it('/claimgate/login signs ada in as admin; she is still signed in at the provider, so a second login asks nothing', async () => {
+    const browser = new Browser();
+    const first = await browser.signIn(demo.loginUrl, 'ada');
+    expect(first.url).toBe(`${demo.gatewayUrl}/dashboards/42`);
+    expect(first.html).toMatch(/<th>usercode<\/th><td>ada<\/td>/);
+    expect(first.html).toMatch(/<th>roles<\/th><td>admin<\/td>/);
+    const me = await browser.go(`${demo.gatewayUrl}/claimgate/me`);
+    expect(((await me.json()) as { roles: string[] }).roles).toEqual(['admin']);
+
+    // Logout at the gateway only ends the gateway session; the provider's session lets her straight back in.
+    const out = await browser.go(`${demo.gatewayUrl}/claimgate/logout`, { form: { return_to: '/portal' } });
+    await out.body?.cancel();
+    expect(out.status).toBe(303);
+    const again = await browser.signIn(`${demo.gatewayUrl}/claimgate/login?return_to=/admin/settings`, 'nobody');
+    expect(again.url).toBe(`${demo.gatewayUrl}/admin/settings`);
+    expect(again.res.status).toBe(200);
+  });
+
+  it('the portal offers the redirect login too', async () => {
+    const html = await (await fetch(`${demo.gatewayUrl}/portal`)).text();
+    expect(html).toContain('href="/claimgate/login?return_to=%2Fdashboards%2F42"');
+  });
+});

@@ -1,0 +1,149 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { browse, CookieJar, startTestProvider, type Account, type TestProvider } from '../helpers/oidc-provider.js';
+import { ACCOUNTS, CLIENT_SECRET, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
+import { SessionCookie } from '../../src/sessions/cookie.js';
+
+/** Polls `check` every 50 ms until it holds; fails after `ms`. */
+async function within(ms: number, check: () => Promise<boolean>): Promise<void> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`condition not met within ${ms} ms`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('periodic re-mapping from refresh tokens (oidc.refreshIntervalSeconds)', () => {
+  let idp: TestProvider;
+  let gw: TestGateway;
+  const accounts: Record<string, Account> = {
+    ...structuredClone(ACCOUNTS),
+    carol: { preferred_username: 'carol', email: 'carol@example.test', email_verified: true, name: 'Carol', groups: ['bi-analysts'] },
+    dan: { preferred_username: 'dan', email: 'dan@example.test', email_verified: true, name: 'Dan', groups: ['bi-analysts'] },
+    fay: { preferred_username: 'fay', email: 'fay@example.test', email_verified: true, name: 'Fay', groups: ['bi-analysts'] },
+    gil: { preferred_username: 'gil', email: 'gil@example.test', email_verified: true, name: 'Gil', groups: ['bi-analysts'] },
+  };
+  beforeAll(async () => {
+    idp = await startTestProvider(async (issuer) => {
+      gw = await startTestGateway({
+        issuers: [
+          oidcIssuer(issuer, {
+            // oidc-provider issues a refresh token for offline_access, which it grants only with prompt=consent.
+            scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+            extraParams: { prompt: 'consent' },
+            refreshIntervalSeconds: 1,
+          }),
+        ],
+      });
+      return { clients: [webClient(gw.url)], accounts };
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await idp?.close();
+  });
+
+  const signedIn = async (login: string) => {
+    const jar = new CookieJar();
+    const { callbackUrl } = await startLogin(gw, jar, login);
+    expect((await browse(jar, callbackUrl)).status).toBe(303);
+    return jar;
+  };
+  const me = (jar: CookieJar) => call(`${gw.url}/claimgate/me`, { headers: { cookie: jar.header(gw.url)! } });
+  const sessionRow = async (jar: CookieJar) => {
+    const raw = jar.get(gw.url, 'claimgate_session')!;
+    const row = await gw.db.knex('sessions').where({ id_hash: SessionCookie.hashId(raw.split('.')[0]!) }).first();
+    const data = typeof row.data === 'string' ? JSON.parse(row.data) : row.data;
+    return { row, data: data as { refreshToken?: string; refreshedAt?: number } };
+  };
+  const tokenCalls = () => idp.requests.filter((r) => r === 'POST /token').length;
+
+  it('a group change at the IdP reaches a signed-in session after the interval; tokens never reach a log', async () => {
+    const jar = await signedIn('bob');
+    expect((await me(jar)).json().roles).toEqual(['analyst']);
+    const before = await sessionRow(jar);
+    expect(typeof before.data.refreshToken).toBe('string');
+    expect(typeof before.data.refreshedAt).toBe('number');
+
+    accounts.bob!.groups = ['bi-admins'];
+    // Within the interval nothing changes and the provider is not asked.
+    const calls = tokenCalls();
+    expect((await me(jar)).json().roles).toEqual(['analyst']);
+    expect(tokenCalls()).toBe(calls);
+
+    await within(6000, async () => JSON.stringify((await me(jar)).json().roles) === '["admin"]');
+    const after = await sessionRow(jar);
+    expect(after.data.refreshedAt).toBeGreaterThan(before.data.refreshedAt!);
+    expect(typeof after.data.refreshToken).toBe('string');
+    expect(after.row.revoked_at).toBeNull();
+    // The proxied app sees the new role too.
+    const app = await call(`${gw.url}/reports`, { headers: { cookie: jar.header(gw.url)! } });
+    expect(app.json().headers['x-claimgate-roles']).toBe('admin');
+
+    const logs = gw.logs.join('\n');
+    expect(logs).toContain('session re-mapped from refresh token');
+    expect(logs).not.toContain(before.data.refreshToken!);
+    expect(logs).not.toContain(after.data.refreshToken!);
+    expect(logs).not.toContain(CLIENT_SECRET);
+  });
+
+  it('never slows a request: a slow provider, concurrent requests, one refresh in flight', async () => {
+    const jar = await signedIn('carol');
+    await sleep(1100);
+    idp.delays.set('/token', 1500);
+    try {
+      const calls = tokenCalls();
+      const started = Date.now();
+      const answers = await Promise.all(Array.from({ length: 8 }, () => me(jar)));
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      // The delayed token request reaches the provider's log when it arrives, before the delay.
+      await within(1000, async () => tokenCalls() > calls);
+      await sleep(300);
+      expect(tokenCalls()).toBe(calls + 1);
+      await within(4000, async () => (await sessionRow(jar)).data.refreshedAt! > started - 1);
+    } finally {
+      idp.delays.delete('/token');
+    }
+    await within(4000, async () => gw.logs.join('\n').split('session re-mapped').length > 2);
+    expect((await me(jar)).status).toBe(200);
+  });
+
+  it('a grant revoked at the IdP (invalid_grant) ends the session', async () => {
+    const jar = await signedIn('dan');
+    const { data } = await sessionRow(jar);
+    const revoke = await call(`${idp.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`claimgate:${CLIENT_SECRET}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: data.refreshToken!, token_type_hint: 'refresh_token' }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    expect((await me(jar)).status).toBe(200); // not yet: the interval has not passed
+    await within(6000, async () => (await me(jar)).status === 401);
+    expect((await sessionRow(jar)).row.revoked_at).not.toBeNull();
+    const audit = await gw.db.knex('audit_events').where({ type: 'logout' }).orderBy('id', 'desc').first();
+    const detail = typeof audit.detail === 'string' ? JSON.parse(audit.detail) : audit.detail;
+    expect(detail).toMatchObject({ via: 'refresh', reason: 'invalid_grant' });
+    expect(gw.logs.join('\n')).not.toContain(data.refreshToken!);
+  });
+
+  it('a user removed at the IdP loses the session at the next refresh', async () => {
+    const jar = await signedIn('fay');
+    delete accounts.fay;
+    await within(6000, async () => (await me(jar)).status === 401);
+  });
+
+  it('a user the mapping now denies (require fails) loses the session at the next refresh', async () => {
+    const jar = await signedIn('gil');
+    accounts.gil!.email_verified = false;
+    await within(6000, async () => (await me(jar)).status === 401);
+    const denied = await gw.db.knex('audit_events').where({ type: 'login_denied' }).orderBy('id', 'desc').first();
+    expect(denied).toBeDefined();
+  });
+});
