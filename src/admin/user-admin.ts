@@ -4,8 +4,9 @@ import { GatewayError } from '../errors.js';
 import type { GatewayContext } from '../gateway-context.js';
 import type { ProfileField } from '../mapping/schema.js';
 import { selectFullUsersByIds } from '../users/queries.js';
-import { PROFILE_COLUMNS, PROFILE_FIELDS, rowToRecord } from '../users/row.js';
-import type { Lifecycle, UserRecord } from '../users/index.js';
+import { PROFILE_FIELDS, rowToRecord } from '../users/row.js';
+import type { Lifecycle, SourceGrants, UserRecord } from '../users/index.js';
+import { updateProvisionedUser } from '../users/user-writer.js';
 import { decodeCursor, page } from './cursor.js';
 import type { listUsersQuery, userPatchSchema } from './schemas.js';
 import type { z } from 'zod';
@@ -47,66 +48,31 @@ type Patch = z.output<typeof userPatchSchema>;
 const PATCHABLE_PROFILE: readonly ProfileField[] = PROFILE_FIELDS;
 
 /**
- * Applies a JSON merge patch to a user: profile fields (one audited `profile_change`), `adminRoles` /
- * `adminPermissions` (the `admin` source, which logins never touch) and `lifecycle` (suspension ends every
- * session). Each part is its own committed change; the patch was validated as a whole first.
+ * Applies a JSON merge patch to a user in ONE transaction: profile fields, `adminRoles` / `adminPermissions` (the
+ * `admin` source, which logins never touch) and `lifecycle` (suspension ends every session) commit together or not
+ * at all, through the same writer SCIM and the sync API use. Every other process hears of it after the commit.
  */
 export async function patchUser(ctx: GatewayContext, user: UserRecord, patch: Patch, actor: string): Promise<UserRecord> {
-  const fields = PATCHABLE_PROFILE.filter((f) => patch[f as keyof Patch] !== undefined);
-  if (fields.length) await patchProfile(ctx, user, patch, fields, actor);
-  if (patch.adminRoles !== undefined || patch.adminPermissions !== undefined) {
-    const r = await ctx.users.setSourceGrants(
+  const profile: Partial<Record<ProfileField, string | string[] | null>> = {};
+  for (const f of PATCHABLE_PROFILE) {
+    const v = patch[f as keyof Patch] as string | string[] | null | undefined;
+    // null clears; for tags that is the empty list.
+    if (v !== undefined) profile[f] = f === 'tags' && v === null ? [] : v;
+  }
+  const grants: SourceGrants = {};
+  if (patch.adminRoles !== undefined) grants.roles = patch.adminRoles ?? [];
+  if (patch.adminPermissions !== undefined) grants.permissions = patch.adminPermissions ?? [];
+  const result = await ctx.db.knex.transaction((trx) =>
+    updateProvisionedUser(
+      trx,
       user.id,
-      ADMIN_SOURCE,
-      {
-        ...(patch.adminRoles !== undefined ? { roles: patch.adminRoles ?? [] } : {}),
-        ...(patch.adminPermissions !== undefined ? { permissions: patch.adminPermissions ?? [] } : {}),
-      },
-      { actor },
-    );
-    if (!r) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
-  }
-  if (patch.lifecycle !== undefined) {
-    const r = await ctx.users.setLifecycle(user.id, patch.lifecycle as Lifecycle, { actor, source: ADMIN_SOURCE });
-    if (!r) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
-  }
+      { profile, grants, ...(patch.lifecycle !== undefined ? { lifecycle: patch.lifecycle as Lifecycle } : {}) },
+      { source: ADMIN_SOURCE, actor, at: new Date(ctx.now()) },
+    ),
+  );
+  if (!result) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
+  if (result.bumped) await ctx.bus.publish({ kind: 'user', id: user.id });
   return resolveUser(ctx, user.id);
-}
-
-async function patchProfile(ctx: GatewayContext, user: UserRecord, patch: Patch, fields: ProfileField[], actor: string): Promise<void> {
-  const changed = await ctx.db.knex.transaction(async (trx) => {
-    const row = (await trx('users').where({ id: user.id }).forUpdate().first()) as Record<string, unknown> | undefined;
-    if (!row) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
-    const columns: Record<string, unknown> = {};
-    const before: Record<string, unknown> = {};
-    const after: Record<string, unknown> = {};
-    for (const f of fields) {
-      const col = PROFILE_COLUMNS[f];
-      const raw = patch[f as keyof Patch] as string | string[] | null;
-      const next = f === 'tags' ? [...new Set((raw as string[] | null) ?? [])] : raw;
-      const prev = f === 'tags' ? (typeof row[col] === 'string' ? JSON.parse(row[col] as string) : (row[col] ?? [])) : (row[col] ?? null);
-      if (JSON.stringify(prev) === JSON.stringify(next)) continue;
-      columns[col] = f === 'tags' ? JSON.stringify(next) : next;
-      before[f] = prev;
-      after[f] = next;
-    }
-    if (Object.keys(columns).length === 0) return false;
-    const at = new Date(ctx.now());
-    await trx('users')
-      .where({ id: user.id })
-      .update({ ...columns, version: trx.raw('version + 1'), updated_at: at });
-    await recordAudit(trx, {
-      type: 'profile_change',
-      userId: user.id,
-      usercode: user.usercode,
-      actor,
-      source: ADMIN_SOURCE,
-      at,
-      detail: { fields: Object.keys(after), before, after },
-    });
-    return true;
-  });
-  if (changed) await ctx.bus.publish({ kind: 'user', id: user.id });
 }
 
 /** Hard delete (grants, identities, sessions and stored login claims go with it); the audit trail stays. */

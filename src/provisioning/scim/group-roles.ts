@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { updateProvisionedUser, type WriteMeta, type WriteResult } from '../user-writer.js';
+import { updateProvisionedUser, type WriteMeta, type WriteResult } from '../../users/user-writer.js';
 import type { ScimDeps } from './deps.js';
 
 /** The roles one group grants: provisioning.scim.groupRoles keyed by its displayName or externalId (any case). */

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import { recordAudit } from '../../audit/audit-log.js';
-import { inProvisioningTx, type WriteMeta, type WriteResult } from '../user-writer.js';
+import { inProvisioningTx, type WriteMeta, type WriteResult } from '../../users/user-writer.js';
 import type { ScimDeps } from './deps.js';
 import { groupFilterScope } from './filter-scopes.js';
 import { recomputeScimRoles, rolesOfGroup } from './group-roles.js';

@@ -1,5 +1,5 @@
 import type { Lifecycle } from '../../users/types.js';
-import type { ProvisionedChanges } from '../user-writer.js';
+import type { ProvisionedChanges } from '../../users/user-writer.js';
 import { badRequest } from './scim-error.js';
 import { ENTERPRISE_SCHEMA, USER_SCHEMA } from './schema.js';
 import { isObject, prune, type Json, type JsonObject } from './values.js';

@@ -6,7 +6,7 @@ import {
   updateProvisionedUser,
   UsercodeTaken,
   type WriteMeta,
-} from '../user-writer.js';
+} from '../../users/user-writer.js';
 import type { ScimDeps } from './deps.js';
 import { userFilterScope } from './filter-scopes.js';
 import { listResponse, pagedQuery, type ListParams } from './list.js';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { createProvisionedUser, inProvisioningTx, updateProvisionedUser, UsercodeTaken, type WriteMeta } from '../user-writer.js';
+import { createProvisionedUser, inProvisioningTx, updateProvisionedUser, UsercodeTaken, type WriteMeta } from '../../users/user-writer.js';
 import { parseSyncUser, type SyncError, type SyncUser } from './user-input.js';
 
 export type SyncOutcome = 'created' | 'updated' | 'unchanged' | 'failed';

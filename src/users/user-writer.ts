@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
-import { setLifecycleTx } from '../users/lifecycle-tx.js';
+import { setLifecycleTx } from './lifecycle-tx.js';
 import { isEmailAddress } from '../mapping/values.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { ProfileField } from '../mapping/schema.js';
-import { PROFILE_COLUMNS, PROFILE_FIELDS, profileValue, type UserRow } from '../users/row.js';
-import { applySourceGrants } from '../users/source-grants.js';
-import type { Lifecycle, SourceGrants } from '../users/types.js';
+import { PROFILE_COLUMNS, PROFILE_FIELDS, profileValue, type UserRow } from './row.js';
+import { applySourceGrants } from './source-grants.js';
+import type { Lifecycle, SourceGrants } from './types.js';
 
 type Trx = Knex.Transaction;
 type ProfileValue = string | string[] | null;
