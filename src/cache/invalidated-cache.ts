@@ -3,10 +3,13 @@ import type { InvalidationBus } from './invalidation.js';
 /**
  * A per-key cache whose entries live until the invalidation bus says the key changed. While the bus is
  * not reliable (its listener is down), every read goes to the loader: stale authorisation is never
- * served. Concurrent misses of one key share a single load.
+ * served. Concurrent misses of one key share a single load. As a second line behind the bus (a change whose
+ * NOTIFY was lost after its commit), no entry is served for longer than `maxAgeMs`.
  */
 export class InvalidatedCache<V> {
-  private readonly entries = new Map<string, V>();
+  private readonly entries = new Map<string, { value: V; at: number }>();
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
   private readonly inflight = new Map<string, Promise<V | null>>();
   /** Bumped by every invalidation, so a load that raced with one is not stored. */
   private generation = 0;
@@ -19,8 +22,13 @@ export class InvalidatedCache<V> {
       maxEntries?: number;
       /** Also drop entries whose owner changed, e.g. a user's sessions when the user is invalidated. */
       owner?: { kind: 'user' | 'credential'; of: (v: V) => string };
+      /** Backstop lifetime of an entry (default 30 s). */
+      maxAgeMs?: number;
+      now?: () => number;
     } = {},
   ) {
+    this.maxAgeMs = options.maxAgeMs ?? 30_000;
+    this.now = options.now ?? Date.now;
     bus.on((m) => {
       this.generation++;
       // A load that started before this change may return the old value: later callers must not join it.
@@ -48,7 +56,7 @@ export class InvalidatedCache<V> {
   async get(key: string): Promise<V | null> {
     if (this.bus.reliable) {
       const hit = this.entries.get(key);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined && this.now() - hit.at < this.maxAgeMs) return hit.value;
     }
     const pending = this.inflight.get(key);
     if (pending) return pending;
@@ -61,7 +69,7 @@ export class InvalidatedCache<V> {
             this.entries.clear();
             this.byOwner.clear();
           }
-          this.entries.set(key, v);
+          this.entries.set(key, { value: v, at: this.now() });
           if (this.options.owner) {
             const owner = this.options.owner.of(v);
             let set = this.byOwner.get(owner);

@@ -65,12 +65,17 @@ export class InvalidationBus {
   /** Applies locally at once, then tells the other processes. */
   async publish(m: Invalidation): Promise<void> {
     this.dispatch(m);
-    if (this.transport) {
+    if (!this.transport) return;
+    // The write itself already happened and local caches are already invalidated; the other processes must hear
+    // of it, so a failed NOTIFY is retried a few times. Should it still be lost, their caches' maximum age is the
+    // backstop (see InvalidatedCache).
+    for (const delay of [0, 100, 400]) {
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       try {
         await this.transport.publish(encode(m));
+        return;
       } catch {
-        // Other processes will notice their listener state or the next reconnect flush; the write itself
-        // already happened, and local caches are already invalidated.
+        // retried below
       }
     }
   }
