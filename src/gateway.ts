@@ -80,6 +80,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const sessions = new SessionStore(db.knex, {
       idleTimeoutSeconds: config.session.idleTimeoutSeconds,
       absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+      secrets: config.session.secret,
       now,
     });
     const sessionCache = new InvalidatedCache<Session>(bus, 'session', (h) => sessions.getByHash(h), {

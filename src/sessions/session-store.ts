@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { SessionCookie } from './cookie.js';
+import { SealedFields } from './sealed-fields.js';
 
 /** Server-side session state. The opaque id itself is never stored; `idHash` is. */
 export interface Session {
@@ -24,6 +25,8 @@ export interface SessionData {
 export interface SessionStoreOptions {
   idleTimeoutSeconds: number;
   absoluteTimeoutSeconds: number;
+  /** `session.secret`: the tokens in session data are stored encrypted with keys derived from it. */
+  secrets: readonly string[];
   now?: () => number;
 }
 
@@ -46,10 +49,24 @@ const ms = (d: Date | string) => (d instanceof Date ? d.getTime() : new Date(d).
  * user is suspended; every check here happens against the database, caches sit in front (session-cache.ts).
  */
 export class SessionStore {
+  private readonly sealed: SealedFields;
+
   constructor(
     private readonly knex: Knex,
     private readonly opts: SessionStoreOptions,
-  ) {}
+  ) {
+    this.sealed = new SealedFields(opts.secrets);
+  }
+
+  /** Session data as stored: its IdP tokens sealed. */
+  private stored(data: Partial<SessionData>): string {
+    return JSON.stringify(this.sealed.seal(data));
+  }
+
+  /** Session data as read: its IdP tokens opened. */
+  private read(data: SessionData | string | null | undefined): SessionData {
+    return this.sealed.open(typeof data === 'string' ? (JSON.parse(data) as SessionData) : (data ?? {}));
+  }
 
   private now(): number {
     return this.opts.now ? this.opts.now() : Date.now();
@@ -77,7 +94,7 @@ export class SessionStore {
       last_seen_at: new Date(now),
       idle_expires_at: new Date(session.idleExpiresAt),
       absolute_expires_at: new Date(session.absoluteExpiresAt),
-      data: JSON.stringify(data),
+      data: this.stored(data),
     });
     return { id, session };
   }
@@ -86,7 +103,7 @@ export class SessionStore {
   async getByHash(idHash: string): Promise<Session | null> {
     const row = (await this.knex('sessions').where({ id_hash: idHash }).first()) as Row | undefined;
     if (!row || row.revoked_at) return null;
-    const s = toSession(row);
+    const s = toSession(row, this.read(row.data));
     return this.isLive(s) ? s : null;
   }
 
@@ -107,7 +124,7 @@ export class SessionStore {
   }
 
   async updateData(idHash: string, data: SessionData): Promise<void> {
-    await this.knex('sessions').where({ id_hash: idHash }).update({ data: JSON.stringify(data) });
+    await this.knex('sessions').where({ id_hash: idHash }).update({ data: this.stored(data) });
   }
 
   /**
@@ -125,7 +142,7 @@ export class SessionStore {
       .update({ data: this.knex.raw('data || ?::jsonb', [JSON.stringify({ refreshedAt: now })]) }, ['data'])) as Pick<Row, 'data'>[];
     const data = rows[0]?.data;
     if (data === undefined) return null;
-    return typeof data === 'string' ? (JSON.parse(data) as SessionData) : (data ?? {});
+    return this.read(data);
   }
 
   /** Merges fields into a session's data (the rotated refresh token, a new id_token hint) without touching the others. */
@@ -133,7 +150,7 @@ export class SessionStore {
     await this.knex('sessions')
       .where({ id_hash: idHash })
       .whereNull('revoked_at')
-      .update({ data: this.knex.raw('data || ?::jsonb', [JSON.stringify(patch)]) });
+      .update({ data: this.knex.raw('data || ?::jsonb', [this.stored(patch)]) });
   }
 
   /** Ends one session. Returns the user it belonged to, if it was live. */
@@ -170,7 +187,7 @@ export class SessionStore {
       .where('absolute_expires_at', '>', new Date(this.now()))
       .where('idle_expires_at', '>', new Date(this.now()))
       .orderBy('created_at', 'desc')) as Row[];
-    return rows.map(toSession);
+    return rows.map((r) => toSession(r, this.read(r.data)));
   }
 
   /** Deletes sessions that ended more than a day ago. */
@@ -182,7 +199,7 @@ export class SessionStore {
   }
 }
 
-function toSession(row: Row): Session {
+function toSession(row: Row, data: SessionData): Session {
   return {
     idHash: row.id_hash,
     userId: row.user_id,
@@ -191,6 +208,7 @@ function toSession(row: Row): Session {
     lastSeenAt: ms(row.last_seen_at),
     idleExpiresAt: ms(row.idle_expires_at),
     absoluteExpiresAt: ms(row.absolute_expires_at),
-    data: typeof row.data === 'string' ? (JSON.parse(row.data) as SessionData) : (row.data ?? {}),
+    data,
   };
 }
+

@@ -55,9 +55,13 @@ describe('periodic re-mapping from refresh tokens (oidc.refreshIntervalSeconds)'
   const me = (jar: CookieJar) => call(`${gw.url}/claimgate/me`, { headers: { cookie: jar.header(gw.url)! } });
   const sessionRow = async (jar: CookieJar) => {
     const raw = jar.get(gw.url, 'claimgate_session')!;
-    const row = await gw.db.knex('sessions').where({ id_hash: SessionCookie.hashId(raw.split('.')[0]!) }).first();
-    const data = typeof row.data === 'string' ? JSON.parse(row.data) : row.data;
-    return { row, data: data as { refreshToken?: string; refreshedAt?: number } };
+    const idHash = SessionCookie.hashId(raw.split('.')[0]!);
+    const row = await gw.db.knex('sessions').where({ id_hash: idHash }).first();
+    // Read through the store: the refresh token is kept encrypted in the row.
+    const session = await gw.running.gateway.ctx.sessions.getByHash(idHash);
+    const stored = JSON.stringify(row.data);
+    if (session?.data.refreshToken) expect(stored).not.toContain(session.data.refreshToken);
+    return { row, data: (session?.data ?? {}) as { refreshToken?: string; refreshedAt?: number } };
   };
   const tokenCalls = () => idp.requests.filter((r) => r === 'POST /token').length;
 
