@@ -6,7 +6,7 @@ import type { GatewayContext } from '../gateway-context.js';
 import { GatewayError } from '../errors.js';
 import { makeHeaderFilter, buildIdentityHeaders } from '../forwarding/identity-headers.js';
 import { compileRoutes, authorize } from '../forwarding/route-rules.js';
-import { normalizeRequestPath } from './path-normalize.js';
+import { normalizeRequestPath, type NormalizedPath } from './path-normalize.js';
 import { resolveClient } from './client-ip.js';
 import { sendError, wantsHtml, toGatewayError } from './problem.js';
 import type { OutgoingHeaders } from '../forwarding/proxy.js';
@@ -15,7 +15,8 @@ import type { AuthContext } from '../sessions/authenticator.js';
 import { TunnelRegistry } from '../forwarding/tunnels.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-type RequestWithId = IncomingMessage & { requestId?: string };
+/** What the front door learnt about a proxied request, so later steps need not work it out again. */
+type RequestWithId = IncomingMessage & { requestId?: string; normalized?: NormalizedPath };
 
 /**
  * The front door. Every request first loses any client-sent identity header (any case, `_` for `-`), on
@@ -88,7 +89,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
 
   /** Who the caller is and whether the route lets them through; throws the refusal. */
   const admit = async (req: IncomingMessage): Promise<AuthContext | null> => {
-    const norm = normalizeRequestPath(req.url ?? '/');
+    const norm = (req as RequestWithId).normalized ?? normalizeRequestPath(req.url ?? '/');
     if (!norm.ok) throw new GatewayError('path_invalid', 400, 'The request path is not acceptable.');
     const rule = routes.match(norm.path, req.method ?? 'GET');
     if (rule?.public) return null;
@@ -141,7 +142,8 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
-    if (isGatewayPath(rawPath) || isGatewayPath(normalizeOrSelf(rawPath))) {
+    const normalized = normalizeRequestPath(url);
+    if (isGatewayPath(rawPath) || (normalized.ok && isGatewayPath(normalized.path))) {
       // Gateway routes log through the request context. Proxied traffic does not enter it: an
       // AsyncLocalStorage context costs every promise of the request, and the proxy path logs only on failure,
       // with the id passed explicitly.
@@ -149,6 +151,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       return;
     }
     (req as RequestWithId).requestId = requestId;
+    (req as RequestWithId).normalized = normalized;
     if (cfg.upstream.mode !== 'proxy' || !ctx.proxy) {
       sendError(req, res, new GatewayError('not_found', 404, 'There is nothing here.'));
       return;
