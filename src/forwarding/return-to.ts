@@ -59,7 +59,10 @@ const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
  */
 export function safeReturnTo(raw: unknown, opts: ReturnToOptions): string {
   try {
-    return check(raw, opts) ?? FALLBACK;
+    // A backslash can only remain in the query or fragment (the path refuses it). Browsers leave it there, but a
+    // hash router or an app redirecting to `?next=` may hand `\/evil.example` back to the browser, which reads
+    // it as `//evil.example`: encode it, so no emitted target carries one.
+    return (check(raw, opts) ?? FALLBACK).replace(/\\/g, '%5C');
   } catch {
     return FALLBACK;
   }

@@ -14,7 +14,8 @@ describe('safeReturnTo: accepted targets', () => {
     ['/a/b/../c', '/a/c'],
     ['/reports/caf%C3%A9', '/reports/caf%C3%A9'],
     ['/reports/café', '/reports/caf%C3%A9'],
-    ['/search?q=a\\b', '/search?q=a\\b'],
+    // Kept, but encoded: Express's redirect would send %5C anyway, and no emitted target carries a backslash.
+    ['/search?q=a\\b', '/search?q=a%5Cb'],
     ['/a%20b/%20c', '/a%20b/%20c'],
     ['/search?next=//evil.com', '/search?next=//evil.com'],
     ['/path%20with%20space', '/path%20with%20space'],
