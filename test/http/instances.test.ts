@@ -5,16 +5,8 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import type { Database } from '../../src/db/index.js';
 import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { within } from '../helpers/wait.js';
 
-/** Waits until `check` holds, polling every 20 ms, and returns how long it took (ms). */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`condition not met within ${ms} ms`);
-}
 
 describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
   let a: TestGateway;

@@ -14,16 +14,8 @@ import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
 import { DEFAULT_MAPPING, call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startBalancer, type Balancer } from '../helpers/balancer.js';
 import { ENTERPRISE, USER } from '../provisioning/scim-helpers.js';
+import { within } from '../helpers/wait.js';
 
-/** Polls until `check` holds (every 20 ms) and returns the time it took. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - start;
-    if (Date.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describeIfPostgres('three gateway instances on one PostgreSQL database behind a round-robin balancer', () => {
   let a: TestGateway;

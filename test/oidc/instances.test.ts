@@ -9,18 +9,10 @@ import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, startTestProvider, type Account, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
+import { within } from '../helpers/wait.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
-/** Waits until `check` holds, polling every 20 ms, and returns how long it took (ms). */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`condition not met within ${ms} ms`);
-}
 
 describeIfPostgres('OIDC sessions across two gateway instances on one PostgreSQL database', () => {
   let idp: TestProvider;

@@ -4,17 +4,10 @@ import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, resolve, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
+import { within } from '../helpers/wait.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
-async function within(ms: number, check: () => Promise<boolean>): Promise<void> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`condition not met within ${ms} ms`);
-}
 
 describe('logout: RP-initiated at the provider, and back-channel logout from it', () => {
   let idp: TestProvider;

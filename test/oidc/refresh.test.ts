@@ -3,16 +3,8 @@ import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { browse, CookieJar, startTestProvider, type Account, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, CLIENT_SECRET, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
 import { SessionCookie } from '../../src/sessions/cookie.js';
+import { within } from '../helpers/wait.js';
 
-/** Polls `check` every 50 ms until it holds; fails after `ms`. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<void> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`condition not met within ${ms} ms`);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
