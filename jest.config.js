@@ -10,4 +10,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
   maxWorkers: process.env.CI ? 2 : '50%',
+  // A library timer left behind (oidc-provider, a keep-alive socket) must not keep a CI run waiting after the
+  // last test; every test file closes what it opened, and the run still fails on any failing test.
+  forceExit: !!process.env.CI,
 };
