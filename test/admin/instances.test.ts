@@ -1,25 +1,17 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { parseConfigObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import type { Database } from '../../src/db/index.js';
-import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
-import { DEFAULT_MAPPING, call } from '../helpers/gateway.js';
+import { describeIfPostgres } from '../helpers/db.js';
+import { DEFAULT_MAPPING, call, startAnotherInstance, type OtherInstance } from '../helpers/gateway.js';
 import { eventually, startAdminGateway, type AdminGateway } from './helpers.js';
 
 describeIfPostgres('admin API across two running instances', () => {
   let a: AdminGateway;
-  let b: RunningServer;
-  let bDb: Database;
+  let b: OtherInstance;
   beforeAll(async () => {
     a = await startAdminGateway();
-    bDb = await openSameDatabase(a.db);
-    const config = parseConfigObject({ ...structuredClone(a.config), listen: { host: '127.0.0.1', port: 0 } }, {});
-    b = await startServer(config, { logger: createLogger({ silent: true }), db: bDb });
+    b = await startAnotherInstance(a);
   });
   afterAll(async () => {
     await b?.close();
-    await bDb?.close();
     await a?.close();
   });
 
@@ -46,11 +38,11 @@ describeIfPostgres('admin API across two running instances', () => {
 
     expect((await a.api('POST', '/mappings/corp/rollback', { body: { version: 1 } })).json().version).toBe(3);
     await eventually(1000, async () => (await rolesOnB(claims)) === 'analyst_v2');
-    expect(b.gateway.ctx.mappings.get('corp')).toMatchObject({ version: 3, source: 'database' });
+    expect(b.server.gateway.ctx.mappings.get('corp')).toMatchObject({ version: 3, source: 'database' });
 
     expect((await a.api('DELETE', '/mappings/corp')).status).toBe(204);
     await eventually(1000, async () => (await rolesOnB(claims)) === 'analyst');
-    expect(b.gateway.ctx.mappings.get('corp')).toMatchObject({ version: null, source: 'file' });
+    expect(b.server.gateway.ctx.mappings.get('corp')).toMatchObject({ version: null, source: 'file' });
   });
 
   it('a bearer token cached on B picks up the new mapping at its next request', async () => {
@@ -64,17 +56,12 @@ describeIfPostgres('admin API across two running instances', () => {
 
   it('a gateway started later loads the version in force', async () => {
     await a.api('PUT', '/mappings/corp', { body: { ...DEFAULT_MAPPING, roles: [{ default: ['late'] }] } });
-    const cDb = await openSameDatabase(a.db);
-    const c = await startServer(parseConfigObject({ ...structuredClone(a.config), listen: { host: '127.0.0.1', port: 0 } }, {}), {
-      logger: createLogger({ silent: true }),
-      db: cDb,
-    });
+    const c = await startAnotherInstance(a);
     try {
-      expect(c.gateway.ctx.mappings.get('corp')).toMatchObject({ source: 'database' });
-      expect(c.gateway.ctx.mappings.get('corp')!.definition.roles).toEqual([{ default: ['late'] }]);
+      expect(c.server.gateway.ctx.mappings.get('corp')).toMatchObject({ source: 'database' });
+      expect(c.server.gateway.ctx.mappings.get('corp')!.definition.roles).toEqual([{ default: ['late'] }]);
     } finally {
       await c.close();
-      await cDb.close();
     }
     await a.api('DELETE', '/mappings/corp');
   });

@@ -13,7 +13,8 @@ import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/audit/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import type { GatewayOptions } from '../../src/gateway.js';
-import { openTestDatabase, type TestDatabase } from './db.js';
+import type { Database } from '../../src/db/index.js';
+import { openSameDatabase, openTestDatabase, type TestDatabase } from './db.js';
 import { makeKeyPair, signToken, type KeyPair } from './tokens.js';
 
 export const ISS = 'https://idp.example.test';
@@ -198,4 +199,31 @@ export function cookieOf(setCookie: string | string[] | undefined): string {
   const first = Array.isArray(setCookie) ? setCookie[0] : setCookie;
   if (!first) throw new Error('no Set-Cookie');
   return first.split(';')[0]!;
+}
+
+/** Another gateway instance: its own pool and listener on the same PostgreSQL schema, the same configuration. */
+export interface OtherInstance {
+  server: RunningServer;
+  url: string;
+  db: Database;
+  close(): Promise<void>;
+}
+
+/** Starts another instance beside `first` (PostgreSQL only: see openSameDatabase). */
+export async function startAnotherInstance(
+  first: { db: TestDatabase; config: Config },
+  options: Partial<Omit<GatewayOptions, 'logger' | 'db'>> = {},
+): Promise<OtherInstance> {
+  const db = await openSameDatabase(first.db);
+  const config = parseConfigObject({ ...structuredClone(first.config), listen: { host: '127.0.0.1', port: 0 } }, {});
+  const server = await startServer(config, { logger: createLogger({ silent: true }), db, ...options });
+  return {
+    server,
+    url: server.url,
+    db,
+    async close() {
+      await server.close();
+      await db.close();
+    },
+  };
 }

@@ -1,27 +1,18 @@
 import { it, expect, beforeAll, afterAll } from '@jest/globals';
-import { parseConfigObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import type { Database } from '../../src/db/index.js';
-import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
-import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describeIfPostgres } from '../helpers/db.js';
+import { call, cookieOf, startAnotherInstance, startTestGateway, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
 import { within } from '../helpers/wait.js';
 
 
 describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
   let a: TestGateway;
-  let b: RunningServer;
-  let bDb: Database;
+  let b: OtherInstance;
   beforeAll(async () => {
     a = await startTestGateway();
-    // The second instance: its own pool and listener on the same database, the same configuration.
-    bDb = await openSameDatabase(a.db);
-    const config = parseConfigObject({ ...structuredClone(a.config), listen: { host: '127.0.0.1', port: 0 } }, {});
-    b = await startServer(config, { logger: createLogger({ silent: true }), db: bDb });
+    b = await startAnotherInstance(a);
   });
   afterAll(async () => {
     await b?.close();
-    await bDb?.close();
     await a?.close();
   });
 
@@ -58,9 +49,7 @@ describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
     let clock = Date.now();
     const now = () => clock;
     const a2 = await startTestGateway({ session: { secret: 's'.repeat(40), idleTimeoutSeconds: 100 } }, {}, { now });
-    const db2 = await openSameDatabase(a2.db);
-    const config = parseConfigObject({ ...structuredClone(a2.config), listen: { host: '127.0.0.1', port: 0 } }, {});
-    const b2 = await startServer(config, { logger: createLogger({ silent: true }), db: db2, now });
+    const b2 = await startAnotherInstance(a2, { now });
     try {
       const jwt = await a2.token({}, { now: Math.floor(clock / 1000) });
       const cookie = cookieOf((await call(`${a2.url}/claimgate/sso?jwt=${jwt}`)).headers['set-cookie']);
@@ -74,7 +63,6 @@ describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
       expect((await call(`${b2.url}/x`, { headers: { cookie } })).status).toBe(200);
     } finally {
       await b2.close();
-      await db2.close();
       await a2.close();
     }
   });

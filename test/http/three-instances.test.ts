@@ -5,13 +5,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { parseConfigObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import type { Database } from '../../src/db/index.js';
 import type { Scope } from '../../src/credentials/index.js';
-import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
-import { DEFAULT_MAPPING, call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describeIfPostgres } from '../helpers/db.js';
+import { DEFAULT_MAPPING, call, cookieOf, startAnotherInstance, startTestGateway, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
 import { startBalancer, type Balancer } from '../helpers/balancer.js';
 import { ENTERPRISE, USER } from '../provisioning/scim-helpers.js';
 import { within } from '../helpers/wait.js';
@@ -19,7 +15,7 @@ import { within } from '../helpers/wait.js';
 
 describeIfPostgres('three gateway instances on one PostgreSQL database behind a round-robin balancer', () => {
   let a: TestGateway;
-  const others: { server: RunningServer; db: Database }[] = [];
+  const others: OtherInstance[] = [];
   let urls: string[];
   let lb: Balancer;
   let directory: Server;
@@ -40,11 +36,9 @@ describeIfPostgres('three gateway instances on one PostgreSQL database behind a 
       provisioning: { scim: { groupRoles: { 'BI Admins': 'admin' } } },
     });
     for (let i = 0; i < 2; i++) {
-      const db = await openSameDatabase(a.db);
-      const config = parseConfigObject({ ...structuredClone(a.config), listen: { host: '127.0.0.1', port: 0 } }, {});
-      others.push({ server: await startServer(config, { logger: createLogger({ silent: true }), db, jobs: { disabled: true } }), db });
+      others.push(await startAnotherInstance(a, { jobs: { disabled: true } }));
     }
-    urls = [a.url, ...others.map((o) => o.server.url)];
+    urls = [a.url, ...others.map((o) => o.url)];
     lb = await startBalancer(urls);
     const make = async (name: string, scopes: Scope[]) => (await a.running.gateway.ctx.credentials.store.create({ name, scopes })).token;
     tokens.write = await make('platform', ['admin:write']);
@@ -52,10 +46,7 @@ describeIfPostgres('three gateway instances on one PostgreSQL database behind a 
   });
   afterAll(async () => {
     await lb?.close();
-    for (const o of others) {
-      await o.server.close();
-      await o.db.close();
-    }
+    for (const o of others) await o.close();
     await a?.close();
     await new Promise((r) => directory?.close(r));
   });

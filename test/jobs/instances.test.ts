@@ -1,20 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { parseConfigObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import type { Database } from '../../src/db/index.js';
-import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describeIfPostgres } from '../helpers/db.js';
+import { startAnotherInstance, startTestGateway, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { runsOf, userWithEverySource } from './helpers.js';
 
 describeIfPostgres('two instances started together run each job once (advisory lock + slot)', () => {
   const clock = new FakeClock('2026-12-01T10:00:00Z');
   let a: TestGateway;
-  let b: RunningServer;
-  let bDb: Database;
+  let b: OtherInstance;
   let directory: Server;
   const hits = new Map<string, number>();
 
@@ -29,13 +24,10 @@ describeIfPostgres('two instances started together run each job once (advisory l
     const url = `http://127.0.0.1:${(directory.address() as AddressInfo).port}/users/{usercode}`;
     const jobs = { profile: { intervalSeconds: 300, directory: { urlTemplate: url, mapping: { displayName: 'cn' } } } };
     a = await startTestGateway({ jobs }, {}, { now: clock.now, jobs: { clock } });
-    bDb = await openSameDatabase(a.db);
-    const config = parseConfigObject({ ...structuredClone(a.config), listen: { host: '127.0.0.1', port: 0 } }, {});
-    b = await startServer(config, { logger: createLogger({ silent: true }), db: bDb, now: clock.now, jobs: { clock } });
+    b = await startAnotherInstance(a, { now: clock.now, jobs: { clock } });
   });
   afterAll(async () => {
     await b?.close();
-    await bDb?.close();
     await a?.close();
     await new Promise((r) => directory?.close(r));
   });
@@ -49,7 +41,7 @@ describeIfPostgres('two instances started together run each job once (advisory l
     }
     // Both instances' timers fall due at the same instant and fire together.
     await clock.advanceTo('2026-12-02T02:00:00Z');
-    await Promise.all([a.running.gateway.ctx.jobs.idle(), b.gateway.ctx.jobs.idle()]);
+    await Promise.all([a.running.gateway.ctx.jobs.idle(), b.server.gateway.ctx.jobs.idle()]);
 
     const deletion = await runsOf(a, 'deletion');
     expect(deletion).toHaveLength(1);

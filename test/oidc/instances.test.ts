@@ -1,12 +1,8 @@
 import { it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { parseConfigObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import type { Database } from '../../src/db/index.js';
 import { SessionCookie } from '../../src/sessions/cookie.js';
-import { describeIfPostgres, openSameDatabase } from '../helpers/db.js';
-import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describeIfPostgres } from '../helpers/db.js';
+import { call, startAnotherInstance, startTestGateway, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, startTestProvider, type Account, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
 import { within } from '../helpers/wait.js';
@@ -17,8 +13,7 @@ const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 describeIfPostgres('OIDC sessions across two gateway instances on one PostgreSQL database', () => {
   let idp: TestProvider;
   let a: TestGateway;
-  let b: RunningServer;
-  let bDb: Database;
+  let b: OtherInstance;
   const accounts: Record<string, Account> = structuredClone(ACCOUNTS);
   beforeAll(async () => {
     idp = await startTestProvider(async (issuer) => {
@@ -34,13 +29,10 @@ describeIfPostgres('OIDC sessions across two gateway instances on one PostgreSQL
       // The provider delivers back-channel logouts to instance A only.
       return { clients: [webClient(a.url)], accounts };
     });
-    bDb = await openSameDatabase(a.db);
-    const config = parseConfigObject({ ...structuredClone(a.config), listen: { host: '127.0.0.1', port: 0 } }, {});
-    b = await startServer(config, { logger: createLogger({ silent: true }), db: bDb, jobs: { disabled: true } });
+    b = await startAnotherInstance(a, { jobs: { disabled: true } });
   });
   afterAll(async () => {
     await b?.close();
-    await bDb?.close();
     await a?.close();
     await idp?.close();
   });
