@@ -17,6 +17,8 @@ export interface LoginResult {
   claims: Claims;
   created: boolean;
   changed: boolean;
+  /** The mapping version this login was mapped with (null: the configuration file's). */
+  mappingVersion: number | null;
 }
 
 /**
@@ -33,6 +35,11 @@ export class LoginService {
       jtis: JtiStore;
     },
   ) {}
+
+  /** The version of the mapping now in force for `name` (null: the file's; undefined: none). */
+  mappingVersion(name: string): number | null | undefined {
+    return this.deps.mappings.get(name)?.version;
+  }
 
   /** Verifies a token and signs its subject in. */
   async loginWithToken(token: string, purpose: 'sso' | 'bearer'): Promise<LoginResult> {
@@ -80,7 +87,7 @@ export class LoginService {
         linkExistingUsers: issuer.linkExistingUsers,
         claims,
       });
-      return { user: r.user, issuer, claims, created: r.created, changed: r.changed };
+      return { user: r.user, issuer, claims, created: r.created, changed: r.changed, mappingVersion: mapping.version };
     } catch (e) {
       if (e instanceof GatewayError && e.status === 403) {
         await recordAudit(this.deps.knex, {

@@ -25,7 +25,12 @@ export interface AuthContext {
  * mapped and synced once, then remembered by its hash until it expires (or a mapping changes).
  */
 export class Authenticator {
-  private readonly bearerUsers = new Map<string, { userId: string; until: number }>();
+  /**
+   * Bearer token hash -> the user it mapped to, until the token's expiry, with the mapping version used: a hit made
+   * with an older version than the one in force is mapped again (a mapping change reaches this process as a
+   * message first and as the new version a moment later; a request in between must not pin the old result).
+   */
+  private readonly bearerUsers = new Map<string, { userId: string; until: number; mapping: string; version: number | null }>();
   private readonly touchIntervalMs: number;
   private sessionObserver: ((s: Session) => void) | null = null;
 
@@ -116,7 +121,7 @@ export class Authenticator {
     const now = this.now();
     let userId: string | undefined;
     const hit = this.bearerUsers.get(key);
-    if (hit && hit.until > now) {
+    if (hit && hit.until > now && this.deps.login.mappingVersion(hit.mapping) === hit.version) {
       userId = hit.userId;
     } else {
       const result = await this.deps.login.loginWithToken(token, 'bearer');
@@ -126,7 +131,7 @@ export class Authenticator {
       const iat = typeof result.claims.iat === 'number' ? result.claims.iat * 1000 : now;
       const until = maxAge !== undefined ? Math.min(exp, iat + maxAge * 1000) : exp;
       if (this.bearerUsers.size >= (this.deps.maxBearerEntries ?? 50_000)) this.bearerUsers.clear();
-      this.bearerUsers.set(key, { userId, until });
+      this.bearerUsers.set(key, { userId, until, mapping: result.issuer.mapping, version: result.mappingVersion });
     }
     const state = await this.deps.authStates.get(userId);
     if (!state) {
