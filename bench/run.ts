@@ -335,7 +335,7 @@ async function main(): Promise<void> {
       for (const p of pids) {
         rows.push({
           scenario: 'g',
-          subject: `RSS pid ${p}${p === pids[0] ? ' (primary)' : ' (worker)'}`,
+          subject: `RSS pid ${p} (${p === pids[0] ? 'primary' : processKind(p)})`,
           note: `${first.rss[String(p)]} MiB at start, ${last.rss[String(p)]} MiB after ${last.t}s; samples: ${samples.map((s) => s.rss[String(p)]).join(' ')}`,
         });
       }
@@ -349,6 +349,16 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   report();
+}
+
+/** What a child of the gateway process is: a cluster worker, or a helper process (tsx's esbuild service). */
+function processKind(pid: number): string {
+  try {
+    const cmd = execFileSync('cat', [`/proc/${pid}/cmdline`]).toString().replace(/\0/g, ' ');
+    return cmd.includes('cli.ts') || cmd.includes('cli.js') ? 'worker' : cmd.split(' ')[0]!.split('/').pop()!;
+  } catch {
+    return 'gone';
+  }
 }
 
 function report(): void {
