@@ -1,11 +1,9 @@
 import type { Knex } from 'knex';
-import { ulid } from 'ulid';
-import { recordAudit } from '../audit/audit-log.js';
 import { GatewayError } from '../errors.js';
 import type { ProfileField } from '../mapping/schema.js';
 import { loginSyncTx, RetryableConflict } from './login-sync.js';
 import { setLifecycleTx } from './lifecycle-tx.js';
-import { planProfile } from './profile.js';
+import { createProvisionedUser, UsercodeTaken } from './user-writer.js';
 import { selectAuthState, selectFullUserById, selectFullUserByUsercode } from './queries.js';
 import { rowToRecord, type FullUserRow, type UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
@@ -94,37 +92,20 @@ export class UserStore {
     source: string;
     actor?: string | null;
   }): Promise<UserRecord> {
-    return this.knex.transaction(async (trx) => {
-      const at = this.at();
-      const plan = planProfile(null, { profile: input.profile ?? {}, sync: {} });
-      const lifecycle = input.lifecycle ?? 'ACTIVE';
-      const rows = (await trx('users')
-        .insert({
-          id: ulid(),
-          usercode: input.usercode,
-          lifecycle,
-          ...plan.columns,
-          suspended_at: lifecycle === 'ACTIVE' ? null : at,
-          deprovisioned_at: lifecycle === 'DEPROVISIONED' ? at : null,
-          created_at: at,
-          updated_at: at,
-        })
-        .onConflict()
-        .ignore()
-        .returning('id')) as { id: string }[];
-      const id = rows[0]?.id;
-      if (!id) throw new GatewayError('usercode_taken', 409, 'A user with this usercode already exists.');
-      await recordAudit(trx, {
-        type: 'user_created',
-        userId: id,
-        usercode: input.usercode,
-        actor: input.actor ?? null,
-        source: input.source,
-        at,
-        detail: { fields: plan.fields, lifecycle },
-      });
-      return this.mustLoad(trx, id);
+    const userId = await this.knex.transaction(async (trx) => {
+      try {
+        const r = await createProvisionedUser(trx, input.usercode, { profile: input.profile, lifecycle: input.lifecycle }, {
+          source: input.source,
+          actor: input.actor ?? null,
+          at: this.at(),
+        });
+        return r.userId;
+      } catch (e) {
+        if (e instanceof UsercodeTaken) throw new GatewayError('usercode_taken', 409, 'A user with this usercode already exists.');
+        throw e;
+      }
     });
+    return this.mustLoad(this.knex, userId);
   }
 
   /**
