@@ -1,7 +1,7 @@
 /** The gateway-and-provider set-up shared by the OIDC tests. */
 import { expect } from '@jest/globals';
-import type { TestGateway } from './gateway.js';
-import { browse, signInAtProvider, type CookieJar } from './oidc-provider.js';
+import { startTestGateway, type TestGateway } from './gateway.js';
+import { browse, signInAtProvider, startTestProvider, type Account, type CookieJar, type TestProvider } from './oidc-provider.js';
 
 export const CLIENT_SECRET = 'client-secret-0123456789-0123456789-abcdef';
 
@@ -51,3 +51,23 @@ export async function startLogin(gw: TestGateway, jar: CookieJar, login: string,
   return { start, authUrl, callbackUrl: local, form };
 }
 
+
+/** The oidc block of an issuer that re-maps sessions from refresh tokens every second (oidc-provider issues
+ * a refresh token for offline_access, which it grants only with prompt=consent). */
+export const REFRESHING_OIDC = {
+  scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+  extraParams: { prompt: 'consent' },
+  refreshIntervalSeconds: 1,
+};
+
+/** A real oidc-provider and a gateway that trusts it as issuer `corp` (with the redirect login). */
+export async function startOidcGateway(
+  opts: { oidc?: Record<string, unknown>; accounts?: Record<string, Account> } = {},
+): Promise<{ idp: TestProvider; gw: TestGateway }> {
+  let gw: TestGateway | undefined;
+  const idp = await startTestProvider(async (issuer) => {
+    gw = await startTestGateway({ issuers: [oidcIssuer(issuer, opts.oidc)] });
+    return { clients: [webClient(gw.url)], accounts: opts.accounts ?? ACCOUNTS };
+  });
+  return { idp, gw: gw! };
+}

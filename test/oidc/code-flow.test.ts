@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, resignIdToken, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
-import { ACCOUNTS, CLIENT_SECRET, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
+import { ACCOUNTS, CLIENT_SECRET, oidcIssuer, startLogin, startOidcGateway, webClient } from '../helpers/oidc-setup.js';
 
 const count = async (gw: TestGateway, table: string) => Number((await gw.db.knex(table).count({ n: '*' }))[0]!.n);
 
@@ -10,10 +10,7 @@ describe('OIDC authorization code flow against a real oidc-provider', () => {
   let idp: TestProvider;
   let gw: TestGateway;
   beforeAll(async () => {
-    idp = await startTestProvider(async (issuer) => {
-      gw = await startTestGateway({ issuers: [oidcIssuer(issuer)] });
-      return { clients: [webClient(gw.url)], accounts: ACCOUNTS };
-    });
+    ({ idp, gw } = await startOidcGateway());
   });
   afterAll(async () => {
     await gw?.close();

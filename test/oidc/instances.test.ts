@@ -2,9 +2,9 @@ import { it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { SessionCookie } from '../../src/sessions/cookie.js';
 import { describeIfPostgres } from '../helpers/db.js';
-import { call, startAnotherInstance, startTestGateway, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
-import { browse, CookieJar, startTestProvider, type Account, type TestProvider } from '../helpers/oidc-provider.js';
-import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
+import { call, startAnotherInstance, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
+import { browse, CookieJar, type Account, type TestProvider } from '../helpers/oidc-provider.js';
+import { ACCOUNTS, REFRESHING_OIDC, startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
 import { within } from '../helpers/wait.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -16,19 +16,8 @@ describeIfPostgres('OIDC sessions across two gateway instances on one PostgreSQL
   let b: OtherInstance;
   const accounts: Record<string, Account> = structuredClone(ACCOUNTS);
   beforeAll(async () => {
-    idp = await startTestProvider(async (issuer) => {
-      a = await startTestGateway({
-        issuers: [
-          oidcIssuer(issuer, {
-            scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
-            extraParams: { prompt: 'consent' },
-            refreshIntervalSeconds: 1,
-          }),
-        ],
-      });
-      // The provider delivers back-channel logouts to instance A only.
-      return { clients: [webClient(a.url)], accounts };
-    });
+    // The provider delivers back-channel logouts to instance A only.
+    ({ idp, gw: a } = await startOidcGateway({ oidc: REFRESHING_OIDC, accounts }));
     b = await startAnotherInstance(a, { jobs: { disabled: true } });
   });
   afterAll(async () => {

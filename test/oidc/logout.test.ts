@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { browse, CookieJar, resolve, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
-import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
+import { call, type TestGateway } from '../helpers/gateway.js';
+import { browse, CookieJar, resolve, type TestProvider } from '../helpers/oidc-provider.js';
+import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
 import { within } from '../helpers/wait.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -13,10 +13,7 @@ describe('logout: RP-initiated at the provider, and back-channel logout from it'
   let idp: TestProvider;
   let gw: TestGateway;
   beforeAll(async () => {
-    idp = await startTestProvider(async (issuer) => {
-      gw = await startTestGateway({ issuers: [oidcIssuer(issuer)] });
-      return { clients: [webClient(gw.url)], accounts: ACCOUNTS };
-    });
+    ({ idp, gw } = await startOidcGateway());
   });
   afterAll(async () => {
     await gw?.close();

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { browse, CookieJar, startTestProvider, type Account, type TestProvider } from '../helpers/oidc-provider.js';
-import { ACCOUNTS, CLIENT_SECRET, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
+import { call, type TestGateway } from '../helpers/gateway.js';
+import { browse, CookieJar, type Account, type TestProvider } from '../helpers/oidc-provider.js';
+import { ACCOUNTS, CLIENT_SECRET, REFRESHING_OIDC, startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
 import { SessionCookie } from '../../src/sessions/cookie.js';
 import { within } from '../helpers/wait.js';
 
@@ -19,19 +19,7 @@ describe('periodic re-mapping from refresh tokens (oidc.refreshIntervalSeconds)'
     gil: { preferred_username: 'gil', email: 'gil@example.test', email_verified: true, name: 'Gil', groups: ['bi-analysts'] },
   };
   beforeAll(async () => {
-    idp = await startTestProvider(async (issuer) => {
-      gw = await startTestGateway({
-        issuers: [
-          oidcIssuer(issuer, {
-            // oidc-provider issues a refresh token for offline_access, which it grants only with prompt=consent.
-            scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
-            extraParams: { prompt: 'consent' },
-            refreshIntervalSeconds: 1,
-          }),
-        ],
-      });
-      return { clients: [webClient(gw.url)], accounts };
-    });
+    ({ idp, gw } = await startOidcGateway({ oidc: REFRESHING_OIDC, accounts }));
   });
   afterAll(async () => {
     await gw?.close();

@@ -11,8 +11,8 @@ import { isClaimgateHeader } from '../../src/forwarding/identity-headers.js';
 import { call, cookieOf, ISS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, unsignedToken, type KeyPair } from '../helpers/tokens.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { CookieJar, browse, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
-import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
+import { CookieJar, browse, type TestProvider } from '../helpers/oidc-provider.js';
+import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
 import type { Scope } from '../../src/credentials/index.js';
 
 type Gw = 'proxy' | 'down' | 'forward' | 'oidc';
@@ -99,10 +99,7 @@ beforeAll(async () => {
   gws.proxy = await startTestGateway();
   gws.down = await startTestGateway({ upstream: { url: 'http://127.0.0.1:9', timeoutSeconds: 2 } });
   gws.forward = await startTestGateway({ upstream: { url: 'http://127.0.0.1:9', mode: 'forward-auth' } });
-  idp = await startTestProvider(async (issuer) => {
-    gws.oidc = await startTestGateway({ issuers: [oidcIssuer(issuer)] });
-    return { clients: [webClient(gws.oidc.url)], accounts: ACCOUNTS };
-  });
+  ({ idp, gw: gws.oidc } = await startOidcGateway());
   const signIn = async (gw: Gw, claims: Record<string, unknown>) => {
     const r = await call(`${gws[gw].url}/claimgate/sso?jwt=${await idToken(claims, gw)}`);
     if (r.status !== 303) throw new Error(`sign-in failed: ${r.status} ${r.text}`);
