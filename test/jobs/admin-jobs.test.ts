@@ -50,3 +50,27 @@ describe(`admin API …/jobs (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlit
     expect((await call(`${gw.url}/claimgate/admin/v1/jobs/nope/run`, { method: 'POST', headers: await bearer(gw, 'admin:write') })).status).toBe(404);
   });
 });
+
+describe('a manual deletion run with jobs.deletion.dryRun: true', () => {
+  const clock = new FakeClock('2026-12-01T09:00:00Z');
+  let gw: TestGateway;
+  let eve: string;
+  beforeAll(async () => {
+    gw = await startTestGateway({ jobs: { deletion: { dryRun: true } } }, {}, { now: clock.now, jobs: { clock } });
+    eve = await userWithEverySource(gw, 'eve');
+    await gw.running.gateway.ctx.users.setLifecycle(eve, 'SUSPENDED', { actor: 'admin:test', source: 'admin' });
+    await clock.advanceTo('2026-12-02T01:00:00Z');
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('stays a dry run without ?dryRun, and ?dryRun=false overrides it', async () => {
+    const run = async (qs: string) =>
+      (await call(`${gw.url}/claimgate/admin/v1/jobs/deletion/run${qs}`, { method: 'POST', headers: await bearer(gw, 'admin:write') })).json().result.run;
+    expect(await run('')).toMatchObject({ dryRun: true, counts: { wouldDeprovision: 1 } });
+    expect((await gw.running.gateway.ctx.users.getById(eve))!.lifecycle).toBe('SUSPENDED');
+    expect(await run('?dryRun=false')).toMatchObject({ dryRun: false, counts: { deprovisioned: 1 } });
+    expect((await gw.running.gateway.ctx.users.getById(eve))!.lifecycle).toBe('DEPROVISIONED');
+  });
+});
