@@ -59,7 +59,7 @@ function typeOf(s: Json): string {
       return s.items ? `list of ${typeOf(s.items)}` : 'list';
     case 'object':
       if (s.properties) return 'object';
-      if (s.additionalProperties && typeof s.additionalProperties === 'object') {
+      if (s.additionalProperties && typeof s.additionalProperties === 'object' && Object.keys(s.additionalProperties).length) {
         return `map of name → ${typeOf(s.additionalProperties)}`;
       }
       return 'object';
