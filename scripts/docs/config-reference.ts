@@ -100,9 +100,9 @@ function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
-export function renderConfigReference(): string {
-  const root = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Json;
-  const output = z.toJSONSchema(configSchema, { io: 'output', unrepresentable: 'any' }) as Json;
+export function renderConfigReference(schema: z.ZodType = configSchema): string {
+  const root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
+  const output = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Json;
   const required: string[] = root.required ?? [];
   const topLevel: Row[] = [];
   const sections: string[] = [];

@@ -2,7 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ROOT, generateDocs } from '../../scripts/generate-docs.js';
+import { renderConfigReference } from '../../scripts/docs/config-reference.js';
 
 /** The first line where two texts differ, to point at the drift instead of printing two whole pages. */
 function firstDifference(a: string, b: string): string {
@@ -30,6 +32,36 @@ describe('docs generated from the code', () => {
     expect(page).toContain('| `session.idleTimeoutSeconds` | integer ≥ 1 | `1800` | The session ends after this long without a request');
     expect(page).toContain('| `issuers[].oidc.responseMode` | `query` \\| `form_post` | `"query"` |');
     expect(page).toContain('| `upstream.url` | URL | required |');
+  });
+
+  it('a key added without a description still gets its line, with type and default and nothing made up', () => {
+    const schema = z.strictObject({
+      plain: z.string().optional(),
+      section: z.strictObject({ count: z.number().int().min(1).max(9).default(3), mode: z.enum(['a', 'b']) }).optional(),
+      list: z.array(z.strictObject({ name: z.string().describe('The name.') })).default([]),
+    });
+    expect(renderConfigReference(schema).split('\n')).toEqual([
+      '### Top level',
+      '',
+      '| key | type | default | description |',
+      '|---|---|---|---|',
+      '| `plain` | string | — |  |',
+      '',
+      '### `section`',
+      '',
+      '| key | type | default | description |',
+      '|---|---|---|---|',
+      '| `section` | object | — |  |',
+      '| `section.count` | integer 1–9 | `3` |  |',
+      '| `section.mode` | `a` \\| `b` | required |  |',
+      '',
+      '### `list`',
+      '',
+      '| key | type | default | description |',
+      '|---|---|---|---|',
+      '| `list` | list of object | `[]` |  |',
+      '| `list[].name` | string | required | The name. |',
+    ]);
   });
 
   it('a hand edit inside the generated part is reported, and prose outside it is kept', () => {
