@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../scripts/generate-docs.js';
-import { brokenLinks } from '../../scripts/docs/links.js';
+import { brokenAnchors, brokenLinks, headingAnchors } from '../../scripts/docs/links.js';
 
 /**
  * Pages linked from the docs that are being written on other branches. Once they are merged this list is emptied;
@@ -30,6 +30,26 @@ describe('docs: relative links', () => {
   it('every relative link in README.md and docs/**/*.md points to an existing file', () => {
     const broken = brokenLinks(ROOT).filter((l) => !PENDING.has(l.path));
     expect(broken.map((l) => `${l.from}: (${l.target}) -> ${l.path} does not exist`)).toEqual([]);
+  });
+
+  it('every #anchor of a link to a markdown page names a heading of that page', () => {
+    expect(brokenAnchors(ROOT).map((l) => `${l.from}: (${l.target}) has no such heading`)).toEqual([]);
+  });
+
+  it('computes anchors as GitHub does, and finds a link to a missing heading', () => {
+    expect([...headingAnchors('# API credentials and `/claimgate/oauth/token`\n## Notes\n## Notes\n```\n# not a heading\n```\n')]).toEqual([
+      'api-credentials-and-claimgateoauthtoken',
+      'notes',
+      'notes-1',
+    ]);
+    const root = mkdtempSync(join(tmpdir(), 'claimgate-anchors-'));
+    mkdirSync(join(root, 'docs'));
+    writeFileSync(join(root, 'docs', 'a.md'), '# A page\n\n## Sessions\n\n[self](#sessions) [gone](#nothing)\n');
+    writeFileSync(join(root, 'README.md'), '[ok](docs/a.md#sessions) [bad](docs/a.md#session)\n');
+    expect(brokenAnchors(root)).toEqual([
+      { from: 'README.md', target: 'docs/a.md#session' },
+      { from: 'docs/a.md', target: '#nothing' },
+    ]);
   });
 
   it('finds a broken link, and ignores links inside code, absolute URLs and anchors', () => {
