@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { mappingSchema } from '../mapping/schema.js';
 
 /**
- * The one typed configuration (CONTRACT §2). Defaults live here and nowhere else; unknown keys are
+ * The one typed configuration (docs/configuration.md is generated from it). Defaults live here and nowhere else; unknown keys are
  * rejected everywhere (strict objects). Cross-field rules live in ./validate.ts.
  */
 

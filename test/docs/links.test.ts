@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../scripts/generate-docs.js';
@@ -73,5 +73,23 @@ describe('docs: relative links', () => {
       'README.md -> docs/absent.md',
       'docs/b.md -> src/none.ts',
     ]);
+  });
+});
+
+describe('docs pages named in the source', () => {
+  it('every docs/… page (and #heading) a comment in src/ names exists', () => {
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+    const named = files(join(ROOT, 'src'))
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/\bdocs\/[\w./-]+\.md(?:#[\w-]+)?/g)].map((m) => m[0]));
+    expect(named.length).toBeGreaterThan(20);
+    const missing = [...new Set(named)].filter((ref) => {
+      const [page, anchor] = ref.split('#');
+      if (PENDING.has(page)) return false;
+      if (!existsSync(join(ROOT, page))) return true;
+      return anchor !== undefined && !headingAnchors(readFileSync(join(ROOT, page), 'utf8')).has(anchor);
+    });
+    expect(missing).toEqual([]);
   });
 });
