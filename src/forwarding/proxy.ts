@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayError } from '../errors.js';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded in either direction. */
+/** Hop-by-hop headers (RFC 9110 section 7.6.1) are never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
