@@ -4,6 +4,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayError } from '../errors.js';
+import type { Outcomes } from '../audit/outcomes.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -43,9 +44,11 @@ export class UpstreamProxy {
   private readonly pool: Pool;
   private readonly url: URL;
   private readonly timeoutMs: number;
+  private readonly outcomes?: Outcomes;
 
-  constructor(upstreamUrl: string, opts: { timeoutSeconds: number; connections?: number }) {
+  constructor(upstreamUrl: string, opts: { timeoutSeconds: number; connections?: number; outcomes?: Outcomes }) {
     this.url = new URL(upstreamUrl);
+    this.outcomes = opts.outcomes;
     this.timeoutMs = opts.timeoutSeconds * 1000;
     this.pool = new Pool(this.url.origin, {
       connections: opts.connections ?? 128,
@@ -70,6 +73,11 @@ export class UpstreamProxy {
   async forward(req: IncomingMessage, res: ServerResponse, headers: OutgoingHeaders): Promise<void> {
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const method = req.method ?? 'GET';
+    if (this.outcomes?.observesProxy) {
+      const started = performance.now();
+      const outcomes = this.outcomes;
+      res.once('close', () => outcomes.proxy({ status: res.statusCode, seconds: (performance.now() - started) / 1000 }));
+    }
     try {
       await this.pool.stream(
         {
