@@ -22,6 +22,7 @@ import { defaultRouteModules } from './http/modules.js';
 import { RateLimits } from './http/rate-limit.js';
 import { GatewayMetrics } from './audit/metrics.js';
 import { Outcomes } from './audit/outcomes.js';
+import { createTracing, routeLabel } from './audit/tracing.js';
 import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
 import { RefreshScheduler } from './oidc/refresh-scheduler.js';
@@ -75,7 +76,8 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     });
     const jtis = new JtiStore(db.knex);
     const outcomes = new Outcomes();
-    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis, outcomes });
+    const tracing = createTracing(config.tracing);
+    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis, outcomes, tracing });
     const publicUrl = new URL(config.publicUrl);
     const cookie = new SessionCookie(config.session.secret, {
       name: config.session.cookieName,
@@ -128,7 +130,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       }),
     };
     const proxy =
-      config.upstream.mode === 'proxy' ? new UpstreamProxy(config.upstream.url, { timeoutSeconds: config.upstream.timeoutSeconds, outcomes }) : null;
+      config.upstream.mode === 'proxy' ? new UpstreamProxy(config.upstream.url, { timeoutSeconds: config.upstream.timeoutSeconds, outcomes, tracing }) : null;
 
     const metrics = new GatewayMetrics({ knex: db.knex, source: opts.metricsSource, worker: opts.worker });
     metrics.observe(outcomes);
@@ -172,7 +174,11 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const admin = await startAdminRuntime(ctx);
     const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
     if (!opts.jobs?.disabled) ctx.jobs.start();
-    const { handler, upgrade } = createDispatcher(ctx, app);
+    const dispatcher = createDispatcher(ctx, app);
+    const { upgrade } = dispatcher;
+    const handler: typeof dispatcher.handler = tracing.enabled
+      ? (req, res) => tracing.request(req, res, routeLabel((req.url ?? '/').split('?')[0]!, config.basePath), () => dispatcher.handler(req, res))
+      : dispatcher.handler;
     return {
       ctx,
       handler,
@@ -185,6 +191,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         await admin.stop();
         await bus.stop();
         await proxy?.close();
+        await tracing.close();
         if (ownsDb) await db.close();
       },
     };

@@ -257,6 +257,25 @@ export const configSchema = z.strictObject({
   metrics: z
     .strictObject({ listen: z.union([z.null(), z.string().min(1)]).default(null) })
     .prefault({}),
+  /**
+   * OpenTelemetry traces, off unless an OTLP endpoint is set here or in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT /
+   * OTEL_EXPORTER_OTLP_ENDPOINT. Span attributes never carry tokens, secrets or personal data.
+   */
+  tracing: z
+    .strictObject({
+      otlp: z
+        .strictObject({
+          /** OTLP/HTTP (JSON) traces URL; a base URL gets `/v1/traces` appended. */
+          endpoint: z.string().url().optional(),
+          /** Extra request headers for the collector (e.g. an API key). */
+          headers: z.record(z.string(), z.string()).default({}),
+        })
+        .prefault({}),
+      /** Share of new traces recorded (a continued trace follows its parent's decision). */
+      sampleRatio: n(z.number().min(0).max(1).default(1)),
+      serviceName: z.string().min(1).default('claimgate'),
+    })
+    .prefault({}),
   /** Peers whose X-Forwarded-* / X-Original-URI are believed. Default: none. */
   trustedProxies: z.array(z.string().min(1)).default([]),
   routes: z.array(routeSchema).default([]),

@@ -9,6 +9,7 @@ import { recordAudit } from '../audit/audit-log.js';
 import type { JtiStore } from './jti-store.js';
 import type { MappingRegistry } from './mapping-registry.js';
 import type { LoginObservation, LoginOutcome, Outcomes } from '../audit/outcomes.js';
+import type { Tracing } from '../audit/tracing.js';
 
 export type LoginPurpose = 'sso' | 'bearer' | 'oidc';
 
@@ -34,8 +35,10 @@ export class LoginService {
       mappings: MappingRegistry;
       users: UserStore;
       jtis: JtiStore;
-      /** Told how every sign-in ended (metrics, tracing). */
+      /** Told how every sign-in ended (metrics). */
       outcomes?: Outcomes;
+      /** Spans for verification, mapping and the user sync. */
+      tracing?: Tracing;
     },
   ) {}
 
@@ -48,7 +51,8 @@ export class LoginService {
   async loginWithToken(token: string, purpose: 'sso' | 'bearer'): Promise<LoginResult> {
     const seen = this.observe(purpose, this.deps.outcomes ? unverifiedIssuerId(token, this.deps.trustMap.issuers) : 'unknown');
     try {
-      const verified = await this.deps.trustMap.verify(token, { purpose });
+      const verify = () => this.deps.trustMap.verify(token, { purpose });
+      const verified = this.deps.tracing ? await this.deps.tracing.span('claimgate.verify', { 'claimgate.purpose': purpose }, verify) : await verify();
       const issuer = verified.issuer;
       const claims = verified.claims as Claims;
       if (purpose === 'sso') {
@@ -109,6 +113,7 @@ export class LoginService {
     const mapStarted = performance.now();
     const outcome = evaluateMapping(mapping.compiled, claims);
     seen.mappingSeconds = (performance.now() - mapStarted) / 1000;
+    this.deps.tracing?.annotate({ 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': mapping.version ?? 0, 'claimgate.mapping_seconds': seen.mappingSeconds });
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
     if (!outcome.allowed) {
       await recordAudit(this.deps.knex, {
@@ -120,7 +125,7 @@ export class LoginService {
       throw new GatewayError('login_denied', 403, outcome.message);
     }
     try {
-      const r = await this.deps.users.loginSync({
+      const sync = () => this.deps.users.loginSync({
         issuerId: issuer.id,
         iss: issuer.issuer,
         sub,
@@ -130,6 +135,7 @@ export class LoginService {
         linkExistingUsers: issuer.linkExistingUsers,
         claims,
       });
+      const r = this.deps.tracing ? await this.deps.tracing.span('claimgate.user_sync', { 'claimgate.issuer': issuer.id }, sync) : await sync();
       return { user: r.user, issuer, claims, created: r.created, changed: r.changed, mappingVersion: mapping.version };
     } catch (e) {
       if (e instanceof GatewayError && e.status === 403) {
