@@ -23,6 +23,8 @@ import { RateLimits } from './http/rate-limit.js';
 import { GatewayMetrics } from './audit/metrics.js';
 import { Outcomes } from './audit/outcomes.js';
 import { createTracing, routeLabel } from './audit/tracing.js';
+import { AuditStreamer } from './audit/audit-stream.js';
+import { JobLock } from './jobs/lock.js';
 import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
 import { RefreshScheduler } from './oidc/refresh-scheduler.js';
@@ -134,6 +136,8 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
 
     const metrics = new GatewayMetrics({ knex: db.knex, source: opts.metricsSource, worker: opts.worker });
     metrics.observe(outcomes);
+    const auditStream = new AuditStreamer({ db, config: config.audit.stream, lock: new JobLock(db), logger: opts.logger, registry: metrics.registry });
+    await auditStream.start();
 
     const ctx: GatewayContext = {
       config,
@@ -192,6 +196,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         await bus.stop();
         await proxy?.close();
         await tracing.close();
+        await auditStream.close();
         if (ownsDb) await db.close();
       },
     };

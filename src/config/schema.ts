@@ -257,6 +257,50 @@ export const configSchema = z.strictObject({
   metrics: z
     .strictObject({ listen: z.union([z.null(), z.string().min(1)]).default(null) })
     .prefault({}),
+  audit: z
+    .strictObject({
+      /**
+       * Delivers every audit event, as it is written, to a SIEM: at least once, in order, from a database-backed
+       * outbox that a receiver outage cannot make a sign-in wait for.
+       */
+      stream: z
+        .union([
+          z.null(),
+          z.discriminatedUnion('type', [
+            z.strictObject({
+              type: z.literal('http'),
+              /** Receives `POST { events: [...] }` (JSON); any 2xx acknowledges the batch. */
+              url: z.string().url(),
+              headers: z.record(z.string(), z.string()).default({}),
+              timeoutMs: n(z.number().int().positive().default(5000)),
+              batchSize: n(z.number().int().min(1).max(1000).default(100)),
+              retryMaxSeconds: n(z.number().positive().default(30)),
+              maxBacklog: n(z.number().int().positive().default(1_000_000)),
+            }),
+            z.strictObject({
+              type: z.literal('syslog'),
+              host: z.string().min(1),
+              port: n(z.number().int().min(1).max(65535).default(514)),
+              /** RFC 5424 messages; TCP uses octet-counting framing (RFC 6587). */
+              protocol: z.enum(['udp', 'tcp']).default('udp'),
+              facility: n(z.number().int().min(0).max(23).default(13)),
+              appName: z.string().min(1).max(48).default('claimgate'),
+              timeoutMs: n(z.number().int().positive().default(5000)),
+              batchSize: n(z.number().int().min(1).max(1000).default(100)),
+              retryMaxSeconds: n(z.number().positive().default(30)),
+              maxBacklog: n(z.number().int().positive().default(1_000_000)),
+            }),
+            z.strictObject({
+              type: z.literal('stdout'),
+              batchSize: n(z.number().int().min(1).max(1000).default(100)),
+              retryMaxSeconds: n(z.number().positive().default(30)),
+              maxBacklog: n(z.number().int().positive().default(1_000_000)),
+            }),
+          ]),
+        ])
+        .default(null),
+    })
+    .prefault({}),
   /**
    * OpenTelemetry traces, off unless an OTLP endpoint is set here or in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT /
    * OTEL_EXPORTER_OTLP_ENDPOINT. Span attributes never carry tokens, secrets or personal data.
