@@ -301,6 +301,65 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Prometheus metrics.'),
+  audit: z
+    .strictObject({
+      stream: z
+        .union([
+          z.null(),
+          z.discriminatedUnion('type', [
+            z.strictObject({
+              type: z.literal('http'),
+              /** Receives `POST { events: [...] }` (JSON); any 2xx acknowledges the batch. */
+              url: z.string().url(),
+              headers: z.record(z.string(), z.string()).default({}),
+              timeoutMs: n(z.number().int().positive().default(5000)),
+              batchSize: n(z.number().int().min(1).max(1000).default(100)),
+              retryMaxSeconds: n(z.number().positive().default(30)),
+              maxBacklog: n(z.number().int().positive().default(1_000_000)),
+            }),
+            z.strictObject({
+              type: z.literal('syslog'),
+              host: z.string().min(1),
+              port: n(z.number().int().min(1).max(65535).default(514)),
+              /** RFC 5424 messages; TCP uses octet-counting framing (RFC 6587). */
+              protocol: z.enum(['udp', 'tcp']).default('udp'),
+              facility: n(z.number().int().min(0).max(23).default(13)),
+              appName: z.string().min(1).max(48).default('claimgate'),
+              timeoutMs: n(z.number().int().positive().default(5000)),
+              batchSize: n(z.number().int().min(1).max(1000).default(100)),
+              retryMaxSeconds: n(z.number().positive().default(30)),
+              maxBacklog: n(z.number().int().positive().default(1_000_000)),
+            }),
+            z.strictObject({
+              type: z.literal('stdout'),
+              batchSize: n(z.number().int().min(1).max(1000).default(100)),
+              retryMaxSeconds: n(z.number().positive().default(30)),
+              maxBacklog: n(z.number().int().positive().default(1_000_000)),
+            }),
+          ]),
+        ])
+        .default(null)
+        .describe('Delivers every audit event as it is written to a SIEM (`http`, `syslog` or `stdout`): at least once, in order, from a database outbox, so a receiver outage never makes a sign-in wait.'),
+    })
+    .prefault({})
+    .describe('The audit trail beyond the database.'),
+  /**
+   * OpenTelemetry traces, off unless an OTLP endpoint is set here or in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT /
+   * OTEL_EXPORTER_OTLP_ENDPOINT. Span attributes never carry tokens, secrets or personal data.
+   */
+  tracing: z
+    .strictObject({
+      otlp: z
+        .strictObject({
+          endpoint: z.string().url().optional().describe('OTLP/HTTP (JSON) traces URL; a base URL gets `/v1/traces` appended.'),
+          headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers for the collector, e.g. an API key.'),
+        })
+        .prefault({}),
+      sampleRatio: n(z.number().min(0).max(1).default(1)).describe('Share of new traces recorded; a continued trace follows its caller\'s decision.'),
+      serviceName: z.string().min(1).default('claimgate').describe('`service.name` of the exported spans (OTEL_SERVICE_NAME wins).'),
+    })
+    .prefault({})
+    .describe('OpenTelemetry traces, off unless an OTLP endpoint is set here or in the OTEL_EXPORTER_OTLP_* variables; spans never carry tokens, secrets or personal data.'),
   trustedProxies: z.array(z.string().min(1)).default([])
     .describe('IP addresses or CIDR ranges of the proxies in front; forwarding headers are believed only from them, so a client cannot choose its own address.'),
   routes: z.array(routeSchema).default([]).describe('Rules for the app\'s paths; the first match wins, and no match means any signed-in user.'),

@@ -21,8 +21,6 @@ const PENDING = new Set([
   'docs/logs.md',
   'docs/scim-roles.md',
   'docs/event-receiver.md',
-  'docs/observability.md',
-  'docs/deployment-kubernetes.md',
   'docs/deployment-node.md',
 ]);
 
