@@ -159,7 +159,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       credentials,
       rateLimits,
       metrics,
-      jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
+      jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, tracing, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
       now,
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
