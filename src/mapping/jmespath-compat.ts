@@ -4,7 +4,7 @@ type ExpressionNode = ReturnType<typeof compile>;
 
 /**
  * Mappings were written against jmespath.js 0.16. The community implementation follows its newer specification in
- * a few places where the results differ; rewriting the parsed tree (and replacing two string functions) keeps
+ * a few places where the results differ; rewriting the parsed tree (and replacing six functions) keeps
  * every saved mapping returning exactly what it returned before. docs/mapping-engine-notes.md lists each case.
  */
 
@@ -39,11 +39,13 @@ function order([op, a, b]: (JSONValue | ExpressionNode)[]): JSONValue {
 
 let installed = false;
 
-/** Registers the internal functions and the jmespath.js string semantics of length() and reverse(), once. */
+/** Registers the internal function and the jmespath.js versions of six built-in functions, once. */
 export function installCompatFunctions(): void {
   if (installed) return;
   installed = true;
-  runtime.registerFunction(ORDER, order, [{ types: [TYPE_ANY] }, { types: [TYPE_ANY] }, { types: [TYPE_ANY] }]);
+  // override: a second copy of this module (a test runner's fresh module registry) may meet a library instance
+  // that already has them.
+  runtime.registerFunction(ORDER, order, [{ types: [TYPE_ANY] }, { types: [TYPE_ANY] }, { types: [TYPE_ANY] }], { override: true });
   // jmespath.js counted, reversed and ordered strings by UTF-16 code units; the community version uses code
   // points (and a record whose key is falsy, like 0, was still the max_by/min_by result). Claims with
   // characters outside the BMP (emoji in a display name) would otherwise change results.
@@ -64,7 +66,6 @@ export function installCompatFunctions(): void {
 }
 
 type Legacy = (args: (JSONValue | ExpressionNode)[], original: (args: (JSONValue | ExpressionNode)[]) => JSONValue) => JSONValue;
-
 
 /** sort_by with string keys compared by code units, as jmespath.js did; number keys are left to the library. */
 function sortBy(args: (JSONValue | ExpressionNode)[], original: (a: (JSONValue | ExpressionNode)[]) => JSONValue): JSONValue {
