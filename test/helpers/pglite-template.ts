@@ -75,8 +75,13 @@ export async function migratedTemplate(options: Omit<DatabaseOptions, 'url'>): P
     }
     // Written aside, then renamed: a reader sees the whole file or none.
     const partial = `${path}.${process.pid}.partial`;
-    await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
-    await rename(partial, path);
+    try {
+      await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
+      await rename(partial, path);
+    } catch (e) {
+      await unlink(partial).catch(() => undefined);
+      throw e;
+    }
     await removeOldTemplates(path);
     return dump;
   } finally {
