@@ -16,6 +16,8 @@ export interface DatabaseOptions {
   schema?: string;
   /** PGlite only: keep the database in memory (tests), ignoring `dataDir`. */
   inMemory?: boolean;
+  /** PGlite in memory only: start from this data directory dump (`PGlite.dumpDataDir()`), e.g. a migrated template. */
+  loadDataDir?: Blob;
   /**
    * Where driver warnings go (listener drops, knex pool errors), already redacted of URLs and passwords.
    * Default: nowhere (callers get every failure as an error anyway).
@@ -58,4 +60,6 @@ export interface Database {
   healthCheck(): Promise<void>;
   /** Stops the listener and closes every connection. */
   close(): Promise<void>;
+  /** PGlite only: the data directory as an uncompressed tar, loadable through `loadDataDir`. */
+  dumpDataDir?(): Promise<Blob>;
 }

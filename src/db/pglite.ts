@@ -30,7 +30,7 @@ const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 export async function openPglite(opts: DatabaseOptions): Promise<Database> {
   let pglite: PGlite;
   if (opts.inMemory) {
-    pglite = new PGlite();
+    pglite = new PGlite(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
   } else {
     const dir = resolve(opts.dataDir);
     await mkdir(dir, { recursive: true });
@@ -71,6 +71,7 @@ export async function openPglite(opts: DatabaseOptions): Promise<Database> {
     async healthCheck() {
       await knex.raw('SELECT 1');
     },
+    dumpDataDir: () => exclusive(() => pglite.dumpDataDir('none')),
     async close() {
       await knex.destroy();
       if (!pglite.closed) await pglite.close();

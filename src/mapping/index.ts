@@ -6,7 +6,7 @@ export { compileMapping, defaultRequireMessage, type CompiledMapping, type Compi
 export { validateMappingDocument } from './validate.js';
 export { evaluateMapping, MAX_USERCODE_LENGTH } from './evaluate.js';
 export { MappingConfigError, type MappingProblem } from './errors.js';
-export { jmespathEngine, type CompiledExpression } from './jmespath-engine.js';
+export type { CompiledExpression } from './jmespath-engine.js';
 export {
   mappingSchema,
   MAPPABLE_USER_FIELDS,

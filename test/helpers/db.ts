@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from '@jest/globals';
 import pg from 'pg';
 import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/index.js';
+import { discardTemplate, migratedTemplate } from './pglite-template.js';
 
 /** Defaults for tests: small pool, short timeouts. */
 export const TEST_DB_OPTIONS: Omit<DatabaseOptions, 'url'> = {
@@ -18,7 +19,8 @@ export const hasPostgres = (): boolean => !!process.env.DATABASE_URL;
  * A fresh, migrated database for one test file (or test). With DATABASE_URL: a new randomly named
  * schema in that database (every pool connection, the listener and the migrations work inside it), dropped
  * again by `close()`, so Jest workers run side by side without seeing each other's rows. Without it: an
- * in-memory PGlite. The same test files run on both.
+ * in-memory PGlite, loaded from a migrated template (test/helpers/pglite-template.ts) unless `migrate: false`.
+ * The same test files run on both.
  */
 export async function openTestDatabase(opts: { migrate?: boolean; poolMax?: number } = {}): Promise<TestDatabase> {
   const url = process.env.DATABASE_URL;
@@ -42,7 +44,16 @@ export async function openTestDatabase(opts: { migrate?: boolean; poolMax?: numb
       },
     };
   } else {
-    db = await openDatabase({ ...TEST_DB_OPTIONS, url: '', inMemory: true });
+    // Migrating PGlite takes most of a test file's setup; a migrated template is copied instead. migrate()
+    // below then finds nothing pending (or applies what a stale template lacks).
+    const template = (opts.migrate ?? true) ? await migratedTemplate(TEST_DB_OPTIONS) : null;
+    db = template
+      ? await openDatabase({ ...TEST_DB_OPTIONS, url: '', inMemory: true, loadDataDir: template }).catch(async (e: unknown) => {
+          console.warn(`PGlite template did not load (${(e as Error).message}); removed, migrating this database instead`);
+          await discardTemplate();
+          return openDatabase({ ...TEST_DB_OPTIONS, url: '', inMemory: true });
+        })
+      : await openDatabase({ ...TEST_DB_OPTIONS, url: '', inMemory: true });
   }
   if (opts.migrate ?? true) {
     try {

@@ -2,13 +2,12 @@ import { describe, it, expect } from '@jest/globals';
 import {
   compileMapping,
   evaluateMapping,
-  jmespathEngine,
   mappingSchema,
   MappingConfigError,
   validateMappingDocument,
 } from '../../src/mapping/index.js';
 import { GatewayError } from '../../src/errors.js';
-import { compileExpression, evaluateExpression, searchUncached } from '../../src/mapping/jmespath-engine.js';
+import { compileExpression, evaluateExpression } from '../../src/mapping/jmespath-engine.js';
 
 const paths = (problems: { path: string }[]) => problems.map((p) => p.path);
 
@@ -84,15 +83,40 @@ describe('compileMapping', () => {
     expect(compileExpression('groups[?starts_with(@, `"bi-"`)]')).toBe(compileExpression('groups[?starts_with(@, `"bi-"`)]'));
   });
 
-  it('evaluates compiled ASTs directly, with the same results as search()', () => {
-    expect(jmespathEngine).toBe('interpreter');
+  it('evaluates compiled expressions with the results mappings were written against', () => {
     const data = { a: [{ n: 2, s: 'x' }, { n: 1, s: 'y' }], 'https://x.example/c': [{ r: ['p', 'q'] }], t: true };
-    for (const expr of [
-      'a[*].s', 'sort_by(a, &n)[*].s', 'max_by(a, &n).s', 'map(&n, a)', '"https://x.example/c"[0].r[]',
-      'a[?n > `1`].s | [0]', '{x: t, y: length(a)}', 'not_null(z, a[0].s)', 't && !z', 'merge(`{"k":1}`, {m: t})',
-    ]) {
-      expect(evaluateExpression(compileExpression(expr), data)).toEqual(searchUncached(data, expr));
+    const expected: [string, unknown][] = [
+      ['a[*].s', ['x', 'y']],
+      ['sort_by(a, &n)[*].s', ['y', 'x']],
+      ['max_by(a, &n).s', 'x'],
+      ['map(&n, a)', [2, 1]],
+      ['"https://x.example/c"[0].r[]', ['p', 'q']],
+      ['a[?n > `1`].s | [0]', 'x'],
+      ['{x: t, y: length(a)}', { x: true, y: 2 }],
+      ['not_null(z, a[0].s)', 'x'],
+      ['t && !z', true],
+      ['merge(`{"k":1}`, {m: t})', { k: 1, m: true }],
+    ];
+    for (const [expr, value] of expected) expect(evaluateExpression(compileExpression(expr), data)).toEqual(value);
+  });
+
+  it('refuses at load what the previous parser let through by ignoring it', () => {
+    // jmespath.js read `(groups admins)` as `groups` and accepted a trailing dot that failed at every login.
+    for (const source of ['(groups admins)', 'groups.']) {
+      expect(paths(validateMappingDocument({ user: { usercode: source } }, '').problems)).toEqual(['user.usercode']);
     }
+  });
+
+  it('accepts the functions and syntax added by the community specification', () => {
+    const { problems } = validateMappingDocument(
+      {
+        user: { usercode: 'let $u = sub in $u', displayName: "join(' ', [given_name, family_name])" },
+        attributes: { teams: 'items(teams)[*][0]', first: "find_first(name, 'a')", byKind: 'keys(group_by(g, &kind))' },
+      },
+      '',
+    );
+    expect(problems).toEqual([]);
+    expect(paths(validateMappingDocument({ user: { usercode: "pad_left(sub)" } }, '').problems)).toEqual(['user.usercode']);
   });
 });
 
