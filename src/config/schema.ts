@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { mappingSchema } from '../mapping/schema.js';
+import { dict } from '../own-keys.js';
+import { ownRecord } from './own-record.js';
 
 /**
  * The one typed configuration (CONTRACT §2). Defaults live here and nowhere else; unknown keys are
@@ -51,7 +53,7 @@ const oidcSchema = z.strictObject({
   /** Re-map the session from the refresh token this often (0: never). */
   refreshIntervalSeconds: n(z.number().int().min(0).default(0)),
   /** Extra authorization request parameters (e.g. prompt, acr_values). */
-  extraParams: z.record(z.string(), z.string()).default({}),
+  extraParams: ownRecord(z.string(), z.string()).default(() => dict<never>()),
 });
 
 export const issuerSchema = z.strictObject({
@@ -151,7 +153,7 @@ export const configSchema = z.strictObject({
       .strictObject({
         url,
         /** Output claim -> expression over the signed-in user (usercode, roles, permissions, attributes...). */
-        claims: z.record(z.string().min(1), z.string().min(1)).default({ usercode: 'usercode', roles: 'roles' }),
+        claims: ownRecord(z.string().min(1), z.string().min(1)).default(() => dict<string>([['usercode', 'usercode'], ['roles', 'roles']])),
         alg: z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'ES256']).default('HS256'),
         sharedSecret: secret.optional(),
         privateKey: jwk.optional(),
@@ -178,12 +180,12 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   issuers: z.array(issuerSchema).default([]),
-  mappings: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), mappingSchema).default({}),
+  mappings: ownRecord(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), mappingSchema).default(() => dict<never>()),
   provisioning: z
     .strictObject({
       scim: z
         .strictObject({
-          groupRoles: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+          groupRoles: ownRecord(z.string(), z.union([z.string(), z.array(z.string())])).default(() => dict<never>()),
           allowedRoles: z.array(z.string()).optional(),
         })
         .prefault({}),
@@ -195,7 +197,7 @@ export const configSchema = z.strictObject({
           /** Hex AES key: 64, 48 or 32 hex characters. */
           decryptionKey: z.string().regex(/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/, 'must be 32, 48 or 64 hex characters').optional(),
           issuer: z.string().default('urn:alibaba:idaas:app:event'),
-          groupRoles: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+          groupRoles: ownRecord(z.string(), z.union([z.string(), z.array(z.string())])).default(() => dict<never>()),
           allowedRoles: z.array(z.string()).optional(),
           clockToleranceSeconds: n(z.number().int().min(0).default(60)),
         })
@@ -223,8 +225,8 @@ export const configSchema = z.strictObject({
             .strictObject({
               /** e.g. https://directory.example/users/{usercode} */
               urlTemplate: z.string().min(1),
-              mapping: z.record(z.string(), z.string()).default({}),
-              headers: z.record(z.string(), z.string()).default({}),
+              mapping: ownRecord(z.string(), z.string()).default(() => dict<never>()),
+              headers: ownRecord(z.string(), z.string()).default(() => dict<never>()),
               timeoutMs: n(z.number().int().positive().default(5000)),
               concurrency: n(z.number().int().positive().max(64).default(4)),
             })
