@@ -248,6 +248,11 @@ export const configSchema = z.strictObject({
       bodyBytes: n(z.number().int().positive().default(1048576)),
       /** Largest accepted JWT, in bytes. */
       tokenBytes: n(z.number().int().positive().max(1048576).default(16384)),
+      /**
+       * SCIM reads (lists, searches, single resources) one credential may have in flight on this process; beyond it
+       * `429` with `Retry-After`. Keeps a provisioning client from taking every database connection from sign-ins.
+       */
+      scimReadsPerCredential: n(z.number().int().positive().max(100).default(4)),
     })
     .prefault({}),
   logs: z
