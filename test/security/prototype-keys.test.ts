@@ -4,6 +4,7 @@ import { makeKeyPair, startJwksServer, type JwksServer, type KeyPair } from '../
 import { eventually, startAdminGateway, type AdminGateway } from '../admin/helpers.js';
 import { APP_ID, pushBody, type TestEvent } from '../provisioning/events/push.js';
 import { hasPostgres } from '../helpers/db.js';
+import { redact } from '../../src/audit/redact.js';
 
 /**
  * Names from requests that a plain object would resolve on its prototype: `constructor`, `toString`,
@@ -159,5 +160,12 @@ describe(`prototype-named keys (${hasPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
       expect(two.status).toBe(200);
       expect(two.json().roles).toEqual([]);
     });
+  });
+
+  it('a logged body with a __proto__ key keeps it, redacted like any other key', () => {
+    const logged = JSON.stringify(redact(JSON.parse('{"__proto__":{"password":"pw-9f8e","user":"a"}}')));
+    expect(logged).toContain('__proto__');
+    expect(logged).toContain('"user":"a"');
+    expect(logged).not.toContain('pw-9f8e');
   });
 });
