@@ -14,7 +14,7 @@ export const FILTER_LIMITS = {
   /** Comparisons (`eq`, `co`, `pr`…), inside value paths included. */
   terms: 20,
   /** Value paths (`members[value eq "…"]`): each one is a sub-query. */
-  valuePaths: 4,
+  valuePaths: 2,
   /** Nesting of `and`/`or`/`not`/`[]`. */
   depth: 8,
 } as const;
