@@ -94,6 +94,39 @@ describe(`SCIM filter and read limits (${hasPostgres() ? 'PostgreSQL' : 'PGlite'
   });
 });
 
+describe('SCIM reads of all credentials together', () => {
+  let c: ScimClient;
+  beforeAll(async () => {
+    c = await startScim({ database: { poolMax: 4 }, limits: { scimReadsPerCredential: 4 } });
+  });
+  afterAll(async () => {
+    await c?.gw.close();
+  });
+
+  it('take at most half of the database pool: a third credential waits (429) while a sign-in succeeds', async () => {
+    const tokens = await Promise.all(['a', 'b', 'c'].map(async (n) => (await c.gw.running.gateway.ctx.credentials.store.create({ name: `idp-${n}`, scopes: ['scim'] })).token));
+    const held = tokens.slice(0, 2).map((token) => {
+      const body = new PassThrough();
+      body.write('{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]');
+      const res = request(`${c.gw.url}/claimgate/scim/v2/Users/.search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body,
+      });
+      return { body, res };
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await c.scim('GET', '/Groups', undefined, { token: tokens[2] });
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBeDefined();
+    const signIn = await call(`${c.gw.url}/claimgate/sso?jwt=${await c.gw.token({ sub: 'u-busy2', preferred_username: 'busy2' })}`);
+    expect(signIn.status).toBe(303);
+    for (const h of held) h.body.end('}');
+    for (const h of held) expect((await h.res).statusCode).toBe(200);
+    expect((await c.scim('GET', '/Groups', undefined, { token: tokens[2] })).status).toBe(200);
+  });
+});
+
 describeIfPostgres('gateway PostgreSQL sessions', () => {
   let c: ScimClient;
   beforeAll(async () => {

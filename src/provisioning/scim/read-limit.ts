@@ -5,14 +5,18 @@ import { GatewayError } from '../../errors.js';
 export const READ_RETRY_AFTER_SECONDS = 2;
 
 /**
- * At most `max` SCIM reads in flight per credential (per process). A read that would exceed it is answered at once
+ * At most `max` SCIM reads in flight per key (a credential, or all of them) in this process. A read that would exceed it is answered at once
  * with `429` and `Retry-After` rather than queued: a queue would keep the client's connections open and still
  * let one credential's heavy searches hold the database while sign-ins wait.
  */
 export class ScimReadLimit {
   private readonly inFlight = new Map<string, number>();
 
-  constructor(private readonly max: number) {}
+  /** `what` says what `max` counts, for the answer: e.g. `for this credential`. */
+  constructor(
+    private readonly max: number,
+    private readonly what: string,
+  ) {}
 
   /** Express middleware; `keyOf` names the caller (its credential), null lets the request through uncounted. */
   middleware(keyOf: (req: Request) => string | null) {
@@ -22,7 +26,7 @@ export class ScimReadLimit {
       const n = this.inFlight.get(key) ?? 0;
       if (n >= this.max) {
         return next(
-          new GatewayError('scim_busy', 429, `Too many SCIM reads in flight for this credential (at most ${this.max}); retry after ${READ_RETRY_AFTER_SECONDS} s.`, {
+          new GatewayError('scim_busy', 429, `Too many SCIM reads in flight (at most ${this.max} ${this.what}); retry after ${READ_RETRY_AFTER_SECONDS} s.`, {
             extra: { retryAfter: READ_RETRY_AFTER_SECONDS },
           }),
         );
