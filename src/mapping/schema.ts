@@ -3,7 +3,7 @@ import { ownRecord } from '../config/own-record.js';
 import { dict } from '../own-keys.js';
 
 /**
- * The shape of a claim mapping (CONTRACT §4). Expressions are JMESPath strings; their syntax is checked
+ * The shape of a claim mapping (docs/mapping-language.md). Expressions are JMESPath strings; their syntax is checked
  * when the mapping is compiled (src/mapping/compile.ts), which reports each error with its path.
  */
 
@@ -78,7 +78,7 @@ export const nameRuleSchema = z.unknown().transform((value, ctx): NameRule => {
   return parsed.data;
 });
 
-/** User fields a mapping may set (CONTRACT §5, camelCase). `usercode` is required. */
+/** User fields a mapping may set (docs/user-record.md, camelCase). `usercode` is required. */
 export const MAPPABLE_USER_FIELDS = [
   'usercode',
   'email',

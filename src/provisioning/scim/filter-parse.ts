@@ -38,7 +38,7 @@ function checkSize(f: Filter): void {
 }
 
 /**
- * Parses a SCIM filter (RFC 7644 §3.4.2.2) with scim2-parse-filter. That parser also reads Entra's
+ * Parses a SCIM filter (RFC 7644 section 3.4.2.2) with scim2-parse-filter. That parser also reads Entra's
  * `emails[type eq "work"].value eq "x"` (beyond the RFC grammar), as `emails[type eq "work"] and
  * emails.value eq "x"`: the same users, since a claimgate user has one address. Any parse error, and a filter
  * past {@link FILTER_LIMITS}, is `400 invalidFilter`.
