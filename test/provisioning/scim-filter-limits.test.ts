@@ -66,6 +66,8 @@ describe(`SCIM filter and read limits (${hasPostgres() ? 'PostgreSQL' : 'PGlite'
         headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/scim+json' },
         body,
       });
+      // A failing run must fail its test, not crash the worker with an unhandled rejection.
+      res.catch(() => undefined);
       return { body, res };
     });
     await new Promise((r) => setTimeout(r, 300));
@@ -113,6 +115,8 @@ describe('SCIM reads of all credentials together', () => {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
         body,
       });
+      // A failing run must fail its test, not crash the worker with an unhandled rejection.
+      res.catch(() => undefined);
       return { body, res };
     });
     await new Promise((r) => setTimeout(r, 300));
