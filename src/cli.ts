@@ -6,6 +6,7 @@ import { loadConfigFile, resolveConfigPath } from './config/load.js';
 import { ConfigError, formatProblem } from './config/problems.js';
 import type { Config } from './config/schema.js';
 import { UnavailableError } from './errors.js';
+import { own } from './own-keys.js';
 
 /** Exit codes shared by every command. */
 export const EXIT = { ok: 0, problems: 1, unreadable: 2, denied: 3 } as const;
@@ -47,7 +48,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     (name ? io.out : io.err)(USAGE);
     return name ? EXIT.ok : EXIT.problems;
   }
-  const command = commands[name];
+  const command = own(commands, name);
   if (!command) {
     io.err(`claimgate: unknown command "${name}"\n\n${USAGE}`);
     return EXIT.problems;

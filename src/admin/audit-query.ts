@@ -24,7 +24,7 @@ interface AuditRow {
  */
 export async function queryAudit(knex: Knex, query: z.output<typeof auditQuery>) {
   const q = knex('audit_events').orderBy('id', 'desc').limit(query.limit + 1);
-  if (query.cursor) q.where('id', '<', Number(decodeCursor(query.cursor, 1)[0]));
+  if (query.cursor) q.where('id', '<', decodeCursor(query.cursor, ['int'] as const)[0]);
   if (query.type) q.whereIn('type', query.type.split(',').map((t) => t.trim()).filter(Boolean));
   if (query.user) {
     const u = query.user;
@@ -66,7 +66,7 @@ interface RequestLogRow {
 /** `GET …/request-logs`: newest first, keyset-paginated by id. */
 export async function queryRequestLogs(knex: Knex, query: z.output<typeof requestLogQuery>) {
   const q = knex('request_logs').orderBy('id', 'desc').limit(query.limit + 1);
-  if (query.cursor) q.where('id', '<', Number(decodeCursor(query.cursor, 1)[0]));
+  if (query.cursor) q.where('id', '<', decodeCursor(query.cursor, ['int'] as const)[0]);
   if (query.kind) q.where('kind', query.kind);
   if (query.requestId) q.where('request_id', query.requestId);
   if (query.since) q.where('at', '>=', new Date(query.since));

@@ -8,11 +8,26 @@ export function encodeCursor(key: (string | number)[]): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
-/** Decodes a cursor made by {@link encodeCursor} with `arity` parts; a tampered one is `400 cursor_invalid`. */
-export function decodeCursor(cursor: string, arity: number): (string | number)[] {
+/** What one part of a cursor must be: a row id (printable text) or a non-negative integer key. */
+export type CursorPart = 'id' | 'int';
+
+const validPart = (kind: CursorPart, x: unknown): boolean =>
+  kind === 'int'
+    ? typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+    : typeof x === 'string' && x.length > 0 && x.length <= 64 && /^[\x21-\x7e]+$/.test(x);
+
+/**
+ * Decodes a cursor made by {@link encodeCursor} whose parts have the given kinds. Anything else (tampered, another
+ * endpoint's, a string where a number belongs) is `400 cursor_invalid`, never a value handed to SQL.
+ */
+export function decodeCursor<K extends readonly CursorPart[]>(cursor: string, kinds: K): { [I in keyof K]: K[I] extends 'int' ? number : string } {
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === arity && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v;
+    if (cursor.length <= 512) {
+      const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+      if (Array.isArray(v) && v.length === kinds.length && kinds.every((k, i) => validPart(k, v[i]))) {
+        return v as { [I in keyof K]: K[I] extends 'int' ? number : string };
+      }
+    }
   } catch {
     // fall through
   }

@@ -6,6 +6,7 @@ import { userToJson } from '../users/index.js';
 import { diffLogin, producedBy } from '../users/preview.js';
 import type { z } from 'zod';
 import type { previewBody, previewRecentBody } from './schemas.js';
+import { dict } from '../own-keys.js';
 
 /** Compiles an unsaved draft, or `400 mapping_invalid` with every problem and its path. */
 export function compileDraft(doc: unknown): CompiledMapping {
@@ -103,7 +104,7 @@ export async function previewRecent(ctx: GatewayContext, name: string, body: z.o
     : [];
   const seen = new Set<string>();
   const items = [];
-  const summary = { roles: {} as Record<string, { gained: string[]; lost: string[] }>, permissions: {} as Record<string, { gained: string[]; lost: string[] }> };
+  const summary = { roles: dict<{ gained: string[]; lost: string[] }>(), permissions: dict<{ gained: string[]; lost: string[] }>() };
   for (const r of rows) {
     const key = r.user_id ?? `${r.issuer_id}:${String(r.at)}`;
     if (seen.has(key)) continue;

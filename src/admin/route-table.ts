@@ -4,6 +4,7 @@ import type { ApiPrincipal, Scope } from '../credentials/index.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayContext } from '../gateway-context.js';
 import { joinPath } from '../mapping/paths.js';
+import { hasControlCharacter, maskControlCharacters } from '../users/text-rules.js';
 
 /** What a handler gets: validated input and the caller. */
 export interface AdminCall<P, Q, B> {
@@ -57,7 +58,23 @@ export function invalid(where: 'params' | 'query' | 'body', error: z.ZodError): 
   });
 }
 
+/**
+ * Path and query values are names, ids, search terms and cursors: none may hold a control character (NUL cannot
+ * even reach the database). Refused here, once for every admin route, as `400 invalid_request`.
+ */
+function refuseControlCharacters(where: 'params' | 'query', value: unknown): void {
+  const bad = Object.entries((value ?? {}) as Record<string, unknown>).find(([k, v]) =>
+    hasControlCharacter(k) || [v].flat().some((x) => typeof x === 'string' && hasControlCharacter(x)),
+  );
+  if (!bad) return;
+  const path = joinPath(where, maskControlCharacters(bad[0]));
+  throw new GatewayError('invalid_request', 400, `The request is invalid: ${path}: contains a control character`, {
+    extra: { problems: [{ path, message: 'contains a control character' }] },
+  });
+}
+
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'params' | 'query' | 'body'): T {
+  if (where !== 'body') refuseControlCharacters(where, value);
   if (!schema) return undefined as T;
   const r = schema.safeParse(value);
   if (!r.success) throw invalid(where, r.error);

@@ -26,7 +26,7 @@ const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 /** `GET …/users`: filtered, in id (= creation) order, keyset-paginated by id. */
 export async function listUsers(knex: Knex, query: z.output<typeof listUsersQuery>): Promise<{ items: UserRecord[]; nextCursor: string | null }> {
   const q = knex('users as u').select('u.id').orderBy('u.id').limit(query.limit + 1);
-  if (query.cursor) q.where('u.id', '>', String(decodeCursor(query.cursor, 1)[0]));
+  if (query.cursor) q.where('u.id', '>', decodeCursor(query.cursor, ['id'] as const)[0]);
   if (query.lifecycle) q.where('u.lifecycle', query.lifecycle);
   if (query.q) {
     const like = `%${likeEscape(query.q)}%`;

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { storableJson } from '../users/text-rules.js';
 
 /**
  * Audit event types written today. `role_change` covers roles, permissions and attributes
@@ -40,6 +41,6 @@ export async function recordAudit(q: Knex | Knex.Transaction, event: AuditEvent)
     usercode: event.usercode ?? null,
     actor: event.actor ?? null,
     source: event.source ?? null,
-    detail: JSON.stringify(event.detail ?? {}),
+    detail: JSON.stringify(storableJson(event.detail ?? {})),
   });
 }

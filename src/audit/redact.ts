@@ -1,3 +1,5 @@
+import { dict } from '../own-keys.js';
+
 /**
  * Redaction for every log line and stored payload: tokens, secrets, passwords and cookies never leave the
  * process in clear. Applied by key name and, as a second net, by value shape (anything that looks like a
@@ -36,7 +38,8 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   if (value instanceof Error) {
     return { name: value.name, message: redactString(value.message), code: (value as { code?: unknown }).code };
   }
-  const out: Record<string, unknown> = {};
+  // Keys come from request bodies: a `__proto__` key must be logged (redacted) like any other, not become a prototype.
+  const out = dict<unknown>();
   // A SCIM PATCH operation names its target in `path` (`"path": "password"`): its `value` is that attribute.
   const path = (value as { path?: unknown }).path;
   const valueIsSecret = typeof path === 'string' && isSensitiveKey(path.split(/[.:]/).pop() ?? '');

@@ -33,9 +33,8 @@ export function substituteEnv(
     }
     if (Array.isArray(node)) return node.map((v, i) => walk(v, [...path, i]));
     if (node && typeof node === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) out[k] = walk(v, [...path, k]);
-      return out;
+      // fromEntries defines own keys, so a map key spelled `__proto__` survives instead of replacing the prototype.
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, [...path, k])]));
     }
     return node;
   };

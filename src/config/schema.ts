@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { mappingSchema } from '../mapping/schema.js';
+import { dict } from '../own-keys.js';
+import { ownRecord } from './own-record.js';
 
 /**
  * The one typed configuration (docs/configuration.md is generated from it). Defaults live here and nowhere else; unknown keys are
@@ -49,7 +51,7 @@ const oidcSchema = z.strictObject({
     .describe('At logout, also end the session at the provider (RP-initiated logout) when it has an `end_session_endpoint`.'),
   refreshIntervalSeconds: n(z.number().int().min(0).default(0))
     .describe('Re-map a long session from the provider\'s refresh token this often (0: never).'),
-  extraParams: z.record(z.string(), z.string()).default({})
+  extraParams: ownRecord(z.string(), z.string()).default(() => dict<never>())
     .describe('Extra authorization request parameters (`prompt`, `acr_values`, ...); protocol parameters such as `state`, `nonce` or PKCE cannot be overridden.'),
 });
 
@@ -161,7 +163,7 @@ export const configSchema = z.strictObject({
     redirect: z
       .strictObject({
         url: url.describe('The app\'s SSO URL; the token is added as a query parameter.'),
-        claims: z.record(z.string().min(1), z.string().min(1)).default({ usercode: 'usercode', roles: 'roles' })
+        claims: ownRecord(z.string().min(1), z.string().min(1)).default(() => dict<string>([['usercode', 'usercode'], ['roles', 'roles']]))
           .describe('Output claim -> JMESPath expression over the signed-in user; `iss`, `aud`, `exp`, `iat`, `nbf` and `jti` cannot be templated.'),
         alg: z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'ES256']).default('HS256').describe('Signing algorithm of the token.'),
         sharedSecret: secret.optional().describe('For HS* algorithms: the shared secret, at least 32 bytes.'),
@@ -193,13 +195,13 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('How the identity reaches the app.'),
   issuers: z.array(issuerSchema).default([]).describe('Trusted token issuers.'),
-  mappings: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), mappingSchema).default({})
+  mappings: ownRecord(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), mappingSchema).default(() => dict<never>())
     .describe('Named claim mappings (names: 1-64 letters, digits, `_`, `-`); the admin API can store newer versions.'),
   provisioning: z
     .strictObject({
       scim: z
         .strictObject({
-          groupRoles: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({})
+          groupRoles: ownRecord(z.string(), z.union([z.string(), z.array(z.string())])).default(() => dict<never>())
             .describe('SCIM group (`displayName` or `externalId`, any case) -> role name or list, granted with the source `scim`.'),
           allowedRoles: z.array(z.string()).optional().describe('When set, the only roles SCIM grants; other mapped roles are left out.'),
         })
@@ -216,7 +218,7 @@ export const configSchema = z.strictObject({
           decryptionKey: z.string().regex(/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/, 'must be 32, 48 or 64 hex characters').optional()
             .describe('AES key of encrypted pushes: 32, 48 or 64 hex characters (A128GCM, A192GCM, A256GCM).'),
           issuer: z.string().default('urn:alibaba:idaas:app:event').describe('Expected `iss` of the push token.'),
-          groupRoles: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({})
+          groupRoles: ownRecord(z.string(), z.union([z.string(), z.array(z.string())])).default(() => dict<never>())
             .describe('Organisational unit or group (name, external id or id, exact spelling) -> role name or list, granted with the source `events`.'),
           allowedRoles: z.array(z.string()).optional().describe('When set, the only roles events grant.'),
           clockToleranceSeconds: n(z.number().int().min(0).default(60)).describe('Allowed clock skew for the push token\'s `exp` and `iat`.'),
@@ -250,9 +252,9 @@ export const configSchema = z.strictObject({
             .strictObject({
               urlTemplate: z.string().min(1)
                 .describe('One URL per user, e.g. `https://directory.example/users/{usercode}`; placeholders are percent-encoded.'),
-              mapping: z.record(z.string(), z.string()).default({})
+              mapping: ownRecord(z.string(), z.string()).default(() => dict<never>())
                 .describe('Profile field -> JMESPath expression over the directory\'s answer; empty: `email`, `displayName`, `firstName`, `lastName` by name.'),
-              headers: z.record(z.string(), z.string()).default({})
+              headers: ownRecord(z.string(), z.string()).default(() => dict<never>())
                 .describe('Request headers, e.g. `Authorization: "Bearer ${DIRECTORY_TOKEN}"`; never logged, since they hold credentials.'),
               timeoutMs: n(z.number().int().positive().default(5000)).describe('Timeout of each directory call.'),
               concurrency: n(z.number().int().positive().max(64).default(4)).describe('Directory calls at a time.'),
@@ -283,6 +285,12 @@ export const configSchema = z.strictObject({
         .describe('Largest body the gateway\'s own endpoints accept (`413 body_too_large`); proxied bodies stream and are not limited.'),
       tokenBytes: n(z.number().int().positive().max(1048576).default(16384))
         .describe('Largest accepted JWT, in bytes; larger tokens are refused before any parsing.'),
+      /**
+       * SCIM reads (lists, searches, single resources) one credential may have in flight on this process; beyond it
+       * `429` with `Retry-After`. Keeps a provisioning client from taking every database connection from sign-ins.
+       */
+      scimReadsPerCredential: n(z.number().int().positive().max(100).default(4))
+        .describe('SCIM reads one credential may have in flight per process; beyond it 429 with Retry-After.'),
     })
     .prefault({})
     .describe('Size limits.'),

@@ -20,8 +20,10 @@ export function pgConnectionConfig(opts: DatabaseOptions): pg.ClientConfig {
     statement_timeout: opts.statementTimeoutMs,
     application_name: 'claimgate',
     keepAlive: true,
-    // Every connection (pool, listener, lock) works in the schema: tests run side by side in one database.
-    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+    // JIT compilation of a large plan cannot be interrupted by statement_timeout and holds the connection (and a
+    // core) for seconds; the gateway's queries are short and never gain from it. Every connection (pool, listener,
+    // lock) works in the schema: tests run side by side in one database.
+    options: `-c jit=off${opts.schema ? ` -c search_path=${opts.schema}` : ''}`,
   };
 }
 

@@ -7,6 +7,7 @@ import { compileExpression, evaluateExpression, type CompiledExpression } from '
 import type { Claims } from '../mapping/types.js';
 import type { UserRecord } from '../users/index.js';
 import type { Identity } from './assertion.js';
+import { dict } from '../own-keys.js';
 
 /** `typ` of the hand-off token: its own type, so no other gateway token (assertion, access token) passes for it. */
 export const REDIRECT_TYP = 'claimgate-redirect+jwt';
@@ -96,7 +97,7 @@ export class RedirectMinter {
 
   /** The template's claims for one user. */
   templateClaims(input: TemplateInput): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+    const out = dict<unknown>();
     for (const [claim, expr] of this.template) {
       let value: unknown;
       try {

@@ -5,12 +5,21 @@ import { GatewayError } from '../errors.js';
  * Renders an error as RFC 9457 problem+json, or as a small HTML page for browsers. Only the public message
  * and stable code ever reach the client; the cause stays in the server log.
  */
+/** untranslatable_character, character_not_in_repertoire, invalid_text_representation, numeric_value_out_of_range. */
+const INPUT_SQLSTATES = new Set(['22P05', '22021', '22P02', '22003']);
+
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   const e = err as { type?: string; status?: number; statusCode?: number; expose?: boolean };
   // body-parser / raw-body errors carry an HTTP status; keep their meaning, not their text.
   if (e?.type === 'entity.too.large') return new GatewayError('body_too_large', 413, 'The request body is too large.');
   if (e?.type === 'entity.parse.failed') return new GatewayError('body_malformed', 400, 'The request body could not be parsed.');
+  // Values the database cannot store or read as the type asked for (NUL in text, a malformed number): the
+  // request's fault. The checks in front of the writers catch these first; this keeps any that slip past a 400.
+  const sqlState = (err as { code?: unknown } | null)?.code;
+  if (typeof sqlState === 'string' && INPUT_SQLSTATES.has(sqlState)) {
+    return new GatewayError('text_invalid', 400, 'The request holds a value that cannot be stored (a NUL character or a malformed number).', { cause: err });
+  }
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new GatewayError('bad_request', status, 'The request could not be understood.', { cause: err });

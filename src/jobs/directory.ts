@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { validateMappingDocument, evaluateMapping, type CompiledMapping, type ProfileField } from '../mapping/index.js';
 import { MappingConfigError } from '../mapping/errors.js';
 import type { UserRow } from '../users/row.js';
+import { own } from '../own-keys.js';
 
 export type DirectoryConfig = NonNullable<Config['jobs']['profile']['directory']>;
 
@@ -59,7 +60,7 @@ export class Directory {
   urlFor(row: UserRow): { url: string } | { missing: string } {
     let missing: string | null = null;
     const url = this.config.urlTemplate.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => {
-      const col = PLACEHOLDERS[name];
+      const col = own(PLACEHOLDERS, name);
       if (!col) return whole;
       const v = row[col];
       if (v === null || v === undefined || v === '') {

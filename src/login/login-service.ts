@@ -8,6 +8,7 @@ import type { UserStore, UserRecord } from '../users/index.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { JtiStore } from './jti-store.js';
 import type { MappingRegistry } from './mapping-registry.js';
+import { enforceTextRule, hasControlCharacter, TextRefused } from '../users/text-rules.js';
 import type { LoginObservation, LoginOutcome, Outcomes } from '../audit/outcomes.js';
 import type { Tracing } from '../audit/tracing.js';
 
@@ -115,6 +116,9 @@ export class LoginService {
     seen.mappingSeconds = (performance.now() - mapStarted) / 1000;
     this.deps.tracing?.annotate({ 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': mapping.version ?? 0, 'claimgate.mapping_seconds': seen.mappingSeconds });
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
+    // Claims reach the user record and the identity headers: the one text rule refuses or cleans them first.
+    if (hasControlCharacter(sub)) throw new TextRefused([{ field: 'sub', message: 'contains a control character' }], 'claim_invalid');
+    if (outcome.allowed) outcome.user = enforceTextRule(outcome.user, 'claim_invalid');
     if (!outcome.allowed) {
       await recordAudit(this.deps.knex, {
         type: 'login_denied',
@@ -156,7 +160,7 @@ export class LoginService {
       if (issuer.ssoLink.requireJti) throw new TokenError('jti_missing', 'The sign-in link has no jti and cannot be used.');
       return;
     }
-    if (typeof jti !== 'string' || jti.length > 256) throw new TokenError('token_malformed', 'The token jti is malformed.');
+    if (typeof jti !== 'string' || jti.length > 256 || hasControlCharacter(jti)) throw new TokenError('token_malformed', 'The token jti is malformed.');
     const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000);
     const expiresAt = new Date((exp + issuer.clockToleranceSeconds + 60) * 1000);
     if (!(await this.deps.jtis.consume(issuer.id, jti, expiresAt))) {

@@ -5,6 +5,7 @@ import { run, type RunResult } from './run.js';
 import type { ProfileField } from './schema.js';
 import type { Claims, DesiredUser, MappingOutcome, TraceEntry } from './types.js';
 import { addUnique, ignoredDetail, isEmailAddress, toScalar, toStringList } from './values.js';
+import { dict } from '../own-keys.js';
 
 /** Longest usercode accepted; a longer one is treated as missing rather than truncated into another user's key. */
 export const MAX_USERCODE_LENGTH = 256;
@@ -80,7 +81,7 @@ function evaluate(m: CompiledMapping, claims: Claims, trace: TraceEntry[]): Mapp
   const roles = evaluateNameRules(m.roles, claims, 'roles', trace);
   const permissions = evaluateNameRules(m.permissions, claims, 'permissions', trace);
 
-  const attributes: Record<string, string[]> = {};
+  const attributes = dict<string[]>();
   for (const { name, expr } of m.attributes) {
     attributes[name] = evaluateAttribute(joinPath('attributes', name), run(expr, claims), trace);
   }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ownRecord } from '../config/own-record.js';
+import { dict } from '../own-keys.js';
 
 /**
  * The shape of a claim mapping (docs/mapping-language.md). Expressions are JMESPath strings; their syntax is checked
@@ -13,7 +15,7 @@ export const mapRuleSchema = z.strictObject({
   /** Expression yielding a string or an array of strings (e.g. `groups`). */
   from: expr,
   /** Exact value -> role name(s). Values not listed produce nothing. */
-  map: z.record(z.string(), names),
+  map: ownRecord(z.string(), names),
   ignoreCase: z.boolean().default(false),
 });
 
@@ -116,7 +118,7 @@ export const mappingSchema = z.strictObject({
   roles: z.array(nameRuleSchema).default([]),
   permissions: z.array(nameRuleSchema).default([]),
   /** Attribute name -> expression yielding a string or array of strings. */
-  attributes: z.record(z.string().min(1).max(200), expr).default({}),
+  attributes: ownRecord(z.string().min(1).max(200), expr).default(() => dict<never>()),
   sync: z.strictObject(syncShape).default({}),
 });
 

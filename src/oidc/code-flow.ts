@@ -9,6 +9,7 @@ import { authorizationError, grantFailure, providerFailure } from './errors.js';
 import { oidcRuntime } from './runtime.js';
 import type { Transaction } from './transaction-cookie.js';
 import { mergeUserinfo } from './claims.js';
+import { dict } from '../own-keys.js';
 
 /** Authorization request parameters the configuration's `extraParams` may not override. */
 const PROTECTED_PARAMS = new Set([
@@ -166,7 +167,7 @@ async function userinfo(config: oidc.Configuration, accessToken: string, sub: st
 
 /** Every response parameter must appear at most once and be a string; `null` otherwise. */
 function singleParams(params: Record<string, unknown>): Record<string, string> | null {
-  const out: Record<string, string> = {};
+  const out = dict<string>();
   for (const [k, v] of Object.entries(params ?? {})) {
     if (typeof v !== 'string') return null;
     out[k] = v;

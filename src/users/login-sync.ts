@@ -6,6 +6,7 @@ import { planProfile } from './profile.js';
 import type { UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
 import type { LoginSyncInput, UserChanges } from './types.js';
+import { storableJson } from './text-rules.js';
 
 type Trx = Knex.Transaction;
 
@@ -181,7 +182,7 @@ export async function loginSyncTx(trx: Trx, input: LoginSyncInput, deps: LoginSy
   }
 
   if (input.claims) {
-    await trx('login_claims').insert({ user_id: user.id, issuer_id: input.issuerId, at, claims: JSON.stringify(input.claims) });
+    await trx('login_claims').insert({ user_id: user.id, issuer_id: input.issuerId, at, claims: JSON.stringify(storableJson(input.claims)) });
   }
   return { userId: user.id, created, bumped, changes };
 }

@@ -3,6 +3,7 @@ import type { ProfileField } from '../mapping/schema.js';
 import { normalizeProfileValue } from './profile.js';
 import { PROFILE_FIELDS } from './row.js';
 import type { UserRecord } from './types.js';
+import { dict, own } from '../own-keys.js';
 
 type ProfileValue = string | string[] | null;
 
@@ -46,11 +47,11 @@ export function diffLogin(current: UserRecord | null, desired: DesiredUser, sour
   const roles = diffNames(current?.roles ?? [], desired.roles, source);
   const permissions = diffNames(current?.permissions ?? [], desired.permissions, source);
 
-  const attributes: UserDiff['attributes'] = {};
+  const attributes: UserDiff['attributes'] = dict();
   const names = new Set([...Object.keys(desired.attributes), ...Object.keys(current?.attributes ?? {})]);
   for (const name of [...names].sort()) {
-    const before = current?.attributes[name]?.find((a) => a.source === source)?.values ?? [];
-    const after = desired.attributes[name] ?? [];
+    const before = own(current?.attributes, name)?.find((a) => a.source === source)?.values ?? [];
+    const after = own(desired.attributes, name) ?? [];
     if (!sameSet(before, after)) attributes[name] = { before: [...before].sort(), after: [...after].sort() };
   }
   const unchanged =
@@ -76,7 +77,7 @@ const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((
 
 /** For each role (or permission) name, the rules of the trace that produced it, e.g. `{ admin: ['roles[0]'] }`. */
 export function producedBy(trace: TraceEntry[], kind: 'roles' | 'permissions'): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = dict<string[]>();
   for (const e of trace) {
     if (!e.path.startsWith(`${kind}[`) || !['produced', 'matched', 'default'].includes(e.outcome)) continue;
     for (const name of Array.isArray(e.values) ? e.values : []) (out[String(name)] ??= []).push(e.path);

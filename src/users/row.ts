@@ -1,5 +1,6 @@
 import type { ProfileField } from '../mapping/schema.js';
 import type { AttributeGrant, Grant, Lifecycle, UserIdentity, UserRecord, UserStatusEntry, UserType } from './types.js';
+import { dict } from '../own-keys.js';
 
 /** Profile field (camelCase, as mappings name them) -> users column. */
 export const PROFILE_COLUMNS: Record<ProfileField, string> = {
@@ -77,7 +78,7 @@ export function rowToRecord(row: FullUserRow): UserRecord {
   roles.sort(byNameThenSource);
   permissions.sort(byNameThenSource);
 
-  const attributes: Record<string, AttributeGrant[]> = {};
+  const attributes = dict<AttributeGrant[]>();
   for (const a of parseJson(row.attrs, []).sort((x, y) => (x.source < y.source ? -1 : x.source > y.source ? 1 : 0))) {
     (attributes[a.name] ??= []).push({ source: a.source, values: [...a.values] });
   }

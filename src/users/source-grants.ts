@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit-log.js';
 import type { AttributeChanges, NameChanges, SourceGrants, UserChanges } from './types.js';
+import { dict, own } from '../own-keys.js';
 
 type Trx = Knex.Transaction;
 
@@ -63,8 +64,8 @@ export async function applySourceGrants(trx: Trx, ctx: GrantContext, desired: So
       await audit(trx, ctx, 'attribute', {
         before: diff.before,
         after: diff.after,
-        added: afterNames.filter((n) => !(n in diff.before)),
-        removed: beforeNames.filter((n) => !(n in diff.after)),
+        added: afterNames.filter((n) => !Object.hasOwn(diff.before, n)),
+        removed: beforeNames.filter((n) => !Object.hasOwn(diff.after, n)),
         changed: diff.changed,
       });
     }
@@ -76,10 +77,10 @@ async function replaceAttributes(trx: Trx, ctx: GrantContext, wanted: Record<str
   const rows = (await trx('user_attributes')
     .where({ user_id: ctx.userId, source: ctx.source })
     .select('name', 'values')) as { name: string; values: string[] | string }[];
-  const before: Record<string, string[]> = {};
+  const before = dict<string[]>();
   for (const r of rows) before[r.name] = typeof r.values === 'string' ? (JSON.parse(r.values) as string[]) : r.values;
-  const after: Record<string, string[]> = {};
-  for (const name of Object.keys(wanted).sort()) after[name] = sortedUnique((wanted[name] ?? []).map(String));
+  const after = dict<string[]>();
+  for (const name of Object.keys(wanted).sort()) after[name] = sortedUnique((own(wanted, name) ?? []).map(String));
 
   const changed: string[] = [];
   const upserts: { user_id: string; source: string; name: string; values: string }[] = [];
@@ -88,7 +89,7 @@ async function replaceAttributes(trx: Trx, ctx: GrantContext, wanted: Record<str
     changed.push(name);
     upserts.push({ user_id: ctx.userId, source: ctx.source, name, values: JSON.stringify(values) });
   }
-  const removed = Object.keys(before).filter((n) => !(n in after));
+  const removed = Object.keys(before).filter((n) => !Object.hasOwn(after, n));
   changed.push(...removed);
   if (changed.length === 0) return undefined;
   if (removed.length) {

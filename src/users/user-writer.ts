@@ -7,6 +7,7 @@ import type { ProfileField } from '../mapping/schema.js';
 import { PROFILE_COLUMNS, PROFILE_FIELDS, profileValue, type UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
 import type { Lifecycle, SourceGrants } from './types.js';
+import { enforceTextRule } from './text-rules.js';
 
 type Trx = Knex.Transaction;
 type ProfileValue = string | string[] | null;
@@ -63,12 +64,33 @@ function normalise(field: ProfileField, v: ProfileValue): ProfileValue | undefin
 
 const columnOf = (field: ProfileField, v: ProfileValue) => (field === 'tags' ? JSON.stringify(v ?? []) : v);
 
+/** The changes after the text rule (display texts cleaned); throws TextRefused before anything is written. */
+function checkedTexts<T extends ProvisionedChanges>(changes: T): T {
+  const g = changes.grants;
+  const texts = enforceTextRule({
+    ...(changes.usercode !== undefined ? { usercode: changes.usercode } : {}),
+    ...(changes.profile ? { profile: changes.profile } : {}),
+    ...(g?.roles ? { roles: g.roles } : {}),
+    ...(g?.permissions ? { permissions: g.permissions } : {}),
+    ...(g?.attributes ? { attributes: g.attributes } : {}),
+  });
+  const grants = g && {
+    ...g,
+    ...(texts.roles ? { roles: texts.roles } : {}),
+    ...(texts.permissions ? { permissions: texts.permissions } : {}),
+    ...(texts.attributes ? { attributes: texts.attributes } : {}),
+  };
+  return { ...changes, ...(texts.profile ? { profile: texts.profile } : {}), ...(grants ? { grants } : {}) };
+}
+
 export async function createProvisionedUser(
   trx: Trx,
   usercode: string,
-  changes: Omit<ProvisionedChanges, 'usercode'>,
+  unchecked: Omit<ProvisionedChanges, 'usercode'>,
   meta: WriteMeta,
 ): Promise<WriteResult> {
+  enforceTextRule({ usercode });
+  const changes = checkedTexts(unchecked);
   const columns: Record<string, unknown> = {};
   const fields: ProfileField[] = [];
   for (const field of PROFILE_FIELDS) {
@@ -107,9 +129,10 @@ export async function createProvisionedUser(
 export async function updateProvisionedUser(
   trx: Trx,
   userId: string,
-  changes: ProvisionedChanges,
+  unchecked: ProvisionedChanges,
   meta: WriteMeta,
 ): Promise<WriteResult | null> {
+  const changes = checkedTexts(unchecked);
   const row = (await trx('users').where({ id: userId }).forUpdate().first()) as UserRow | undefined;
   if (!row) return null;
   const update: Record<string, unknown> = {};

@@ -17,6 +17,7 @@ import {
   versionSchema,
 } from '../schemas.js';
 import { z } from 'zod';
+import { own } from '../../own-keys.js';
 
 const notFound = (name: string) => new GatewayError('mapping_not_found', 404, `There is no mapping called "${name}".`);
 
@@ -67,7 +68,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
       handler: async ({ params }) => {
         const v = await store.active(params.name);
         if (v) return { name: v.name, version: v.version, source: 'database', mapping: v.document };
-        const file = ctx.config.mappings[params.name];
+        const file = own(ctx.config.mappings, params.name);
         if (!file) throw notFound(params.name);
         return { name: params.name, version: null, source: 'file', mapping: file };
       },

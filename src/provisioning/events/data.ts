@@ -1,4 +1,5 @@
 import { badRequest } from './errors.js';
+import { containsNul, hasControlCharacter } from '../../users/text-rules.js';
 
 export const EVENT_PREFIX = 'urn:alibaba:idaas:app:event:';
 
@@ -43,10 +44,13 @@ export function parseEventData(data: unknown): { instanceId: string | null; even
     const e = raw as Record<string, unknown>;
     if (typeof e.eventId !== 'string' || !e.eventId || e.eventId.length > 200) throw badRequest(`eventData[${i}].eventId is missing`);
     if (typeof e.eventType !== 'string' || !e.eventType) throw badRequest(`eventData[${i}].eventType is missing`);
+    if (hasControlCharacter(e.eventId) || hasControlCharacter(e.eventType)) throw badRequest(`eventData[${i}] has a control character in eventId or eventType`);
     let bizData: PushEvent['bizData'];
     try {
       const b = e.bizData === undefined || e.bizData === null || e.bizData === '' ? {} : nested(e.bizData);
       bizData = typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as Record<string, unknown>) : { invalid: 'bizData is not an object' };
+      // No column or JSON document can hold NUL: the event fails alone instead of the whole push.
+      if (!('invalid' in bizData) && containsNul(bizData)) bizData = { invalid: 'bizData contains a NUL character' };
     } catch {
       bizData = { invalid: 'bizData is not valid JSON' };
     }

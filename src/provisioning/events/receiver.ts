@@ -30,8 +30,11 @@ type Handler = (c: ApplyContext, b: Record<string, unknown>) => Promise<HandlerO
 
 const ok: Handler = async () => ({ outcome: 'success', message: 'SUCCESS' });
 
-/** Every event type of the format, without the `urn:alibaba:idaas:app:event:` prefix. */
-const HANDLERS: Record<string, Handler> = {
+/**
+ * Every event type of the format, without the `urn:alibaba:idaas:app:event:` prefix. A Map: the type comes from
+ * the sender, and a plain object would hand `constructor` or `toString` a function that is no handler.
+ */
+const HANDLERS = new Map<string, Handler>(Object.entries({
   'ud:user:create': upsertUser,
   'ud:user:update_info': upsertUser,
   'ud:user:push': upsertUser,
@@ -56,7 +59,7 @@ const HANDLERS: Record<string, Handler> = {
   'ud:group:delete': (c, b) => deleteGroup(c, 'group', b),
   'ud:group:add_user': (c, b) => changeMembership(c, 'group', b, true),
   'ud:group:remove_user': (c, b) => changeMembership(c, 'group', b, false),
-};
+} satisfies Record<string, Handler>));
 
 const CODES = { success: 'SUCCESS', skipped: 'SKIPPED', failed: 'FAILED' } as const;
 
@@ -125,9 +128,9 @@ export class EventReceiver {
           const prev = (await trx('event_receipts').where({ event_id: event.eventId }).first('outcome', 'message')) as Outcome;
           return { outcome: prev.outcome, message: prev.message ?? 'SUCCESS' };
         }
-        const handler = HANDLERS[event.type];
+        const handler = HANDLERS.get(event.type);
         let outcome: Outcome;
-        if (!handler) outcome = { outcome: 'skipped', message: 'event type not handled by claimgate' };
+        if (!handler) outcome = { outcome: 'failed', message: 'unknown event type' };
         else if ('invalid' in event.bizData) outcome = { outcome: 'failed', message: String(event.bizData.invalid) };
         else {
           const bizData = event.bizData;

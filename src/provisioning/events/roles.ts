@@ -1,6 +1,7 @@
 import { applySourceGrants } from '../../users/source-grants.js';
 import type { UserRow } from '../../users/row.js';
 import { ACTOR, SOURCE, findLocalUser, type ApplyContext } from './subjects.js';
+import { own } from '../../own-keys.js';
 
 /**
  * Recomputes the roles an identity-service user gets from its units and groups (`provisioning.events.groupRoles`,
@@ -22,7 +23,7 @@ export async function recomputeRoles(c: ApplyContext, idaasUserId: string, row?:
   if (user.lifecycle !== 'DEPROVISIONED') {
     for (const g of groups) {
       for (const key of [g.name, g.external_id, g.group_id]) {
-        const mapped = key ? c.config.groupRoles[key] : undefined;
+        const mapped = key ? own(c.config.groupRoles, key) : undefined;
         if (mapped) for (const r of Array.isArray(mapped) ? mapped : [mapped]) roles.add(r);
       }
     }

@@ -8,6 +8,7 @@ import type { Lifecycle } from '../../users/types.js';
 import { EventDataError } from './errors.js';
 import { recomputeRoles } from './roles.js';
 import { ACTOR, SOURCE, claimSubject, findLocalUser, setLocalUser, str, type ApplyContext, type HandlerOutcome } from './subjects.js';
+import { applyTextRule, hasControlCharacter } from '../../users/text-rules.js';
 
 const stale = (what: string): HandlerOutcome => ({ outcome: 'skipped', message: `older than the last event applied to this ${what}` });
 
@@ -68,7 +69,9 @@ function profileOf(b: Record<string, unknown>, row: UserRow | null, uid: string)
     p.idpSource = SOURCE;
     p.idpReferenceId = uid;
   }
-  return p;
+  const checked = applyTextRule({ profile: p });
+  if (!checked.ok) throw new EventDataError(checked.problems.map((x) => `bizData ${x.field}: ${x.message}`).join('; '));
+  return checked.value.profile as Partial<Record<ProfileField, string>>;
 }
 
 async function reload(c: ApplyContext, id: string): Promise<UserRow> {
@@ -81,6 +84,7 @@ export async function upsertUser(c: ApplyContext, b: Record<string, unknown>): P
   const subject = await claimSubject(c, 'user', uid);
   if (!subject.fresh) return stale('user');
   const username = str(b.username);
+  if (username && hasControlCharacter(username)) throw new EventDataError('bizData.username contains a control character');
   let row = await findLocalUser(c, uid, subject.localId);
   let created = false;
   if (!row) {

@@ -8,6 +8,7 @@ import { parseProjection } from './projection.js';
 import { notFound, ScimError, sendScim, sendScimError } from './scim-error.js';
 import { GROUP_KIND, USER_KIND, type ResourceKind } from './schema.js';
 import { ScimUsers } from './user-service.js';
+import { ScimReadLimit } from './read-limit.js';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -37,6 +38,12 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
       })
       .catch(next);
   });
+  const reads = new ScimReadLimit(ctx.config.limits.scimReadsPerCredential, 'for this credential');
+  // Whatever the number of SCIM clients, their reads leave at least half of this process's pool to sign-ins.
+  const allReads = new ScimReadLimit(Math.max(1, Math.floor(ctx.config.database.poolMax / 2)), 'for all SCIM clients together');
+  const isRead = (req: Request) => req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && /\/\.search\/?$/i.test(req.path));
+  r.use(reads.middleware((req) => (isRead(req) ? actor(req) : null)));
+  r.use(allReads.middleware((req) => (isRead(req) ? 'every credential' : null)));
   // Entra and Okta send application/scim+json; plain application/json is accepted too.
   r.use(express.json({ limit: ctx.config.limits.bodyBytes, type: ['application/scim+json', 'application/json', 'application/*+json'] }));
 

@@ -52,6 +52,7 @@ export function sendScimError(res: Response, err: unknown): ScimError | GatewayE
     const ge = toGatewayError(err);
     e = ge.code === 'body_malformed' ? badRequest('invalidSyntax', 'The request body is not valid JSON.') : ge;
   }
+  if (e.code === 'text_invalid') e = badRequest('invalidValue', e.publicMessage);
   const headers: Record<string, string> = {};
   if (e.status === 401) headers['WWW-Authenticate'] = typeof e.extra?.wwwAuthenticate === 'string' ? e.extra.wwwAuthenticate : 'Bearer';
   if (e.status === 403 && typeof e.extra?.wwwAuthenticate === 'string') headers['WWW-Authenticate'] = e.extra.wwwAuthenticate;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { createProvisionedUser, inProvisioningTx, updateProvisionedUser, UsercodeTaken, type WriteMeta } from '../../users/user-writer.js';
 import { parseSyncUser, type SyncError, type SyncUser } from './user-input.js';
+import { enforceTextRule, hasControlCharacter, TextRefused } from '../../users/text-rules.js';
 
 export type SyncOutcome = 'created' | 'updated' | 'unchanged' | 'failed';
 
@@ -44,10 +45,19 @@ export class UserSync {
     const refused = this.notAllowed(user);
     if (refused.length) return { index, usercode: user.usercode, id: null, outcome: 'failed', errors: refused };
     try {
-      return await this.write(index, user, actor);
+      try {
+        return await this.write(index, user, actor);
+      } catch (e) {
+        // Created by a concurrent call between our lookup and insert: it exists now, so this is an update.
+        if (e instanceof UsercodeTaken) return await this.write(index, user, actor);
+        throw e;
+      }
     } catch (e) {
-      // Created by a concurrent call between our lookup and insert: it exists now, so this is an update.
-      if (e instanceof UsercodeTaken) return this.write(index, user, actor);
+      // Refused before anything of this item was written; the other items go on.
+      if (e instanceof TextRefused) {
+        const errors = e.problems.map((p) => ({ field: p.field, code: 'invalid_characters', message: `${p.field} ${p.message}.` }));
+        return { index, usercode: hasControlCharacter(user.usercode) ? null : user.usercode, id: null, outcome: 'failed', errors };
+      }
       throw e;
     }
   }
@@ -63,6 +73,7 @@ export class UserSync {
   }
 
   private async write(index: number, user: SyncUser, actor: string | null): Promise<SyncResult> {
+    enforceTextRule({ usercode: user.usercode });
     const meta: WriteMeta = { source: 'api', actor, at: new Date(this.deps.now()) };
     return inProvisioningTx(this.deps.knex, this.deps.publish, async (trx, touched) => {
       const existing = (await trx('users').whereRaw('lower(usercode) = lower(?)', [user.usercode]).first('id', 'usercode')) as

@@ -1,6 +1,7 @@
 import type { ProfileField } from '../../mapping/schema.js';
 import { LIFECYCLES, type Lifecycle, type SourceGrants } from '../../users/types.js';
 import { PROFILE_FIELDS } from '../../users/row.js';
+import { dict } from '../../own-keys.js';
 
 /**
  * One item of a sync request, validated: the field names of docs/user-record.md in camelCase, or the analytics vendor's envelope
@@ -78,7 +79,7 @@ export function parseSyncUser(item: unknown): Parsed {
   if (item.attributes !== undefined) {
     if (!isObject(item.attributes)) err('attributes', 'invalid_type', 'attributes must be an object of string lists.');
     else {
-      const attrs: Record<string, string[]> = {};
+      const attrs = dict<string[]>();
       for (const [name, v] of Object.entries(item.attributes)) {
         const values = typeof v === 'string' ? [v] : stringList(v, `attributes.${name}`, err);
         if (values) attrs[name] = values;
@@ -149,7 +150,7 @@ function parseVendorItem(item: Record<string, unknown>): Parsed {
     if (v !== null && typeof v !== 'string') errors.push({ field: `user.${from}`, code: 'invalid_type', message: `user.${from} must be a string.` });
     else profile[to] = v === '' ? null : v;
   }
-  const attributes: Record<string, string[]> = {};
+  const attributes = dict<string[]>();
   for (const [from, to] of [
     ['userCategories', 'categories'],
     ['restrictions', 'restrictions'],
