@@ -14,6 +14,7 @@ export interface ErrorEntry {
 
 export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   // Sign-in links and logins
+  claim_invalid: { statuses: [400], area: 'sign-in', meaning: 'A claim that would reach the user record or a header holds a NUL, or an identifier claim (usercode, e-mail, `sub`…) holds another control character.' },
   token_missing: { statuses: [400], area: 'sign-in', meaning: 'A sign-in request carried no token.' },
   sso_link_disabled: { statuses: [403], area: 'sign-in', meaning: 'The issuer is trusted for bearer tokens only (`ssoLink.enabled` is false).' },
   login_denied: { statuses: [403], area: 'sign-in', meaning: 'The mapping refused the login: `match` or a `require` rule failed, or no usercode was found. The body names the `rule`.' },
@@ -73,6 +74,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   // Admin API
   invalid_request: { statuses: [400], area: 'admin api', meaning: 'The request failed validation; `problems: [{ path, message }]` lists every problem.' },
   mapping_invalid: { statuses: [400], area: 'admin api', meaning: 'A mapping cannot be used; every problem is listed with its path.' },
+  text_invalid: { statuses: [400], area: 'admin api', meaning: 'A text value holds a NUL or, in an identifier, another control character; or the database refused a value as malformed.' },
+  scim_busy: { statuses: [429], area: 'api', meaning: 'Too many SCIM reads in flight for this credential or for the instance; retry after `Retry-After`.' },
   cursor_invalid: { statuses: [400], area: 'admin api', meaning: 'The `cursor` of a list call is not one the gateway issued.' },
   invalid_name: { statuses: [400], area: 'admin api', meaning: 'A credential name is not 1-64 letters, digits, `.`, `_` or `-` starting with a letter or digit.' },
   user_not_found: { statuses: [404], area: 'admin api', meaning: 'No user with this id or usercode.' },
