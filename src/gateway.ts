@@ -24,6 +24,7 @@ import { GatewayMetrics } from './audit/metrics.js';
 import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
 import { RefreshScheduler } from './oidc/refresh-scheduler.js';
+import { EntraGroups } from './idp/entra-groups.js';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -69,7 +70,15 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       onUserChanged: (id: string) => void bus.publish({ kind: 'user', id }),
     });
     const jtis = new JtiStore(db.knex);
-    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis });
+    const entraGroups = new EntraGroups(config.issuers, fetch, now);
+    const login = new LoginService({
+      knex: db.knex,
+      trustMap,
+      mappings,
+      users,
+      jtis,
+      prepareClaims: (issuer, claims) => entraGroups.prepare(issuer, claims),
+    });
     const publicUrl = new URL(config.publicUrl);
     const cookie = new SessionCookie(config.session.secret, {
       name: config.session.cookieName,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { mappingSchema } from '../mapping/schema.js';
+import { egressSchema, entraSchema, googleSchema, inactivitySchema, presetSchema } from './idp-schema.js';
+import { applyIssuerPreset } from './presets.js';
 
 /**
  * The one typed configuration (CONTRACT §2). Defaults live here and nowhere else; unknown keys are
@@ -54,7 +56,7 @@ const oidcSchema = z.strictObject({
   extraParams: z.record(z.string(), z.string()).default({}),
 });
 
-export const issuerSchema = z.strictObject({
+const issuerObjectSchema = z.strictObject({
   /** Short id used in URLs, logs and role sources (`mapping:<id>`). */
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"'),
   /** Exact `iss` value. */
@@ -95,7 +97,15 @@ export const issuerSchema = z.strictObject({
   oidc: oidcSchema.optional(),
   /** Name of a mapping in `mappings` (or one stored through the admin API). */
   mapping: z.string().min(1),
+  /** Provider defaults (see config/presets.ts); explicit keys win. */
+  preset: presetSchema.optional(),
+  /** Let `azp` satisfy `audiences` when `aud` does not (Keycloak access tokens). */
+  acceptAzpAsAudience: b(z.boolean().default(false)),
+  entra: entraSchema.optional(),
+  google: googleSchema.optional(),
 });
+
+export const issuerSchema = z.preprocess(applyIssuerPreset, issuerObjectSchema);
 
 const routeSchema = z.strictObject({
   /** Exact path, or a prefix ending in `/*` (which also matches the prefix itself). */
@@ -204,8 +214,11 @@ export const configSchema = z.strictObject({
       tokenTtlSeconds: n(z.number().int().positive().max(86400).default(900)),
     })
     .prefault({}),
+  /** Forward proxy for identity-side outbound calls. */
+  egress: egressSchema.prefault({}),
   jobs: z
     .strictObject({
+      inactivity: inactivitySchema.optional(),
       deletion: z
         .strictObject({
           enabled: b(z.boolean().default(true)),

@@ -7,6 +7,7 @@ import type { TrustMap } from '../tokens/index.js';
 import type { UserStore, UserRecord } from '../users/index.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { JtiStore } from './jti-store.js';
+import { linkIdOf } from './link-id.js';
 import type { MappingRegistry } from './mapping-registry.js';
 
 export type LoginPurpose = 'sso' | 'bearer' | 'oidc';
@@ -33,8 +34,20 @@ export class LoginService {
       mappings: MappingRegistry;
       users: UserStore;
       jtis: JtiStore;
+      /** Completes provider-specific claims (Entra group overage) before mapping; may refuse the sign-in. */
+      prepareClaims?: (issuer: IssuerConfig, claims: Claims) => Promise<Claims>;
     },
   ) {}
+
+  /** Claims objects already completed by prepareClaims (loginWithToken hands them on to loginWithClaims). */
+  private readonly prepared = new WeakSet<Claims>();
+
+  private async prepare(issuer: IssuerConfig, claims: Claims): Promise<Claims> {
+    if (this.prepared.has(claims) || this.deps.prepareClaims === undefined) return claims;
+    const out = await this.deps.prepareClaims(issuer, claims);
+    this.prepared.add(out);
+    return out;
+  }
 
   /** The version of the mapping now in force for `name` (null: the file's; undefined: none). */
   mappingVersion(name: string): number | null | undefined {
@@ -45,13 +58,16 @@ export class LoginService {
   async loginWithToken(token: string, purpose: 'sso' | 'bearer'): Promise<LoginResult> {
     const verified = await this.deps.trustMap.verify(token, { purpose });
     const issuer = verified.issuer;
-    const claims = verified.claims as Claims;
+    const tokenClaims = verified.claims as Claims;
+    const linkId = linkIdOf(issuer, tokenClaims);
+    if (purpose === 'sso' && !issuer.ssoLink.enabled) {
+      throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
+    }
+    // Before the link id is consumed: a sign-in refused for unknown groups must leave nothing written.
+    const claims = await this.prepare(issuer, tokenClaims);
     if (purpose === 'sso') {
-      if (!issuer.ssoLink.enabled) {
-        throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
-      }
-      await this.consumeJti(issuer, claims);
-    } else if (issuer.ssoLink.enabled && typeof claims.jti === 'string' && (await this.deps.jtis.isUsed(issuer.id, claims.jti))) {
+      await this.consumeJti(issuer, linkId, claims);
+    } else if (issuer.ssoLink.enabled && typeof linkId === 'string' && (await this.deps.jtis.isUsed(issuer.id, linkId))) {
       // A used sign-in link must not live on as a bearer token: its URL may have leaked (history, logs, referrers).
       // Bearer results are cached by token hash, so this costs one lookup per distinct token, not per request.
       throw new TokenError('jti_replayed', 'This token was already used as a sign-in link.');
@@ -60,7 +76,8 @@ export class LoginService {
   }
 
   /** Maps already-verified claims (an OIDC ID token, or a verified token above) and syncs the user. */
-  async loginWithClaims(issuer: IssuerConfig, claims: Claims, purpose: LoginPurpose): Promise<LoginResult> {
+  async loginWithClaims(issuer: IssuerConfig, tokenClaims: Claims, purpose: LoginPurpose): Promise<LoginResult> {
+    const claims = await this.prepare(issuer, tokenClaims);
     const mapping = this.deps.mappings.get(issuer.mapping);
     if (!mapping) {
       throw new GatewayError('mapping_missing', 500, 'The sign-in mapping for this issuer is not configured.');
@@ -101,8 +118,7 @@ export class LoginService {
     }
   }
 
-  private async consumeJti(issuer: IssuerConfig, claims: Claims): Promise<void> {
-    const jti = claims.jti;
+  private async consumeJti(issuer: IssuerConfig, jti: unknown, claims: Claims): Promise<void> {
     if (jti === undefined || jti === null || jti === '') {
       if (issuer.ssoLink.requireJti) throw new TokenError('jti_missing', 'The sign-in link has no jti and cannot be used.');
       return;
