@@ -1,4 +1,5 @@
 import { MappingConfigError, type MappingProblem } from './errors.js';
+import { explainSyntaxError } from './syntax-hints.js';
 import { compileExpression, staticProblems, type CompiledExpression } from './jmespath-engine.js';
 import { joinPath } from './paths.js';
 import { MAPPABLE_USER_FIELDS, type MappingDefinition, type NameRule, type ProfileField, type SyncMode } from './schema.js';
@@ -39,7 +40,8 @@ export class Compiler {
     try {
       compiled = compileExpression(source);
     } catch (e) {
-      this.problems.push({ path, message: `invalid expression: ${errorText(e)}`, hint: EXPRESSION_HINT });
+      const explained = explainSyntaxError(source);
+      this.problems.push({ path, message: `invalid expression: ${explained ?? errorText(e)}`, hint: EXPRESSION_HINT });
       return null;
     }
     for (const message of staticProblems(compiled.ast)) this.problems.push({ path, message, hint: EXPRESSION_HINT });
