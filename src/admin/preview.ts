@@ -1,3 +1,4 @@
+import { evaluateOptionsFor } from '../config/presets.js';
 import { GatewayError } from '../errors.js';
 import type { IssuerConfig } from '../config/schema.js';
 import type { GatewayContext } from '../gateway-context.js';
@@ -45,7 +46,7 @@ export async function previewOne(ctx: GatewayContext, name: string, body: z.outp
     }
   }
   const source = `mapping:${issuer?.id ?? name}`;
-  const outcome = evaluateMapping(compiled, claims);
+  const outcome = evaluateMapping(compiled, claims, evaluateOptionsFor(issuer));
   const mapping = {
     name,
     version: body.mapping === undefined ? active!.version : null,

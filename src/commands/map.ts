@@ -1,3 +1,4 @@
+import { evaluateOptionsFor } from '../config/presets.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
@@ -109,7 +110,7 @@ async function buildReport(
     const registry = new MappingRegistry(config.mappings);
     const mapping: ActiveMapping | undefined = registry.get(issuer.mapping);
     if (!mapping) throw new UsageError(`issuer "${issuer.id}" names mapping "${issuer.mapping}", which does not exist`);
-    const outcome = evaluateMapping(mapping.compiled, claims);
+    const outcome = evaluateMapping(mapping.compiled, claims, evaluateOptionsFor(issuer));
     const base = {
       issuer: { id: issuer.id, issuer: issuer.issuer },
       mapping: { name: mapping.name, version: mapping.version, source: mapping.source },

@@ -60,3 +60,9 @@ export function applyIssuerPreset(raw: unknown): unknown {
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
+
+/** How the mapping reads a claim this issuer's tokens lack (see mapping/absence.ts). */
+export function evaluateOptionsFor(issuer: { preset?: PresetName } | undefined): { absentClaims?: 'empty' | 'absent'; provider?: string } {
+  if (issuer?.preset === undefined) return {};
+  return { absentClaims: PRESET_DEFAULTS[issuer.preset].absentClaims, provider: issuer.preset };
+}

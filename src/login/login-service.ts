@@ -8,6 +8,7 @@ import type { UserStore, UserRecord } from '../users/index.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { JtiStore } from './jti-store.js';
 import { linkIdOf } from './link-id.js';
+import { evaluateOptionsFor } from '../config/presets.js';
 import type { MappingRegistry } from './mapping-registry.js';
 
 export type LoginPurpose = 'sso' | 'bearer' | 'oidc';
@@ -82,7 +83,7 @@ export class LoginService {
     if (!mapping) {
       throw new GatewayError('mapping_missing', 500, 'The sign-in mapping for this issuer is not configured.');
     }
-    const outcome = evaluateMapping(mapping.compiled, claims);
+    const outcome = evaluateMapping(mapping.compiled, claims, evaluateOptionsFor(issuer));
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
     if (!outcome.allowed) {
       await recordAudit(this.deps.knex, {

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { compileMapping, evaluateMapping } from '../../src/mapping/index.js';
+import { compileMapping, evaluateMapping, mappingSchema } from '../../src/mapping/index.js';
 import { TrustMap } from '../../src/tokens/index.js';
+import { evaluateOptionsFor } from '../../src/config/presets.js';
 import { issuerConfig, makeKeyPair, NOW, signToken } from '../helpers/tokens.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cg-init-'));
@@ -163,5 +164,28 @@ describe('preset checks in the trust map', () => {
     expect(defaults.algorithms).toEqual(['RS256']);
     const entra = issuerConfig({ preset: 'entra', issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0', algorithms: undefined, entra: { tenants: ['72f988bf-86f1-41af-91ab-2d7cd011db47'] } });
     expect(entra.jwksUri).toBe('https://login.microsoftonline.com/common/discovery/v2.0/keys');
+  });
+});
+
+describe('missing versus empty claims in the mapping trace', () => {
+  const mapping = compileMapping(
+    mappingSchema.parse({ user: { usercode: 'sub' }, roles: [{ from: 'groups', map: { 'bi-admins': 'admin' } }, { default: ['viewer'] }] }),
+  );
+  const detail = (claims: Record<string, unknown>, preset?: 'okta' | 'entra') => {
+    const outcome = evaluateMapping(mapping, { sub: 'u1', ...claims }, evaluateOptionsFor(preset ? { preset } : undefined));
+    return outcome.trace.find((t) => t.path === 'roles[0]')!;
+  };
+  it('okta: an absent groups claim is read as empty, and the trace says so', () => {
+    expect(detail({}, 'okta')).toMatchObject({ outcome: 'empty', detail: expect.stringContaining('read as empty') });
+  });
+  it('an empty list is an empty list, not an absence', () => {
+    expect(detail({ groups: [] }, 'okta').detail).toBe('groups yielded nothing');
+  });
+  it('entra: groups left out by overage are unknown, not empty', () => {
+    const t = detail({ _claim_names: { groups: 'src1' }, _claim_sources: { src1: { endpoint: 'https://graph.windows.net/x' } } }, 'entra');
+    expect(t.detail).toContain('unknown, not empty');
+  });
+  it('without a preset the absence is stated as such', () => {
+    expect(detail({}).detail).toBe('claim "groups" is absent from the token: no values');
   });
 });
