@@ -24,6 +24,7 @@ commands:
   check-config [--config FILE]          validate the configuration
   init --preset entra|okta|keycloak|auth0|google
                                         print a starter configuration for that provider
+  inactive [--json]                     users the next deletion run would suspend for inactivity
   map --issuer ID (--token JWT | --claims FILE) [--user USERCODE] [--json]
                                         dry run of a mapping; writes nothing
   tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json]
@@ -42,6 +43,7 @@ const commands: Record<string, Command> = {
   map: async (args, io) => (await import('./commands/map.js')).mapCommand(args, io),
   tokens: async (args, io) => (await import('./commands/tokens.js')).tokensCommand(args, io),
   init: async (args, io) => (await import('./commands/init.js')).initCommand(args, io),
+  inactive: async (args, io) => (await import('./commands/inactive.js')).inactiveCommand(args, io),
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

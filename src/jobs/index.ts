@@ -5,6 +5,7 @@ import { systemClock, type JobClock } from './clock.js';
 import { DeletionJob } from './deletion-job.js';
 import { JobService } from './job-service.js';
 import { ProfileJob } from './profile-job.js';
+import { InactivityStep } from './inactivity.js';
 
 export { JobService, type JobInfo, type RunStart } from './job-service.js';
 export type { JobClock } from './clock.js';
@@ -17,6 +18,12 @@ export interface JobsOptions {
   clock?: JobClock;
   /** True: nothing is scheduled (runs through the admin API still work). */
   disabled?: boolean;
+}
+
+/** The inactivity step of the deletion job, when `jobs.inactivity` is configured. */
+export function inactivityStep(deps: { config: Config; db: Database; onUserChanged?: (userId: string) => void }): InactivityStep | undefined {
+  const c = deps.config.jobs.inactivity;
+  return c ? new InactivityStep({ knex: deps.db.knex, config: c, onUserChanged: deps.onUserChanged ?? (() => undefined) }) : undefined;
 }
 
 /** The deletion and profile jobs over the gateway's database; `onUserChanged` invalidates caches everywhere. */
@@ -33,7 +40,12 @@ export function createJobService(deps: {
     logger: deps.logger,
     clock: deps.clock ?? systemClock,
     jobs: [
-      new DeletionJob({ knex: db.knex, config: config.jobs.deletion, onUserChanged: deps.onUserChanged }),
+      new DeletionJob({
+        knex: db.knex,
+        config: config.jobs.deletion,
+        onUserChanged: deps.onUserChanged,
+        inactivity: inactivityStep(deps),
+      }),
       new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged }),
     ],
   });
