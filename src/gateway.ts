@@ -25,6 +25,7 @@ import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
 import { RefreshScheduler } from './oidc/refresh-scheduler.js';
 import { EntraGroups } from './idp/entra-groups.js';
+import { egressFetch } from './idp/egress.js';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -59,7 +60,9 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     });
     await bus.start();
 
+    const egress = egressFetch(config.egress);
     const trustMap = new TrustMap(config.issuers, {
+      fetch: egress,
       publicUrl: config.publicUrl,
       maxTokenBytes: config.limits.tokenBytes,
       now: () => Math.floor(now() / 1000),
@@ -70,7 +73,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       onUserChanged: (id: string) => void bus.publish({ kind: 'user', id }),
     });
     const jtis = new JtiStore(db.knex);
-    const entraGroups = new EntraGroups(config.issuers, fetch, now);
+    const entraGroups = new EntraGroups(config.issuers, egress, now);
     const login = new LoginService({
       knex: db.knex,
       trustMap,
@@ -157,8 +160,16 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       credentials,
       rateLimits,
       metrics,
-      jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
+      jobs: createJobService({
+        config,
+        db,
+        logger: opts.logger,
+        clock: opts.jobs?.clock,
+        onUserChanged: (id) => void bus.publish({ kind: 'user', id }),
+        fetch: egress,
+      }),
       now,
+      egressFetch: egress,
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
     // claims (personal data, kept for mapping previews) only as the newest logins per issuer.

@@ -33,6 +33,8 @@ export function createJobService(deps: {
   logger: Logger;
   onUserChanged: (userId: string) => void;
   clock?: JobClock;
+  /** Outbound fetch for the profile directory (the egress proxy). */
+  fetch?: typeof fetch;
 }): JobService {
   const { config, db } = deps;
   return new JobService({
@@ -46,7 +48,7 @@ export function createJobService(deps: {
         onUserChanged: deps.onUserChanged,
         inactivity: inactivityStep(deps),
       }),
-      new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged }),
+      new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged, fetch: deps.fetch }),
     ],
   });
 }
