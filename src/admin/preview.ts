@@ -1,4 +1,5 @@
 import { evaluateOptionsFor } from '../config/presets.js';
+import { resolveGroupLabels } from '../idp/group-labels.js';
 import { GatewayError } from '../errors.js';
 import type { IssuerConfig } from '../config/schema.js';
 import type { GatewayContext } from '../gateway-context.js';
@@ -52,7 +53,14 @@ export async function previewOne(ctx: GatewayContext, name: string, body: z.outp
     version: body.mapping === undefined ? active!.version : null,
     source: body.mapping === undefined ? active!.source : 'draft',
   };
-  const base = { mapping, issuer: issuer?.id ?? null, allowed: outcome.allowed, trace: outcome.trace };
+  const labels = await resolveGroupLabels(compiled, claims, issuer, ctx.egressFetch);
+  const base = {
+    mapping,
+    issuer: issuer?.id ?? null,
+    allowed: outcome.allowed,
+    trace: outcome.trace,
+    ...(Object.keys(labels).length > 0 ? { groupLabels: labels } : {}),
+  };
   if (!outcome.allowed) {
     return { ...base, denied: { code: outcome.code, rule: outcome.rule, message: outcome.message }, desired: null, current: null, diff: null, producedBy: null };
   }

@@ -63,6 +63,21 @@ export class GraphClient {
     return groups;
   }
 
+  /** Display names of the given group ids (one `getByIds` request per 1000); unknown ids are left out. */
+  async groupNames(tid: string, ids: readonly string[]): Promise<Map<string, string>> {
+    const deadline = this.now() + this.config.timeoutMs;
+    const href = `${this.config.graphUrl.replace(/\/+$/, '')}/v1.0/directoryObjects/getByIds?$select=id,displayName`;
+    const out = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += 1000) {
+      const body = JSON.stringify({ ids: ids.slice(i, i + 1000), types: ['group'] });
+      const answer = (await this.getJson(tid, href, deadline, { method: 'POST', body, contentType: 'application/json' })) as { value?: unknown };
+      for (const g of Array.isArray(answer.value) ? (answer.value as Array<Record<string, unknown>>) : []) {
+        if (g && typeof g.id === 'string' && typeof g.displayName === 'string') out.set(g.id.toLowerCase(), g.displayName);
+      }
+    }
+    return out;
+  }
+
   /** A next-page link must stay on the configured Graph origin: the app token is never sent elsewhere. */
   private sameOrigin(link: string): string {
     let u: URL;
@@ -75,10 +90,17 @@ export class GraphClient {
     return u.href;
   }
 
-  private async getJson(tid: string, href: string, deadline: number): Promise<unknown> {
+  private async getJson(
+    tid: string,
+    href: string,
+    deadline: number,
+    post?: { method: 'POST'; body: string; contentType: string },
+  ): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.appToken(tid, deadline);
-      const res = await this.send(href, { headers: { authorization: `Bearer ${token.value}`, accept: 'application/json' } }, deadline);
+      const headers: Record<string, string> = { authorization: `Bearer ${token.value}`, accept: 'application/json' };
+      if (post) headers['content-type'] = post.contentType;
+      const res = await this.send(href, post ? { method: 'POST', headers, body: post.body } : { headers }, deadline);
       if (res.status === 200) {
         try {
           return await res.json();

@@ -93,6 +93,14 @@ export async function startGraphStandIn(opts: { clientId: string; clientSecret: 
         }
         return json(res, 200, body);
       }
+      if (url.pathname === '/v1.0/directoryObjects/getByIds' && req.method === 'POST') {
+        const auth = req.headers.authorization ?? '';
+        if (!auth.startsWith('Bearer ') || !issued.has(auth.slice(7))) return json(res, 401, { error: { code: 'InvalidAuthenticationToken' } });
+        const { ids } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { ids: string[] };
+        const known = new Map([...s.memberships.values()].flat().map((g) => [g.id, g]));
+        const value = ids.flatMap((id) => (known.has(id) ? [{ '@odata.type': '#microsoft.graph.group', ...known.get(id)! }] : []));
+        return json(res, 200, { value });
+      }
       json(res, 404, { error: { code: 'NotFound' } });
     });
   });

@@ -259,6 +259,29 @@ describe('Entra ID: tenant-templated issuers and group overage through Microsoft
     expect((await call(`${gw.url}/claimgate/sso?jwt=${literal}`)).json().code).toBe('issuer_unknown');
   });
 
+  it('the admin preview names mapped group ids: from Graph, or from the mapping\'s groupLabels', async () => {
+    graph.memberships.set(randomUUID(), [
+      { id: G_ADMINS, displayName: 'BI Admins' },
+      { id: G_ANALYSTS, displayName: 'BI Analysts' },
+    ]);
+    const token = (await gw.running.gateway.ctx.credentials.store.create({ name: 'preview', scopes: ['admin:read'] })).token;
+    const preview = async (body: Record<string, unknown>) =>
+      call(`${gw.url}/claimgate/admin/v1/mappings/corp/preview`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const claims = { sub: 's', preferred_username: 'p@contoso.example', tid: TID, groups: [G_ANALYSTS] };
+    const viaGraph = await preview({ issuer: 'entra', claims });
+    expect(viaGraph.status).toBe(200);
+    expect(viaGraph.json().groupLabels).toEqual({ [G_ADMINS]: 'BI Admins', [G_ANALYSTS]: 'BI Analysts' });
+
+    const draft = { ...MAPPING, groupLabels: { [G_ADMINS]: 'Report administrators' } };
+    const viaTable = await preview({ issuer: 'entra-nograph', claims, mapping: draft });
+    expect(viaTable.status).toBe(200);
+    expect(viaTable.json().groupLabels).toEqual({ [G_ADMINS]: 'Report administrators' });
+  });
+
   it('a session from an overage link carries the Graph groups to the app', async () => {
     const oid = randomUUID();
     membersFor(oid, [[G_ANALYSTS, 'BI Analysts'], [G_ADMINS, 'BI Admins']]);
