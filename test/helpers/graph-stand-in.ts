@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { importJWK, jwtVerify, type JWK } from 'jose';
 
 export interface StandInGroup {
   id: string;
@@ -28,6 +29,12 @@ export interface GraphStandIn {
   /** Every token request answers 401 invalid_client when false. */
   acceptSecret: string;
   tokensIssued: number;
+  /** Origin of the `@odata.nextLink` URLs (default: the stand-in itself). */
+  nextLinkOrigin: string | null;
+  /** Accept a client assertion (private_key_jwt) signed by this key instead of a secret. */
+  assertionKey: JWK | null;
+  /** The last client assertion's verified header and claims. */
+  lastAssertion: { header: Record<string, unknown>; claims: Record<string, unknown> } | null;
   close(): Promise<void>;
 }
 
@@ -43,6 +50,9 @@ export async function startGraphStandIn(opts: { clientId: string; clientSecret: 
     failWith: 0,
     acceptSecret: opts.clientSecret,
     tokensIssued: 0,
+    nextLinkOrigin: null,
+    assertionKey: null,
+    lastAssertion: null,
     close: async () => undefined,
   };
   const json = (res: import('node:http').ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -52,7 +62,10 @@ export async function startGraphStandIn(opts: { clientId: string; clientSecret: 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', () => void handle(req, res, chunks));
+  });
+  const handle = async (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, chunks: Buffer[]) => {
+    {
       const url = new URL(req.url ?? '/', 'http://stand-in');
       s.requests.push(`${req.method} ${url.pathname}`);
       const tokenPath = /^\/([0-9a-f-]{36})\/oauth2\/v2\.0\/token$/.exec(url.pathname);
@@ -61,7 +74,16 @@ export async function startGraphStandIn(opts: { clientId: string; clientSecret: 
         if (form.get('grant_type') !== 'client_credentials' || form.get('scope') !== 'https://graph.microsoft.com/.default') {
           return json(res, 400, { error: 'invalid_request', error_description: 'AADSTS900144: bad request' });
         }
-        if (form.get('client_id') !== opts.clientId || form.get('client_secret') !== s.acceptSecret) {
+        const assertion = form.get('client_assertion');
+        if (s.assertionKey && assertion) {
+          try {
+            const endpoint = `${s.url}${url.pathname}`;
+            const v = await jwtVerify(assertion, await importJWK(s.assertionKey, 'RS256'), { audience: endpoint, issuer: opts.clientId, subject: opts.clientId });
+            s.lastAssertion = { header: v.protectedHeader as Record<string, unknown>, claims: v.payload as Record<string, unknown> };
+          } catch {
+            return json(res, 401, { error: 'invalid_client', error_description: 'AADSTS700027: Client assertion failed signature validation.' });
+          }
+        } else if (form.get('client_id') !== opts.clientId || form.get('client_secret') !== s.acceptSecret) {
           return json(res, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
         }
         const token = `graph-app-token-${++s.tokensIssued}-${tokenPath[1]}`;
@@ -86,7 +108,7 @@ export async function startGraphStandIn(opts: { clientId: string; clientSecret: 
         const page = all.slice(skip, skip + s.pageSize).map((g) => ({ '@odata.type': '#microsoft.graph.group', ...g }));
         const body: Record<string, unknown> = { '@odata.context': `${s.url}/v1.0/$metadata#groups(id,displayName)`, value: page };
         if (skip + s.pageSize < all.length) {
-          const next = new URL(`${s.url}${url.pathname}`);
+          const next = new URL(`${s.nextLinkOrigin ?? s.url}${url.pathname}`);
           next.searchParams.set('$select', 'id,displayName');
           next.searchParams.set('$skiptoken', String(skip + s.pageSize));
           body['@odata.nextLink'] = next.href;
@@ -102,8 +124,8 @@ export async function startGraphStandIn(opts: { clientId: string; clientSecret: 
         return json(res, 200, { value });
       }
       json(res, 404, { error: { code: 'NotFound' } });
-    });
-  });
+    }
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   s.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   s.close = async () => {
