@@ -39,7 +39,11 @@ export async function resolveGroupLabels(
   if (missing.length > 0 && graph && tid) {
     try {
       const names = await new GraphClient(graph, fetchImpl).groupNames(tid.toLowerCase(), missing);
-      for (const [id, name] of names) labels[id] = name;
+      // Only the ids asked for: the answer's keys come from outside.
+      for (const id of missing) {
+        const name = names.get(id);
+        if (name !== undefined) labels[id] = name;
+      }
     } catch {
       // Unlabelled ids are still correct ids.
     }

@@ -189,3 +189,31 @@ describe('missing versus empty claims in the mapping trace', () => {
     expect(detail({}).detail).toBe('claim "groups" is absent from the token: no values');
   });
 });
+
+describe('check-config rules of provider keys', () => {
+  const cfg = (issuer: string) => `publicUrl: https://bi.example.com
+session: { secret: \${SESSION_SECRET} }
+upstream: { url: http://127.0.0.1:9000 }
+issuers:
+  - ${issuer}
+mappings:
+  corp: { user: { usercode: sub } }
+`;
+  const check = async (issuer: string) => {
+    const file = join(dir, `rules-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, cfg(issuer));
+    return cli(['check-config', '--config', file]);
+  };
+  it('a {tenantid} issuer needs the entra preset and a tenant list', async () => {
+    const r = await check('{ id: e, issuer: "https://login.microsoftonline.com/{tenantid}/v2.0", audiences: [a], jwksUri: https://login.microsoftonline.com/common/discovery/v2.0/keys, algorithms: [RS256], mapping: corp }');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('issuers[0].issuer: "{tenantid}" is only understood for Entra ID issuers');
+    expect(r.err).toContain('issuers[0].entra.tenants: must list the allowed tenant ids');
+  });
+  it('graph needs exactly one of clientSecret or privateKey; an unknown preset is named', async () => {
+    const r = await check('{ id: e, preset: entra, issuer: "https://login.microsoftonline.com/{tenantid}/v2.0", audiences: [a], mapping: corp, entra: { tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47], graph: { clientId: c } } }');
+    expect(r.err).toContain('issuers[0].entra.graph: needs exactly one of clientSecret or privateKey');
+    const p = await check('{ id: e, preset: ping, issuer: https://idp.example.com, audiences: [a], discovery: true, algorithms: [RS256], mapping: corp }');
+    expect(p.err).toMatch(/issuers\[0\]\.preset: must be one of "entra", "okta", "keycloak", "auth0", "google"/);
+  });
+});
