@@ -23,6 +23,9 @@ commands:
   start [--config FILE]                 run the gateway
   migrate [--config FILE]               apply pending database migrations
   check-config [--config FILE]          validate the configuration
+  init --preset entra|okta|keycloak|auth0|google
+                                        print a starter configuration for that provider
+  inactive [--json]                     users the next deletion run would suspend for inactivity
   map --issuer ID (--token JWT | --claims FILE) [--user USERCODE] [--json]
                                         dry run of a mapping; writes nothing
   tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json]
@@ -40,6 +43,8 @@ const commands: Record<string, Command> = {
   migrate: async (args, io) => (await import('./commands/migrate.js')).migrateCommand(args, io),
   map: async (args, io) => (await import('./commands/map.js')).mapCommand(args, io),
   tokens: async (args, io) => (await import('./commands/tokens.js')).tokensCommand(args, io),
+  init: async (args, io) => (await import('./commands/init.js')).initCommand(args, io),
+  inactive: async (args, io) => (await import('./commands/inactive.js')).inactiveCommand(args, io),
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

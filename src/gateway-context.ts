@@ -45,4 +45,6 @@ export interface GatewayContext {
   /** The lifecycle jobs (deletion, profile): schedule, runs, admin runs. */
   jobs: JobService;
   now: () => number;
+  /** Fetch for identity-side outbound calls (through `egress.proxy` when one applies). */
+  egressFetch?: typeof fetch;
 }

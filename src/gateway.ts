@@ -28,6 +28,8 @@ import { JobLock } from './jobs/lock.js';
 import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
 import { RefreshScheduler } from './oidc/refresh-scheduler.js';
+import { EntraGroups } from './idp/entra-groups.js';
+import { egressFetch } from './idp/egress.js';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -66,7 +68,9 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     });
     await bus.start();
 
+    const egress = egressFetch(config.egress);
     const trustMap = new TrustMap(config.issuers, {
+      fetch: egress,
       publicUrl: config.publicUrl,
       maxTokenBytes: config.limits.tokenBytes,
       now: () => Math.floor(now() / 1000),
@@ -79,7 +83,17 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const jtis = new JtiStore(db.knex);
     const outcomes = new Outcomes();
     const tracing = createTracing(config.tracing);
-    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis, outcomes, tracing });
+    const entraGroups = new EntraGroups(config.issuers, egress, now);
+    const login = new LoginService({
+      knex: db.knex,
+      trustMap,
+      mappings,
+      users,
+      jtis,
+      outcomes,
+      tracing,
+      prepareClaims: (issuer, claims) => entraGroups.prepare(issuer, claims),
+    });
     const publicUrl = new URL(config.publicUrl);
     const cookie = new SessionCookie(config.session.secret, {
       name: config.session.cookieName,
@@ -159,8 +173,17 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       credentials,
       rateLimits,
       metrics,
-      jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, tracing, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
+      jobs: createJobService({
+        config,
+        db,
+        logger: opts.logger,
+        clock: opts.jobs?.clock,
+        tracing,
+        onUserChanged: (id) => void bus.publish({ kind: 'user', id }),
+        fetch: egress,
+      }),
       now,
+      egressFetch: egress,
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
     // claims (personal data, kept for mapping previews) only as the newest logins per issuer.

@@ -1,3 +1,5 @@
+import { evaluateOptionsFor } from '../config/presets.js';
+import { resolveGroupLabels } from '../idp/group-labels.js';
 import { GatewayError } from '../errors.js';
 import type { IssuerConfig } from '../config/schema.js';
 import type { GatewayContext } from '../gateway-context.js';
@@ -46,13 +48,20 @@ export async function previewOne(ctx: GatewayContext, name: string, body: z.outp
     }
   }
   const source = `mapping:${issuer?.id ?? name}`;
-  const outcome = evaluateMapping(compiled, claims);
+  const outcome = evaluateMapping(compiled, claims, evaluateOptionsFor(issuer));
   const mapping = {
     name,
     version: body.mapping === undefined ? active!.version : null,
     source: body.mapping === undefined ? active!.source : 'draft',
   };
-  const base = { mapping, issuer: issuer?.id ?? null, allowed: outcome.allowed, trace: outcome.trace };
+  const labels = await resolveGroupLabels(compiled, claims, issuer, ctx.egressFetch);
+  const base = {
+    mapping,
+    issuer: issuer?.id ?? null,
+    allowed: outcome.allowed,
+    trace: outcome.trace,
+    ...(Object.keys(labels).length > 0 ? { groupLabels: labels } : {}),
+  };
   if (!outcome.allowed) {
     return { ...base, denied: { code: outcome.code, rule: outcome.rule, message: outcome.message }, desired: null, current: null, diff: null, producedBy: null };
   }

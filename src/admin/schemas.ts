@@ -57,6 +57,7 @@ export const userSchema = z.object({
   createdAt: time,
   updatedAt: time,
   lastLoginAt: time.nullable(),
+  lastActivityAt: time.nullable(),
 });
 
 export const listUsersQuery = z.strictObject({

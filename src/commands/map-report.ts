@@ -34,6 +34,11 @@ export function renderMapReport(r: MapReport): string {
       lines.push(`  ${name.padEnd(18)} ${show(values)}${change && !d.create ? `   (was: ${show(change.before)})` : ''}`);
     }
   }
+  const labels = Object.entries(r.groupLabels ?? {});
+  if (labels.length > 0) {
+    lines.push('', 'group labels:');
+    for (const [id, label] of labels) lines.push(`  ${id}  ${label}`);
+  }
   lines.push('', 'trace:');
   for (const e of r.trace) {
     const values = e.values === undefined ? '' : ` ${JSON.stringify(e.values)}`;

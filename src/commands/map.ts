@@ -1,3 +1,6 @@
+import { evaluateOptionsFor } from '../config/presets.js';
+import { resolveGroupLabels } from '../idp/group-labels.js';
+import { egressFetch } from '../idp/egress.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
@@ -26,6 +29,8 @@ export interface MapReport {
   trace: MappingOutcome['trace'];
   /** Why the stored user could not be read (the dry run still ran). */
   storeNote?: string;
+  /** Display names of the group ids in the mapping and the claims (mapping groupLabels, or Microsoft Graph). */
+  groupLabels?: Record<string, string>;
 }
 
 /**
@@ -109,8 +114,10 @@ async function buildReport(
     const registry = new MappingRegistry(config.mappings);
     const mapping: ActiveMapping | undefined = registry.get(issuer.mapping);
     if (!mapping) throw new UsageError(`issuer "${issuer.id}" names mapping "${issuer.mapping}", which does not exist`);
-    const outcome = evaluateMapping(mapping.compiled, claims);
+    const outcome = evaluateMapping(mapping.compiled, claims, evaluateOptionsFor(issuer));
+    const labels = await resolveGroupLabels(mapping.compiled, claims, issuer, egressFetch(config.egress));
     const base = {
+      ...(Object.keys(labels).length > 0 ? { groupLabels: labels } : {}),
       issuer: { id: issuer.id, issuer: issuer.issuer },
       mapping: { name: mapping.name, version: mapping.version, source: mapping.source },
       trace: outcome.trace,

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { mappingSchema } from '../mapping/schema.js';
 import { dict } from '../own-keys.js';
 import { ownRecord } from './own-record.js';
+import { egressSchema, entraSchema, googleSchema, inactivitySchema, presetSchema } from './idp-schema.js';
+import { applyIssuerPreset } from './presets.js';
 
 /**
  * The one typed configuration (docs/configuration.md is generated from it). Defaults live here and nowhere else; unknown keys are
@@ -55,7 +57,7 @@ const oidcSchema = z.strictObject({
     .describe('Extra authorization request parameters (`prompt`, `acr_values`, ...); protocol parameters such as `state`, `nonce` or PKCE cannot be overridden.'),
 });
 
-export const issuerSchema = z.strictObject({
+const issuerObjectSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"')
     .describe('Short unique id (1-64 letters, digits, `_`, `-`) used in URLs, logs and the role source `mapping:<id>`.'),
   issuer: z.string().min(1).describe('The exact `iss` value of this issuer\'s tokens (unique).'),
@@ -97,7 +99,14 @@ export const issuerSchema = z.strictObject({
     .describe('`true`: a login whose usercode matches a user bound to another (issuer, `sub`) joins it instead of `identity_conflict`; only for issuers trusted to assert the same people.'),
   oidc: oidcSchema.optional().describe('Turns on the redirect login (OpenID Connect authorization code flow) for this issuer.'),
   mapping: z.string().min(1).describe('Name of a mapping in `mappings`, or of one stored through the admin API.'),
+  preset: presetSchema.optional().describe('Provider defaults (`entra`, `okta`, `keycloak`, `auth0`, `google`: see docs/providers/README.md); keys stated on the issuer win.'),
+  acceptAzpAsAudience: b(z.boolean().default(false))
+    .describe('Let `azp` satisfy `audiences` when `aud` does not (Keycloak access tokens carry the client in `azp`).'),
+  entra: entraSchema.optional().describe('Microsoft Entra ID: the tenants a `{tenantid}` issuer accepts, and Microsoft Graph for group overage.'),
+  google: googleSchema.optional().describe('Google: the Workspace domains (`hd`) allowed to sign in.'),
 });
+
+export const issuerSchema = z.preprocess(applyIssuerPreset, issuerObjectSchema);
 
 const routeSchema = z.strictObject({
   path: path.describe('An exact path (`/reports`, also matching `/reports/`) or a prefix `/x/*`, which also matches `/x`.'),
@@ -230,8 +239,10 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Channels that create and update users outside logins.'),
+  egress: egressSchema.prefault({}).describe('Forward proxy for identity-side outbound calls (key sets, discovery, token and userinfo endpoints, Graph, the directory).'),
   jobs: z
     .strictObject({
+      inactivity: inactivitySchema.optional(),
       deletion: z
         .strictObject({
           enabled: b(z.boolean().default(true))

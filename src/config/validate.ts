@@ -3,6 +3,7 @@ import type { Config, IssuerConfig } from './schema.js';
 import { HMAC_ALGORITHMS } from './schema.js';
 import type { Problem } from './problems.js';
 import { compileMapping, MappingConfigError } from '../mapping/index.js';
+import { validateIssuerProvider } from './validate-idp.js';
 
 /**
  * Cross-field rules the schema cannot express. Pure: no I/O, no side effects; returns every problem.
@@ -175,6 +176,7 @@ function validateIssuer(iss: IssuerConfig, p: string, config: Config, https: boo
   if (iss.ssoLink.enabled && iss.maxTokenAgeSeconds !== undefined && iss.maxTokenAgeSeconds < 1) {
     add(`${p}.maxTokenAgeSeconds`, 'must be positive');
   }
+  validateIssuerProvider(iss, p, add);
 }
 
 function sameUrl(a: string, b: string): boolean {

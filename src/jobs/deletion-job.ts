@@ -5,6 +5,7 @@ import { applySourceGrants } from '../users/source-grants.js';
 import { setLifecycleTx } from '../users/lifecycle-tx.js';
 import type { Job, JobContext } from './job.js';
 import { nextDailyAt, previousDailyAt, startOfDay } from './time-zone.js';
+import type { InactivityStep } from './inactivity.js';
 
 /** Grant sources the deletion job leaves in place: the IdP owns SCIM memberships (they grant nothing unless ACTIVE). */
 export const KEPT_SOURCES = ['scim'] as const;
@@ -31,6 +32,8 @@ export class DeletionJob implements Job {
       config: Config['jobs']['deletion'];
       /** After each committed change: invalidate caches here and on every instance. */
       onUserChanged: (userId: string) => void;
+      /** `jobs.inactivity`: suspends long-idle users first, in the same run (dry run included). */
+      inactivity?: InactivityStep;
     },
   ) {
     this.enabled = deps.config.enabled;
@@ -39,7 +42,8 @@ export class DeletionJob implements Job {
 
   schedule(): Record<string, unknown> {
     const c = this.deps.config;
-    return { at: c.at, timeZone: c.timeZone, graceDays: c.graceDays, dryRun: c.dryRun };
+    const inactivity = this.deps.inactivity ? { inactivity: this.deps.inactivity.settings } : {};
+    return { at: c.at, timeZone: c.timeZone, graceDays: c.graceDays, dryRun: c.dryRun, ...inactivity };
   }
 
   nextRunAt(after: number): number {
@@ -56,6 +60,8 @@ export class DeletionJob implements Job {
   }
 
   async run(ctx: JobContext): Promise<void> {
+    await this.deps.inactivity?.run(ctx);
+    if (ctx.signal.aborted) return;
     const deadline = new Date(this.deadline(ctx.at));
     let after = '';
     for (;;) {

@@ -44,7 +44,10 @@ export class Directory {
   readonly fields: ProfileField[];
   private readonly mapping: CompiledMapping;
 
-  constructor(private readonly config: DirectoryConfig) {
+  constructor(
+    private readonly config: DirectoryConfig,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {
     const user = Object.keys(config.mapping).length ? config.mapping : DEFAULT_DIRECTORY_MAPPING;
     const { mapping, problems } = validateMappingDocument({ user: { usercode: "'directory'", ...user } }, 'jobs.profile.directory');
     if (!mapping || 'usercode' in config.mapping) {
@@ -77,7 +80,7 @@ export class Directory {
     if ('missing' in target) return { ok: false, detail: `the user has no ${target.missing} for the directory URL` };
     let res: Response;
     try {
-      res = await fetch(target.url, {
+      res = await this.fetchImpl(target.url, {
         headers: { accept: 'application/json', ...this.config.headers },
         redirect: 'manual',
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.config.timeoutMs)]),

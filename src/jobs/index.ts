@@ -6,6 +6,7 @@ import { systemClock, type JobClock } from './clock.js';
 import { DeletionJob } from './deletion-job.js';
 import { JobService } from './job-service.js';
 import { ProfileJob } from './profile-job.js';
+import { InactivityStep } from './inactivity.js';
 
 export { JobService, type JobInfo, type RunStart } from './job-service.js';
 export type { JobClock } from './clock.js';
@@ -20,6 +21,12 @@ export interface JobsOptions {
   disabled?: boolean;
 }
 
+/** The inactivity step of the deletion job, when `jobs.inactivity` is configured. */
+export function inactivityStep(deps: { config: Config; db: Database; onUserChanged?: (userId: string) => void }): InactivityStep | undefined {
+  const c = deps.config.jobs.inactivity;
+  return c ? new InactivityStep({ knex: deps.db.knex, config: c, onUserChanged: deps.onUserChanged ?? (() => undefined) }) : undefined;
+}
+
 /** The deletion and profile jobs over the gateway's database; `onUserChanged` invalidates caches everywhere. */
 export function createJobService(deps: {
   config: Config;
@@ -28,6 +35,8 @@ export function createJobService(deps: {
   onUserChanged: (userId: string) => void;
   clock?: JobClock;
   tracing?: Tracing;
+  /** Outbound fetch for the profile directory (the egress proxy). */
+  fetch?: typeof fetch;
 }): JobService {
   const { config, db } = deps;
   return new JobService({
@@ -36,8 +45,13 @@ export function createJobService(deps: {
     clock: deps.clock ?? systemClock,
     tracing: deps.tracing,
     jobs: [
-      new DeletionJob({ knex: db.knex, config: config.jobs.deletion, onUserChanged: deps.onUserChanged }),
-      new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged }),
+      new DeletionJob({
+        knex: db.knex,
+        config: config.jobs.deletion,
+        onUserChanged: deps.onUserChanged,
+        inactivity: inactivityStep(deps),
+      }),
+      new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged, fetch: deps.fetch }),
     ],
   });
 }

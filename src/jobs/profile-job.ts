@@ -38,9 +38,11 @@ export class ProfileJob implements Job {
       knex: Knex;
       config: Config['jobs']['profile'];
       onUserChanged: (userId: string) => void;
+      /** Outbound fetch (the egress proxy). */
+      fetch?: typeof fetch;
     },
   ) {
-    this.directory = deps.config.directory ? new Directory(deps.config.directory) : null;
+    this.directory = deps.config.directory ? new Directory(deps.config.directory, deps.fetch) : null;
     this.enabled = this.directory !== null;
     this.intervalMs = deps.config.intervalSeconds * 1000;
   }

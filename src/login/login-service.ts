@@ -7,6 +7,8 @@ import type { TrustMap } from '../tokens/index.js';
 import type { UserStore, UserRecord } from '../users/index.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { JtiStore } from './jti-store.js';
+import { linkIdOf } from './link-id.js';
+import { evaluateOptionsFor } from '../config/presets.js';
 import type { MappingRegistry } from './mapping-registry.js';
 import { enforceTextRule, hasControlCharacter, TextRefused } from '../users/text-rules.js';
 import type { LoginObservation, LoginOutcome, Outcomes } from '../audit/outcomes.js';
@@ -40,8 +42,14 @@ export class LoginService {
       outcomes?: Outcomes;
       /** Spans for verification, mapping and the user sync. */
       tracing?: Tracing;
+      /** Completes provider-specific claims (Entra group overage) before mapping; may refuse the sign-in. */
+      prepareClaims?: (issuer: IssuerConfig, claims: Claims) => Promise<Claims>;
     },
   ) {}
+
+  private async prepare(issuer: IssuerConfig, claims: Claims): Promise<Claims> {
+    return this.deps.prepareClaims === undefined ? claims : this.deps.prepareClaims(issuer, claims);
+  }
 
   /** The version of the mapping now in force for `name` (null: the file's; undefined: none). */
   mappingVersion(name: string): number | null | undefined {
@@ -55,13 +63,16 @@ export class LoginService {
       const verify = () => this.deps.trustMap.verify(token, { purpose });
       const verified = this.deps.tracing ? await this.deps.tracing.span('claimgate.verify', { 'claimgate.purpose': purpose }, verify) : await verify();
       const issuer = verified.issuer;
-      const claims = verified.claims as Claims;
+      const tokenClaims = verified.claims as Claims;
+      const linkId = linkIdOf(issuer, tokenClaims);
+      if (purpose === 'sso' && !issuer.ssoLink.enabled) {
+        throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
+      }
+      // Before the link id is consumed: a sign-in refused for unknown groups must leave nothing written.
+      const claims = await this.prepare(issuer, tokenClaims);
       if (purpose === 'sso') {
-        if (!issuer.ssoLink.enabled) {
-          throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
-        }
-        await this.consumeJti(issuer, claims);
-      } else if (issuer.ssoLink.enabled && typeof claims.jti === 'string' && (await this.deps.jtis.isUsed(issuer.id, claims.jti))) {
+        await this.consumeJti(issuer, linkId, claims);
+      } else if (issuer.ssoLink.enabled && typeof linkId === 'string' && (await this.deps.jtis.isUsed(issuer.id, linkId))) {
         // A used sign-in link must not live on as a bearer token: its URL may have leaked (history, logs, referrers).
         // Bearer results are cached by token hash, so this costs one lookup per distinct token, not per request.
         throw new TokenError('jti_replayed', 'This token was already used as a sign-in link.');
@@ -73,9 +84,10 @@ export class LoginService {
   }
 
   /** Maps already-verified claims (an OIDC ID token, or a verified token above) and syncs the user. */
-  async loginWithClaims(issuer: IssuerConfig, claims: Claims, purpose: LoginPurpose): Promise<LoginResult> {
+  async loginWithClaims(issuer: IssuerConfig, tokenClaims: Claims, purpose: LoginPurpose): Promise<LoginResult> {
     const seen = this.observe(purpose, issuer.id);
     try {
+      const claims = await this.prepare(issuer, tokenClaims);
       return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event));
     } catch (e) {
       throw seen.failed(e);
@@ -112,7 +124,7 @@ export class LoginService {
       throw new GatewayError('mapping_missing', 500, 'The sign-in mapping for this issuer is not configured.');
     }
     const mapStarted = performance.now();
-    const outcome = evaluateMapping(mapping.compiled, claims);
+    const outcome = evaluateMapping(mapping.compiled, claims, evaluateOptionsFor(issuer));
     seen.mappingSeconds = (performance.now() - mapStarted) / 1000;
     this.deps.tracing?.annotate({ 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': mapping.version ?? 0, 'claimgate.mapping_seconds': seen.mappingSeconds });
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
@@ -154,8 +166,7 @@ export class LoginService {
     }
   }
 
-  private async consumeJti(issuer: IssuerConfig, claims: Claims): Promise<void> {
-    const jti = claims.jti;
+  private async consumeJti(issuer: IssuerConfig, jti: unknown, claims: Claims): Promise<void> {
     if (jti === undefined || jti === null || jti === '') {
       if (issuer.ssoLink.requireJti) throw new TokenError('jti_missing', 'The sign-in link has no jti and cannot be used.');
       return;

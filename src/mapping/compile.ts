@@ -1,4 +1,5 @@
 import { MappingConfigError, type MappingProblem } from './errors.js';
+import { explainSyntaxError } from './syntax-hints.js';
 import { compileExpression, staticProblems, type CompiledExpression } from './jmespath-engine.js';
 import { joinPath } from './paths.js';
 import { MAPPABLE_USER_FIELDS, type MappingDefinition, type NameRule, type ProfileField, type SyncMode } from './schema.js';
@@ -27,6 +28,16 @@ export interface CompiledMapping {
 /** Default denial message of `require[n]` when the rule gives none. */
 export const defaultRequireMessage = (index: number): string => `Sign-in refused by the mapping rule require[${index}]`;
 
+/** True when the expression subtracts (the Arithmetic `Minus` node of @jmespath-community/jmespath). */
+function hasSubtraction(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(hasSubtraction);
+  if (typeof node !== 'object' || node === null) return false;
+  const n = node as Record<string, unknown>;
+  if (n.type === 'Literal') return false;
+  if (n.type === 'Arithmetic' && n.operator === 'Minus') return true;
+  return Object.keys(n).some((k) => k !== 'type' && hasSubtraction(n[k]));
+}
+
 const EXPRESSION_HINT = 'JMESPath (jmespath.org); quote claim names with dots, slashes or dashes: "https://vendor.example/claims/x"';
 const PATTERN_HINT = 'ECMAScript regular expression, compiled with the u flag: escape literal . ( ) [ ] { } with a backslash';
 
@@ -39,7 +50,15 @@ export class Compiler {
     try {
       compiled = compileExpression(source);
     } catch (e) {
-      this.problems.push({ path, message: `invalid expression: ${errorText(e)}`, hint: EXPRESSION_HINT });
+      const explained = explainSyntaxError(source);
+      this.problems.push({ path, message: `invalid expression: ${explained ?? errorText(e)}`, hint: EXPRESSION_HINT });
+      return null;
+    }
+    // `a-b` parses (JMESPath arithmetic) but is almost always a dashed claim name read as a subtraction, which
+    // yields nothing at every login: refuse it with the fix, as a syntax error would be.
+    const dashed = hasSubtraction(compiled.ast) ? explainSyntaxError(source) : null;
+    if (dashed) {
+      this.problems.push({ path, message: `invalid expression: ${dashed}`, hint: EXPRESSION_HINT });
       return null;
     }
     for (const message of staticProblems(compiled.ast)) this.problems.push({ path, message, hint: EXPRESSION_HINT });

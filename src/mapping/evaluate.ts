@@ -1,5 +1,6 @@
 import type { CompiledMapping } from './compile.js';
 import { evaluateNameRules } from './name-rules.js';
+import type { EvaluateOptions } from './absence.js';
 import { joinPath } from './paths.js';
 import { run, type RunResult } from './run.js';
 import type { ProfileField } from './schema.js';
@@ -29,10 +30,10 @@ function deny(code: Denial['code'], message: string, rule: string, trace: TraceE
  * through; write comparisons (`email_verified == \`true\``) or wrap with `!!`. A runtime error denies there,
  * empties a field or attribute, and makes a `when` rule add nothing; each is recorded in the trace.
  */
-export function evaluateMapping(m: CompiledMapping, claims: Claims): MappingOutcome {
+export function evaluateMapping(m: CompiledMapping, claims: Claims, opts: EvaluateOptions = {}): MappingOutcome {
   const trace: TraceEntry[] = [];
   try {
-    return evaluate(m, claims, trace);
+    return evaluate(m, claims, trace, opts);
   } catch (e) {
     // Not reachable by design (every expression runs through run()); fail closed if it ever is.
     trace.push({ path: '(mapping)', outcome: 'error', detail: e instanceof Error ? e.message : String(e) });
@@ -40,7 +41,7 @@ export function evaluateMapping(m: CompiledMapping, claims: Claims): MappingOutc
   }
 }
 
-function evaluate(m: CompiledMapping, claims: Claims, trace: TraceEntry[]): MappingOutcome {
+function evaluate(m: CompiledMapping, claims: Claims, trace: TraceEntry[], opts: EvaluateOptions): MappingOutcome {
   if (m.match) {
     const result = run(m.match, claims);
     if (!result.ok) {
@@ -78,8 +79,8 @@ function evaluate(m: CompiledMapping, claims: Claims, trace: TraceEntry[]): Mapp
     if (value !== undefined) profile[field] = value;
   }
 
-  const roles = evaluateNameRules(m.roles, claims, 'roles', trace);
-  const permissions = evaluateNameRules(m.permissions, claims, 'permissions', trace);
+  const roles = evaluateNameRules(m.roles, claims, 'roles', trace, opts);
+  const permissions = evaluateNameRules(m.permissions, claims, 'permissions', trace, opts);
 
   const attributes = dict<string[]>();
   for (const { name, expr } of m.attributes) {

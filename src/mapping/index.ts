@@ -18,3 +18,4 @@ export {
   type SyncMode,
 } from './schema.js';
 export type { Claims, DesiredUser, MappingOutcome, TraceEntry } from './types.js';
+export type { EvaluateOptions } from './absence.js';

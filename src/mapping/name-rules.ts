@@ -3,6 +3,7 @@ import { isTruthy } from './jmespath-engine.js';
 import { run } from './run.js';
 import { expandTemplate } from './template.js';
 import type { Claims, TraceEntry } from './types.js';
+import { absenceDetail, type EvaluateOptions } from './absence.js';
 import { addUnique, ignoredDetail, toStringList } from './values.js';
 
 /** Names longer than the schema allows for hand-written names are dropped rather than stored. */
@@ -23,6 +24,7 @@ export function evaluateNameRules(
   claims: Claims,
   list: 'roles' | 'permissions',
   trace: TraceEntry[],
+  opts: EvaluateOptions = {},
 ): string[] {
   const names: string[] = [];
   const seen = new Set<string>();
@@ -30,7 +32,7 @@ export function evaluateNameRules(
   let hasDefault = false;
   rules.forEach((rule, i) => {
     if (rule.kind === 'default') hasDefault = true;
-    else entries[i] = evaluateRule(rule, claims, `${list}[${i}]`, names, seen);
+    else entries[i] = evaluateRule(rule, claims, `${list}[${i}]`, names, seen, opts);
   });
   if (hasDefault) {
     const produced = names.length > 0;
@@ -54,6 +56,7 @@ function evaluateRule(
   path: string,
   names: string[],
   seen: Set<string>,
+  opts: EvaluateOptions,
 ): TraceEntry {
   if (rule.kind === 'when') {
     const result = run(rule.when, claims);
@@ -93,6 +96,9 @@ function evaluateRule(
   if (skipped) details.push(`skipped ${skipped} value(s) or name(s) over the length limit`);
   const detail = details.length ? details.join('; ') : undefined;
   if (produced.length > 0) return { path, outcome: 'produced', values: produced, ...(detail ? { detail } : {}) };
-  if (input.values.length === 0 && !input.ignored) return { path, outcome: 'empty', detail: `${rule.from.source} yielded nothing` };
+  if (input.values.length === 0 && !input.ignored) {
+    const absent = absenceDetail(rule.from.source, claims, opts);
+    return { path, outcome: 'empty', detail: absent ?? `${rule.from.source} yielded nothing` };
+  }
   return { path, outcome: 'no-match', ...(detail ? { detail } : {}) };
 }

@@ -120,6 +120,8 @@ export const mappingSchema = z.strictObject({
   /** Attribute name -> expression yielding a string or array of strings. */
   attributes: ownRecord(z.string().min(1).max(200), expr).default(() => dict<never>()),
   sync: z.strictObject(syncShape).default({}),
+  /** Readable names of group ids (GUIDs) used in `map` tables, shown by `claimgate map` and the preview. */
+  groupLabels: z.record(z.string().min(1).max(200), z.string().min(1).max(500)).optional(),
 });
 
 export type MappingDefinition = z.output<typeof mappingSchema>;

@@ -16,6 +16,8 @@ export interface OidcClientsOptions {
   /** Discovery metadata is refetched after this long (keys and endpoints may move). Default 1 h. */
   maxAgeMs?: number;
   now?: () => number;
+  /** Fetch for every request to the provider (the egress proxy). Default: the global fetch. */
+  fetch?: typeof fetch;
 }
 
 interface Entry {
@@ -111,7 +113,10 @@ export class OidcClients {
     const config = await oidc.discovery(server, o.clientId, metadata, await clientAuth(issuer), {
       timeout,
       execute: insecure ? [oidc.allowInsecureRequests] : [],
+      ...(this.opts.fetch ? { [oidc.customFetch]: this.opts.fetch as oidc.CustomFetch } : {}),
     });
+    // The token, userinfo and refresh requests made with this configuration go the same way.
+    if (this.opts.fetch) config[oidc.customFetch] = this.opts.fetch as oidc.CustomFetch;
     // Seconds, for the token and userinfo requests made with this configuration.
     config.timeout = timeout;
     return config;

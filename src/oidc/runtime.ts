@@ -30,7 +30,7 @@ export function oidcRuntime(ctx: GatewayContext): OidcRuntime {
   if (!rt) {
     const redirectUri = gatewayUrl(ctx, '/callback');
     rt = {
-      clients: new OidcClients(ctx.config.issuers, { redirectUri, now: ctx.now }),
+      clients: new OidcClients(ctx.config.issuers, { redirectUri, now: ctx.now, fetch: ctx.egressFetch }),
       transactions: new TransactionCookie(ctx.config.session.secret, {
         baseName: ctx.config.session.cookieName,
         path: `${ctx.config.basePath}/callback`,

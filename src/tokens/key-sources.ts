@@ -34,15 +34,15 @@ export class KeySourceUnavailable extends Error {
 }
 
 /** Builds the verification key of one issuer. Static keys and secrets are prepared once, here. */
-export function keySourceFor(issuer: IssuerConfig): VerificationKey {
+export function keySourceFor(issuer: IssuerConfig, fetchImpl: typeof fetch = fetch): VerificationKey {
   if (issuer.sharedSecret !== undefined) return hmacKeySet(issuer.sharedSecret);
   if (issuer.keys !== undefined) {
     // createLocalJWKSet validates the set now and imports each key once per algorithm on first use
     // (jose caches the CryptoKey), so no token pays for a key import after the first.
     return createLocalJWKSet({ keys: issuer.keys as unknown as JWK[] });
   }
-  if (issuer.jwksUri !== undefined) return remoteKeySet(new URL(issuer.jwksUri), issuer.jwks);
-  if (issuer.discovery === true) return discoveredKeySet(issuer);
+  if (issuer.jwksUri !== undefined) return remoteKeySet(new URL(issuer.jwksUri), issuer.jwks, fetchImpl);
+  if (issuer.discovery === true) return discoveredKeySet(issuer, fetchImpl);
   throw new Error(`issuer "${issuer.id}" has no key source`);
 }
 
@@ -76,7 +76,7 @@ export function hmacKeySet(secret: string): KeyResolver {
  * so an outage (or a flood of unknown `kid`s during one) costs the key endpoint at most one request per
  * cooldown, and callers fail fast with `jwks_unavailable` instead of each waiting for the timeout.
  */
-export function remoteKeySet(url: URL, tuning: IssuerConfig['jwks']): KeyResolver {
+export function remoteKeySet(url: URL, tuning: IssuerConfig['jwks'], fetchImpl: typeof fetch = fetch): KeyResolver {
   const backoffMs = tuning.cooldownSeconds * 1000;
   let failedAt = Number.NEGATIVE_INFINITY;
   const guardedFetch: FetchImplementation = async (href, init) => {
@@ -84,7 +84,7 @@ export function remoteKeySet(url: URL, tuning: IssuerConfig['jwks']): KeyResolve
       throw new KeySourceUnavailable('the key endpoint failed recently; not retrying before the cooldown ends');
     }
     try {
-      const res = await fetch(href, init);
+      const res = await fetchImpl(href, init);
       if (res.status !== 200) failedAt = Date.now();
       return res;
     } catch (e) {
@@ -121,7 +121,7 @@ export function discoveryUrl(issuer: string): string {
  * then uses its `jwks_uri` like a configured `jwksUri`. A failed discovery is retried by a later token, at
  * most once per cooldown.
  */
-export function discoveredKeySet(issuer: IssuerConfig): KeyResolver {
+export function discoveredKeySet(issuer: IssuerConfig, fetchImpl: typeof fetch = fetch): KeyResolver {
   const url = discoveryUrl(issuer.issuer);
   const backoffMs = issuer.jwks.cooldownSeconds * 1000;
   let resolver: KeyResolver | undefined;
@@ -133,7 +133,7 @@ export function discoveredKeySet(issuer: IssuerConfig): KeyResolver {
     let res: Response;
     try {
       // No redirects, like jose's JWKS fetch: the metadata must be served at the issuer's own URL.
-      res = await fetch(url, {
+      res = await fetchImpl(url, {
         redirect: 'manual',
         signal: AbortSignal.timeout(issuer.jwks.timeoutMs),
         headers: { accept: 'application/json' },
@@ -167,7 +167,7 @@ export function discoveredKeySet(issuer: IssuerConfig): KeyResolver {
     if (jwksUrl.protocol !== 'https:' && !insecureOk) {
       throw new KeySourceUnavailable('the discovered jwks_uri is not https');
     }
-    return remoteKeySet(jwksUrl, issuer.jwks);
+    return remoteKeySet(jwksUrl, issuer.jwks, fetchImpl);
   };
 
   const start = (): Promise<KeyResolver> => {

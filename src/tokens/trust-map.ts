@@ -49,6 +49,8 @@ export interface TrustMapOptions {
   maxTokenBytes?: number;
   /** Entries of the bearer verify cache. Default 10000; 0 disables it. */
   verifyCacheMaxEntries?: number;
+  /** Fetch used for key sets and discovery (the egress proxy). Default: the global fetch. */
+  fetch?: typeof fetch;
 }
 
 /** Counters for metrics and tests. */
@@ -80,6 +82,8 @@ export class TrustMap {
   /** Counters (monotonic). */
   readonly stats: TrustMapStats = { signatureVerifications: 0, cacheHits: 0 };
   private readonly byIss = new Map<string, IssuerEntry>();
+  /** Issuers whose `iss` contains `{tenantid}` (Entra multi-tenant), tried when no exact `iss` matches. */
+  private readonly templates: IssuerEntry[] = [];
   private readonly byId = new Map<string, IssuerEntry>();
   private readonly cache: VerifyCache<VerifiedToken>;
   private readonly now: () => number;
@@ -94,8 +98,9 @@ export class TrustMap {
       checkIssuer(issuer, options.publicUrl);
       if (this.byIss.has(issuer.issuer)) invalid(`issuer "${issuer.issuer}" is configured twice`);
       if (this.byId.has(issuer.id)) invalid(`issuer id "${issuer.id}" is configured twice`);
-      const entry = buildEntry(issuer);
+      const entry = buildEntry(issuer, options.fetch);
       this.byIss.set(issuer.issuer, entry);
+      if (issuer.issuer.includes(TENANT_PLACEHOLDER)) this.templates.push(entry);
       this.byId.set(issuer.id, entry);
     }
   }
@@ -153,7 +158,13 @@ export class TrustMap {
 
     const base = opts.purpose === 'sso' ? entry.ssoOptions : entry.options;
     const verifyOptions: JWTVerifyOptions = { ...base, currentDate: new Date(now * 1000) };
+    // A tenant template was matched in entryFor against this very `iss`; jose checks it again, exactly.
+    if (entry.config.issuer.includes(TENANT_PLACEHOLDER)) verifyOptions.issuer = payload.iss as string;
+    // `azp` may stand in for `aud`: jose's own audience check is replaced by the any-match below.
+    if (entry.config.acceptAzpAsAudience) delete verifyOptions.audience;
     const { payload: claims, protectedHeader } = await this.checkSignature(token, entry.key, verifyOptions);
+    if (entry.config.acceptAzpAsAudience) checkAudienceOrAzp(claims, entry.config.audiences);
+    checkProviderClaims(entry.config, claims);
 
     // jose checks `iat` only together with maxTokenAge; a token issued in the future is refused always.
     const tolerance = entry.config.clockToleranceSeconds;
@@ -176,12 +187,26 @@ export class TrustMap {
 
   private entryFor(payload: JWTPayload, issuerId: string | undefined): IssuerEntry {
     if (typeof payload.iss !== 'string' || payload.iss.length === 0) throw malformed('The token has no "iss" claim.');
-    const entry = this.byIss.get(payload.iss);
+    const exact = this.byIss.get(payload.iss);
+    // A template is never an `iss` itself: a token claiming the literal "{tenantid}" issuer matches nothing.
+    const entry = exact !== undefined && !exact.config.issuer.includes(TENANT_PLACEHOLDER) ? exact : this.templateFor(payload);
     if (entry === undefined) throw new TokenError('issuer_unknown', 'The token issuer is not trusted.');
     if (issuerId !== undefined && entry.config.id !== issuerId) {
       throw new TokenError('issuer_unknown', 'The token was not issued by the expected issuer.');
     }
     return entry;
+  }
+
+  /**
+   * The template issuer this token's `iss` is an instance of: its `tid` must be a listed tenant and `iss` must be
+   * the template with exactly that `tid` put in (nothing else varies).
+   */
+  private templateFor(payload: JWTPayload): IssuerEntry | undefined {
+    const tid = typeof payload.tid === 'string' ? payload.tid.toLowerCase() : undefined;
+    if (tid === undefined || !GUID.test(tid)) return undefined;
+    return this.templates.find(
+      (e) => tenantsOf(e.config).has(tid) && e.config.issuer.split(TENANT_PLACEHOLDER).join(tid) === payload.iss,
+    );
   }
 
   private async checkSignature(token: string, key: VerificationKey, options: JWTVerifyOptions) {
@@ -229,7 +254,38 @@ function checkIssuer(issuer: IssuerConfig, publicUrl: string | undefined): void 
   if (issuer.audiences.length === 0) invalid(`${where} has no audiences`);
 }
 
-function buildEntry(issuer: IssuerConfig): IssuerEntry {
+const TENANT_PLACEHOLDER = '{tenantid}';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function tenantsOf(issuer: IssuerConfig): Set<string> {
+  return new Set((issuer.entra?.tenants ?? []).map((t) => t.toLowerCase()));
+}
+
+/** `aud` any-match, or else `azp` listed in `audiences` (`acceptAzpAsAudience`). */
+function checkAudienceOrAzp(claims: JWTPayload, audiences: readonly string[]): void {
+  const aud = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
+  if (aud.some((a) => audiences.includes(a))) return;
+  if (typeof claims.azp === 'string' && audiences.includes(claims.azp)) return;
+  throw new TokenError('audience_mismatch', 'The token is not meant for this gateway (aud).');
+}
+
+/** Checks a provider needs beyond the standard ones: the Entra tenant list and Google's hosted domain. */
+function checkProviderClaims(issuer: IssuerConfig, claims: JWTPayload): void {
+  const tenants = tenantsOf(issuer);
+  if (tenants.size > 0) {
+    const tid = typeof claims.tid === 'string' ? claims.tid.toLowerCase() : '';
+    if (!tenants.has(tid)) throw new TokenError('tenant_not_allowed', 'The token comes from a tenant that is not allowed here.');
+  }
+  const domains = issuer.google?.hostedDomains ?? [];
+  if (domains.length > 0) {
+    const hd = typeof claims.hd === 'string' ? claims.hd.toLowerCase() : '';
+    if (!domains.some((d) => d.toLowerCase() === hd)) {
+      throw new TokenError('hosted_domain_not_allowed', 'The account does not belong to an allowed Google Workspace domain.');
+    }
+  }
+}
+
+function buildEntry(issuer: IssuerConfig, fetchImpl?: typeof fetch): IssuerEntry {
   const options: JWTVerifyOptions = {
     algorithms: issuer.algorithms as JWSAlgorithm[],
     issuer: issuer.issuer,
@@ -241,7 +297,7 @@ function buildEntry(issuer: IssuerConfig): IssuerEntry {
   const ssoAge = Math.min(issuer.maxTokenAgeSeconds ?? Infinity, issuer.ssoLink.maxTokenAgeSeconds);
   let key: VerificationKey;
   try {
-    key = keySourceFor(issuer);
+    key = keySourceFor(issuer, fetchImpl);
   } catch (e) {
     invalid(`issuer "${issuer.id}" has unusable keys`, e);
   }

@@ -5,6 +5,7 @@ import { GatewayError, TokenError } from '../errors.js';
 import { planProfile } from './profile.js';
 import type { UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
+import { activityDay, activityIsStale } from './activity.js';
 import type { LoginSyncInput, UserChanges } from './types.js';
 import { storableJson } from './text-rules.js';
 
@@ -85,6 +86,7 @@ export async function loginSyncTx(trx: Trx, input: LoginSyncInput, deps: LoginSy
           created_at: at,
           updated_at: at,
           last_login_at: at,
+          last_activity_at: activityDay(at),
         })
         .onConflict()
         .ignore()
@@ -167,6 +169,7 @@ export async function loginSyncTx(trx: Trx, input: LoginSyncInput, deps: LoginSy
   const bumped =
     !created &&
     (changes.profile.length > 0 || changes.renamedFrom !== undefined || !!changes.roles || !!changes.permissions || !!changes.attributes);
+  const activity = !created && activityIsStale(user.last_activity_at, at) ? { last_activity_at: activityDay(at) } : {};
   if (bumped) {
     await trx('users')
       .where({ id: user.id })
@@ -176,9 +179,12 @@ export async function loginSyncTx(trx: Trx, input: LoginSyncInput, deps: LoginSy
         version: trx.raw('version + 1'),
         updated_at: at,
         last_login_at: at,
+        ...activity,
       });
   } else if (!created && loginIsStale(user.last_login_at, at, deps.lastLoginPrecisionMs)) {
-    await trx('users').where({ id: user.id }).update({ last_login_at: at });
+    await trx('users').where({ id: user.id }).update({ last_login_at: at, ...activity });
+  } else if (Object.keys(activity).length > 0) {
+    await trx('users').where({ id: user.id }).update(activity);
   }
 
   if (input.claims) {

@@ -45,6 +45,7 @@ export interface UserRow {
   created_at: Time;
   updated_at: Time;
   last_login_at: Time | null;
+  last_activity_at?: Time | null;
 }
 
 /** A users row with its grants, attributes and identities aggregated as JSON (see queries.ts). */
@@ -113,6 +114,7 @@ export function rowToRecord(row: FullUserRow): UserRecord {
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
     lastLoginAt: toIsoOrNull(row.last_login_at),
+    lastActivityAt: toIsoOrNull(row.last_activity_at ?? null),
   };
 }
 
@@ -147,5 +149,6 @@ export function userToJson(user: UserRecord): Record<string, unknown> {
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
     lastLoginAt: user.lastLoginAt,
+    lastActivityAt: user.lastActivityAt,
   };
 }

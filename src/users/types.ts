@@ -66,6 +66,8 @@ export interface UserRecord {
   createdAt: string;
   updatedAt: string;
   lastLoginAt: string | null;
+  /** Day of the last sign-in or provisioning change (UTC midnight); null before the first. */
+  lastActivityAt: string | null;
 }
 
 /**

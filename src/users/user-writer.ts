@@ -6,6 +6,7 @@ import { recordAudit } from '../audit/audit-log.js';
 import type { ProfileField } from '../mapping/schema.js';
 import { PROFILE_COLUMNS, PROFILE_FIELDS, profileValue, type UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
+import { activityDay, touchActivity } from './activity.js';
 import type { Lifecycle, SourceGrants } from './types.js';
 import { enforceTextRule } from './text-rules.js';
 
@@ -112,6 +113,7 @@ export async function createProvisionedUser(
       deprovisioned_at: lifecycle === 'DEPROVISIONED' ? meta.at : null,
       created_at: meta.at,
       updated_at: meta.at,
+      last_activity_at: activityDay(meta.at),
     })
     .onConflict()
     .ignore()
@@ -135,6 +137,7 @@ export async function updateProvisionedUser(
   const changes = checkedTexts(unchecked);
   const row = (await trx('users').where({ id: userId }).forUpdate().first()) as UserRow | undefined;
   if (!row) return null;
+  await touchActivity(trx, userId, meta.at);
   const update: Record<string, unknown> = {};
   const before: Record<string, ProfileValue> = {};
   const after: Record<string, ProfileValue> = {};

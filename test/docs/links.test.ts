@@ -12,12 +12,6 @@ import { brokenAnchors, brokenLinks, headingAnchors } from '../../scripts/docs/l
 const PENDING = new Set([
   'docs/console.md',
   'docs/cli.md',
-  'docs/providers/README.md',
-  'docs/providers/entra.md',
-  'docs/providers/okta.md',
-  'docs/providers/keycloak.md',
-  'docs/providers/auth0.md',
-  'docs/providers/google.md',
   'docs/logs.md',
   'docs/scim-roles.md',
   'docs/event-receiver.md',

@@ -186,6 +186,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
         diff: z.record(z.string(), z.unknown()).nullable(),
         producedBy: z.record(z.string(), z.record(z.string(), z.array(z.string()))).nullable(),
         trace: z.array(z.object({ path: z.string(), outcome: z.string(), values: z.unknown().optional(), detail: z.string().optional() })),
+        groupLabels: z.record(z.string(), z.string()).optional(),
       }),
       errors: [404],
       handler: async ({ params, body }) => previewOne(ctx, params.name, body),

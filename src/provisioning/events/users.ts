@@ -1,3 +1,4 @@
+import { touchActivity } from '../../users/activity.js';
 import { ulid } from 'ulid';
 import { recordAudit } from '../../audit/audit-log.js';
 import type { ProfileField } from '../../mapping/index.js';
@@ -114,6 +115,7 @@ export async function upsertUser(c: ApplyContext, b: Record<string, unknown>): P
     }
   }
   await setLocalUser(c, uid, row.id);
+  await touchActivity(c.trx, row.id, c.at);
   if (!created) {
     const plan = planProfile(row, { profile: profileOf(b, row, uid), sync: {} });
     const columns: Record<string, unknown> = { ...plan.columns };
