@@ -79,7 +79,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const jtis = new JtiStore(db.knex);
     const outcomes = new Outcomes();
     const tracing = createTracing(config.tracing);
-    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis, outcomes, tracing });
+    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis, outcomes, tracing, bus });
     const publicUrl = new URL(config.publicUrl);
     const cookie = new SessionCookie(config.session.secret, {
       name: config.session.cookieName,

@@ -7,6 +7,7 @@ import type { TrustMap } from '../tokens/index.js';
 import type { UserStore, UserRecord } from '../users/index.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { JtiStore } from './jti-store.js';
+import type { InvalidationBus } from '../cache/invalidation.js';
 import type { MappingRegistry } from './mapping-registry.js';
 import { enforceTextRule, hasControlCharacter, TextRefused } from '../users/text-rules.js';
 import type { LoginObservation, LoginOutcome, Outcomes } from '../audit/outcomes.js';
@@ -40,8 +41,14 @@ export class LoginService {
       outcomes?: Outcomes;
       /** Spans for verification, mapping and the user sync. */
       tracing?: Tracing;
+      /** Tells every process when a token was used as a sign-in link (its cached bearer results must go). */
+      bus?: InvalidationBus;
     },
-  ) {}
+  ) {
+    deps.bus?.on((m) => {
+      if (m.kind === 'token') deps.trustMap.forget(m.id);
+    });
+  }
 
   /** The version of the mapping now in force for `name` (null: the file's; undefined: none). */
   mappingVersion(name: string): number | null | undefined {
@@ -60,7 +67,7 @@ export class LoginService {
         if (!issuer.ssoLink.enabled) {
           throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
         }
-        await this.consumeJti(issuer, claims);
+        if (await this.consumeJti(issuer, claims)) await this.deps.bus?.publish({ kind: 'token', id: verified.tokenHash });
       } else if (issuer.ssoLink.enabled && typeof claims.jti === 'string' && (await this.deps.jtis.isUsed(issuer.id, claims.jti))) {
         // A used sign-in link must not live on as a bearer token: its URL may have leaked (history, logs, referrers).
         // Bearer results are cached by token hash, so this costs one lookup per distinct token, not per request.
@@ -154,11 +161,12 @@ export class LoginService {
     }
   }
 
-  private async consumeJti(issuer: IssuerConfig, claims: Claims): Promise<void> {
+  /** True when a jti was recorded (false: the issuer allows links without one and this one has none). */
+  private async consumeJti(issuer: IssuerConfig, claims: Claims): Promise<boolean> {
     const jti = claims.jti;
     if (jti === undefined || jti === null || jti === '') {
       if (issuer.ssoLink.requireJti) throw new TokenError('jti_missing', 'The sign-in link has no jti and cannot be used.');
-      return;
+      return false;
     }
     if (typeof jti !== 'string' || jti.length > 256 || hasControlCharacter(jti)) throw new TokenError('token_malformed', 'The token jti is malformed.');
     const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000);
@@ -166,6 +174,7 @@ export class LoginService {
     if (!(await this.deps.jtis.consume(issuer.id, jti, expiresAt))) {
       throw new TokenError('jti_replayed', 'This sign-in link has already been used.');
     }
+    return true;
   }
 }
 
