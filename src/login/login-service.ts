@@ -63,6 +63,7 @@ export class LoginService {
       const verified = this.deps.tracing ? await this.deps.tracing.span('claimgate.verify', { 'claimgate.purpose': purpose }, verify) : await verify();
       const issuer = verified.issuer;
       const claims = verified.claims as Claims;
+      await this.refuseOwnIdToken(issuer, claims, verified.tokenHash);
       if (purpose === 'sso') {
         if (!issuer.ssoLink.enabled) {
           throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
@@ -76,6 +77,31 @@ export class LoginService {
       return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event));
     } catch (e) {
       throw seen.failed(e);
+    }
+  }
+
+  /**
+   * Remembers an ID token the redirect login (or a session refresh) received, until it expires, so that it is never
+   * taken as a bearer token or a sign-in link: the gateway hands it to the browser as `id_token_hint` at logout, and
+   * it must not outlive that logout as a credential.
+   */
+  async recordIdToken(issuer: IssuerConfig, verified: { claims: Claims; tokenHash: string }): Promise<void> {
+    const exp = typeof verified.claims.exp === 'number' ? verified.claims.exp : Math.floor(Date.now() / 1000);
+    await this.deps.jtis.consume(issuer.id, idTokenKey(verified.tokenHash), new Date((exp + issuer.clockToleranceSeconds + 60) * 1000));
+  }
+
+  /**
+   * ID tokens tell the gateway's own client who signed in; they are not access tokens. One addressed to this
+   * issuer's OIDC client id is refused when it carries a `nonce` (only the authorization request's ID tokens do)
+   * or when the gateway itself received it. Other tokens for the same audience (an API's access tokens) still pass.
+   */
+  private async refuseOwnIdToken(issuer: IssuerConfig, claims: Claims, tokenHash: string): Promise<void> {
+    const clientId = issuer.oidc?.clientId;
+    if (clientId === undefined) return;
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.includes(clientId)) return;
+    if (claims.nonce !== undefined || (await this.deps.jtis.isUsed(issuer.id, idTokenKey(tokenHash)))) {
+      throw new TokenError('id_token_not_accepted', 'An ID token of the sign-in is neither a bearer token nor a sign-in link.');
     }
   }
 
@@ -196,4 +222,9 @@ export function unverifiedIssuerId(token: string, issuers: readonly IssuerConfig
   } catch {
     return 'unknown';
   }
+}
+
+/** ID tokens share the single-use store with link jtis, under a key no issuer's jti is expected to take. */
+function idTokenKey(tokenHash: string): string {
+  return `id_token:${tokenHash}`;
 }
