@@ -35,6 +35,8 @@ describe('ID tokens of the redirect sign-in are not bearer tokens', () => {
     const idToken = new URL(String(out.headers.location)).searchParams.get('id_token_hint')!;
     expect(idToken).toMatch(/^eyJ/);
     expect(await asBearer(idToken)).toBe('401 id_token_not_accepted');
+    const link = await call(`${gw.url}/claimgate/sso?jwt=${idToken}`);
+    expect([link.status, link.json().code]).toEqual([401, 'id_token_not_accepted']);
     expect(gw.logs.join('\n')).not.toContain(idToken.split('.')[2]!);
   });
 
