@@ -35,7 +35,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   signature_invalid: { statuses: [401], area: 'token', meaning: 'The signature matches no key of the issuer.' },
   algorithm_not_allowed: { statuses: [401], area: 'token', meaning: '`alg` is not in the issuer\'s `algorithms` (or is `none`).' },
   jti_missing: { statuses: [401], area: 'token', meaning: 'A sign-in link has no `jti`.' },
-  jti_replayed: { statuses: [401], area: 'token', meaning: 'The sign-in link was used before; links are single-use.' },
+  jti_replayed: { statuses: [401], area: 'token', meaning: 'The sign-in link was used before; links are single-use. A token used as a link is also refused as a bearer token from then on.' },
+  id_token_not_accepted: { statuses: [401], area: 'token', meaning: 'An ID token of the issuer\'s own OIDC client (it carries a `nonce`, or the gateway received it at sign-in) was sent as a bearer token or sign-in link; ID tokens are not access tokens.' },
   jwks_unavailable: { statuses: [503], area: 'token', meaning: 'The issuer\'s keys (or discovery document) cannot be fetched.' },
   user_unknown: { statuses: [401, 403], area: 'token', meaning: 'The user of a token or session no longer exists (401), or cannot be handed to the app in redirect mode (403).' },
   issuer_config_invalid: { statuses: [500], area: 'token', meaning: 'An issuer\'s configuration cannot be used by the trust map; the log says why.' },
@@ -63,6 +64,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   path_invalid: { statuses: [400], area: 'session and app', meaning: 'The path has an encoded `/` or `\\`, a disguised `..`, control characters or bad encoding; refused on purpose.' },
   upstream_unavailable: { statuses: [502], area: 'session and app', meaning: 'The app cannot be reached.' },
   upstream_timeout: { statuses: [504], area: 'session and app', meaning: 'The app is slower than `upstream.timeoutSeconds`.' },
+  upgrade_not_supported: { statuses: [400], area: 'session and app', meaning: 'An `Upgrade` to anything but `websocket` (`h2c` included); only WebSocket tunnels are passed to the app.' },
+  upgrade_invalid: { statuses: [400], area: 'session and app', meaning: 'A WebSocket handshake that is not a `GET` without a body with a well-formed `Sec-WebSocket-Key`.' },
   client_closed: { statuses: [499], area: 'session and app', meaning: 'The client went away before the app answered; only logged, nobody receives it.' },
   not_found: { statuses: [404], area: 'session and app', meaning: 'No such gateway route (also every app path in `forward-auth` and `redirect` modes).' },
   // APIs (admin, SCIM, sync, metrics, token endpoint)
@@ -72,7 +75,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   rate_limited: { statuses: [429], area: 'api', meaning: 'Too many requests from one client address within a minute; wait for `Retry-After`.' },
   too_many_users: { statuses: [413], area: 'api', meaning: 'A sync API call carried more than 1,000 users.' },
   // Admin API
-  invalid_request: { statuses: [400], area: 'admin api', meaning: 'The request failed validation; `problems: [{ path, message }]` lists every problem.' },
+  invalid_request: { statuses: [400], area: 'admin api', meaning: 'The request failed validation; `problems: [{ path, message }]` lists every problem. Also: a request that carries a token in more than one way (header, query, body).' },
   mapping_invalid: { statuses: [400], area: 'admin api', meaning: 'A mapping cannot be used; every problem is listed with its path.' },
   text_invalid: { statuses: [400], area: 'admin api', meaning: 'A text value holds a NUL or, in an identifier, another control character; or the database refused a value as malformed.' },
   scim_busy: { statuses: [429], area: 'api', meaning: 'Too many SCIM reads in flight for this credential or for the instance; retry after `Retry-After`.' },
