@@ -199,20 +199,20 @@ describe('a genuine WebSocket still works, with route rules and header stripping
   let app: Awaited<ReturnType<typeof startWebSocketApp>>;
   beforeAll(async () => {
     app = await startWebSocketApp();
-    gw = await startTestGateway({ routes: ROUTES, upstream: { url: app.url, timeoutSeconds: 2 } });
+    gw = await startTestGateway({ routes: ROUTES, upstream: { url: app.url, timeoutSeconds: 1 } });
   });
   afterAll(async () => {
     await gw?.close();
     await app?.close();
   });
 
-  const converse = (url: string, headers: Record<string, string>) =>
+  const converse = (url: string, headers: Record<string, string>, idleMs = 0) =>
     new Promise<string[]>((resolve, reject) => {
       const ws = new WebSocket(url, { headers } as never);
       const got: string[] = [];
       ws.onmessage = (e) => {
         got.push(String(e.data));
-        if (got.length === 1) ws.send('ping');
+        if (got.length === 1) setTimeout(() => ws.send('ping'), idleMs);
         else ws.close();
       };
       ws.onclose = () => resolve(got);
@@ -225,6 +225,11 @@ describe('a genuine WebSocket still works, with route rules and header stripping
     const seen = app.handshakes.at(-1)!;
     expect(seen['x-claimgate-user']).toBeUndefined();
     expect(seen['x-claimgate-roles']).toBeUndefined();
+  });
+
+  it('an open tunnel is not cut by the upstream answer timeout while it is idle', async () => {
+    const got = await converse(`${gw.url.replace('http', 'ws')}/public/chat`, {}, 1500);
+    expect(got).toEqual(['hello', 'echo:ping']);
   });
 
   it('route rules apply to the handshake: a viewer gets 403 on /admin/*, an admin gets through with its own headers', async () => {
