@@ -68,8 +68,12 @@ export class LoginService {
         if (!issuer.ssoLink.enabled) {
           throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
         }
-        if (await this.consumeJti(issuer, claims)) await this.deps.bus?.publish({ kind: 'token', id: verified.tokenHash });
-      } else if (issuer.ssoLink.enabled && typeof claims.jti === 'string' && (await this.deps.jtis.isUsed(issuer.id, claims.jti))) {
+        if (!(await this.consumeJti(issuer, claims))) {
+          // A link without a jti (the issuer allows it) may be used again as a link, but never as a bearer token.
+          await this.deps.jtis.consume(issuer.id, linkKey(verified.tokenHash), expiryOf(issuer, claims));
+        }
+        await this.deps.bus?.publish({ kind: 'token', id: verified.tokenHash });
+      } else if (issuer.ssoLink.enabled && (await this.deps.jtis.isUsed(issuer.id, typeof claims.jti === 'string' ? claims.jti : linkKey(verified.tokenHash)))) {
         // A used sign-in link must not live on as a bearer token: its URL may have leaked (history, logs, referrers).
         // Bearer results are cached by token hash, so this costs one lookup per distinct token, not per request.
         throw new TokenError('jti_replayed', 'This token was already used as a sign-in link.');
@@ -86,8 +90,7 @@ export class LoginService {
    * it must not outlive that logout as a credential.
    */
   async recordIdToken(issuer: IssuerConfig, verified: { claims: Claims; tokenHash: string }): Promise<void> {
-    const exp = typeof verified.claims.exp === 'number' ? verified.claims.exp : Math.floor(Date.now() / 1000);
-    await this.deps.jtis.consume(issuer.id, idTokenKey(verified.tokenHash), new Date((exp + issuer.clockToleranceSeconds + 60) * 1000));
+    await this.deps.jtis.consume(issuer.id, idTokenKey(verified.tokenHash), expiryOf(issuer, verified.claims));
   }
 
   /**
@@ -195,9 +198,7 @@ export class LoginService {
       return false;
     }
     if (typeof jti !== 'string' || jti.length > 256 || hasControlCharacter(jti)) throw new TokenError('token_malformed', 'The token jti is malformed.');
-    const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000);
-    const expiresAt = new Date((exp + issuer.clockToleranceSeconds + 60) * 1000);
-    if (!(await this.deps.jtis.consume(issuer.id, jti, expiresAt))) {
+    if (!(await this.deps.jtis.consume(issuer.id, jti, expiryOf(issuer, claims)))) {
       throw new TokenError('jti_replayed', 'This sign-in link has already been used.');
     }
     return true;
@@ -227,4 +228,15 @@ export function unverifiedIssuerId(token: string, issuers: readonly IssuerConfig
 /** ID tokens share the single-use store with link jtis, under a key no issuer's jti is expected to take. */
 function idTokenKey(tokenHash: string): string {
   return `id_token:${tokenHash}`;
+}
+
+/** A link used without a jti is remembered by its hash, under a key of its own. */
+function linkKey(tokenHash: string): string {
+  return `link:${tokenHash}`;
+}
+
+/** Single-use records live until the token could not be accepted anyway (exp plus tolerance), then the purge drops them. */
+function expiryOf(issuer: IssuerConfig, claims: Claims): Date {
+  const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000);
+  return new Date((exp + issuer.clockToleranceSeconds + 60) * 1000);
 }

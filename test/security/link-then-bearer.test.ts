@@ -48,6 +48,30 @@ describe('a token used at /sso is refused as a bearer token afterwards', () => {
   });
 });
 
+describe('an issuer that allows links without a jti', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({}, { ssoLink: { enabled: true, requireJti: false } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('such a link may be used again as a link, but once used it is refused as a bearer token, in both orders', async () => {
+    const first = await gw.token({ preferred_username: 'nojti1', sub: 'u-nojti1' }, { noJti: true });
+    expect((await call(`${gw.url}/claimgate/sso?jwt=${first}`)).status).toBe(303);
+    expect(await asBearer(gw.url, first)).toBe('401 jti_replayed');
+    expect((await call(`${gw.url}/claimgate/sso?jwt=${first}`)).status).toBe(303);
+
+    const second = await gw.token({ preferred_username: 'nojti2', sub: 'u-nojti2' }, { noJti: true });
+    expect(await asBearer(gw.url, second)).toBe(200);
+    expect((await call(`${gw.url}/claimgate/sso?jwt=${second}`)).status).toBe(303);
+    expect(await asBearer(gw.url, second)).toBe('401 jti_replayed');
+    // A token never used as a link keeps working.
+    expect(await asBearer(gw.url, await gw.token({ preferred_username: 'nojti3', sub: 'u-nojti3' }, { noJti: true }))).toBe(200);
+  });
+});
+
 describeIfPostgres('two instances: the link used on one is refused as bearer on the other within 1 s', () => {
   let a: TestGateway;
   let b: OtherInstance;
