@@ -92,6 +92,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       jtis,
       outcomes,
       tracing,
+      bus,
       prepareClaims: (issuer, claims) => entraGroups.prepare(issuer, claims),
     });
     const publicUrl = new URL(config.publicUrl);

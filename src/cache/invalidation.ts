@@ -6,9 +6,13 @@
  * while we were deaf are lost).
  */
 
-/** What changed: a user (profile, grants, lifecycle), a session, a credential, a mapping, or everything. */
+/**
+ * What changed: a user (profile, grants, lifecycle), a session, a credential, a mapping, a token (by hash: it was
+ * used as a sign-in link, so no cached bearer result may stand for it), or everything.
+ */
 export type Invalidation =
   | { kind: 'user'; id: string }
+  | { kind: 'token'; id: string }
   | { kind: 'session'; id: string }
   | { kind: 'credential'; id: string }
   | { kind: 'mapping'; id: string }
@@ -95,6 +99,6 @@ function decode(payload: string): Invalidation | null {
   if (i < 0) return null;
   const kind = payload.slice(0, i);
   const id = payload.slice(i + 1);
-  if (kind === 'user' || kind === 'session' || kind === 'credential' || kind === 'mapping') return { kind, id };
+  if (kind === 'user' || kind === 'session' || kind === 'credential' || kind === 'mapping' || kind === 'token') return { kind, id };
   return null;
 }

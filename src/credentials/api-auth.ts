@@ -4,6 +4,7 @@ import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { AccessTokens } from './access-tokens.js';
 import { sha256, TOKEN_PREFIX, type Credential, type CredentialStore } from './credential-store.js';
 import { grants, type Scope } from './scopes.js';
+import { bearerFromHeader } from '../tokens/request-token.js';
 import type { RateLimits } from '../http/rate-limit.js';
 
 /** Who is calling an API, and with which scopes. */
@@ -63,9 +64,13 @@ export class ApiAuthenticator {
   async authenticate(req: IncomingMessage): Promise<ApiPrincipal | null> {
     const header = req.headers.authorization;
     if (header === undefined) return null;
-    const m = /^Bearer +([A-Za-z0-9._~+/=-]{10,4096}) *$/i.exec(header);
-    if (!m) throw invalid();
-    const token = m[1]!;
+    let token: string | null;
+    try {
+      token = bearerFromHeader(header);
+    } catch {
+      throw invalid();
+    }
+    if (token === null || token.length < 10 || token.length > 4096) throw invalid();
     if (token.startsWith(TOKEN_PREFIX)) {
       const hash = sha256(token);
       let id = this.tokenIds.get(hash);

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import { SpanKind } from '@opentelemetry/api';
 import { GatewayError } from '../errors.js';
 import type { Outcomes } from '../audit/outcomes.js';
 import type { Tracing } from '../audit/tracing.js';
+import { acceptsHandshake, type WebSocketHandshake } from './upgrade.js';
 
 /** Hop-by-hop headers (RFC 9110 section 7.6.1) are never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -124,35 +125,81 @@ export class UpstreamProxy {
     }
   }
 
-  /** Passes a WebSocket (or any Upgrade) through after the gateway has authorised it. */
-  forwardUpgrade(req: IncomingMessage, clientSocket: Duplex, head: Buffer, headers: OutgoingHeaders): void {
-    const port = Number(this.url.port) || (this.url.protocol === 'https:' ? 443 : 80);
-    const upstream: Socket =
-      this.url.protocol === 'https:'
-        ? tlsConnect({ host: this.url.hostname, port, servername: this.url.hostname })
-        : connect({ host: this.url.hostname, port });
-    const lines = [`${req.method} ${this.upstreamPath(req.url ?? '/')} HTTP/1.1`, `host: ${this.url.host}`];
-    for (const [name, value] of Object.entries(headers)) {
-      for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
-    }
-    lines.push('connection: Upgrade', `upgrade: ${req.headers.upgrade ?? 'websocket'}`);
-    upstream.setTimeout(this.timeoutMs, () => upstream.destroy());
-    upstream.once('connect', () => upstream.setTimeout(0));
-    upstream.once(this.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+  /**
+   * Sends an authorised WebSocket handshake to the app and joins the two sockets only once the app has switched
+   * protocols for this very handshake (101, `Upgrade: websocket`, the matching `Sec-WebSocket-Accept`). Any other
+   * answer is relayed as an ordinary response and the client connection is closed: bytes the client sent after the
+   * handshake must never reach the app unless they belong to a WebSocket, or they would be requests no rule checked.
+   */
+  forwardUpgrade(req: IncomingMessage, clientSocket: Duplex, head: Buffer, headers: OutgoingHeaders, handshake: WebSocketHandshake): void {
+    const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const out = send({
+      protocol: this.url.protocol,
+      hostname: this.url.hostname,
+      port: this.url.port || undefined,
+      method: 'GET',
+      path: this.upstreamPath(req.url ?? '/'),
+      headers: { ...headers, host: this.url.host, connection: 'Upgrade', upgrade: 'websocket' },
+      // A socket of its own: it either becomes the tunnel or is closed with the answer.
+      agent: false,
+      timeout: this.timeoutMs,
+    });
+    let settled = false;
+    const refuse = (status: number, code: string) => {
+      if (settled) return;
+      settled = true;
+      out.destroy();
+      if (!clientSocket.destroyed) {
+        clientSocket.end(`HTTP/1.1 ${status} ${code}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => clientSocket.destroy());
+      }
+    };
+    out.on('timeout', () => refuse(504, 'upstream_timeout'));
+    out.on('error', () => refuse(502, 'upstream_unavailable'));
+    clientSocket.once('close', () => {
+      if (!settled) {
+        settled = true;
+        out.destroy();
+      }
+    });
+
+    out.on('upgrade', (res: IncomingMessage, upstream: Duplex & { setTimeout?: (ms: number) => void }, upstreamHead: Buffer) => {
+      if (settled) return void upstream.destroy();
+      if (!acceptsHandshake(res.headers, handshake)) {
+        upstream.destroy();
+        refuse(502, 'upstream_upgrade_invalid');
+        return;
+      }
+      settled = true;
+      upstream.setTimeout?.(0);
+      const lines = ['HTTP/1.1 101 Switching Protocols'];
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+      clientSocket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (upstreamHead.length) clientSocket.write(upstreamHead);
       if (head.length) upstream.write(head);
       upstream.pipe(clientSocket);
       clientSocket.pipe(upstream);
+      upstream.on('error', () => clientSocket.destroy());
+      upstream.on('close', () => clientSocket.destroy());
+      clientSocket.once('close', () => upstream.destroy());
     });
-    const fail = () => {
-      if (!clientSocket.destroyed) {
-        clientSocket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+
+    out.on('response', (res: IncomingMessage) => {
+      if (settled) return void res.destroy();
+      settled = true;
+      if (clientSocket.destroyed) return void res.destroy();
+      const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${(res.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, '')}`];
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+        const name = res.rawHeaders[i]!;
+        if (!HOP_BY_HOP.has(name.toLowerCase())) lines.push(`${name}: ${res.rawHeaders[i + 1]}`);
       }
-      upstream.destroy();
-    };
-    upstream.once('error', fail);
-    clientSocket.once('error', () => upstream.destroy());
-    clientSocket.once('close', () => upstream.destroy());
+      // Closing ends the exchange: whatever the client pipelined behind the handshake is never read.
+      lines.push('connection: close');
+      clientSocket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      res.on('error', () => clientSocket.destroy());
+      res.pipe(clientSocket);
+      clientSocket.once('finish', () => clientSocket.destroy());
+    });
+    out.end();
   }
 
   async close(): Promise<void> {

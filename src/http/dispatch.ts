@@ -13,6 +13,7 @@ import type { OutgoingHeaders } from '../forwarding/proxy.js';
 import { forwardableHeaders } from '../forwarding/proxy.js';
 import type { AuthContext } from '../sessions/authenticator.js';
 import { TunnelRegistry } from '../forwarding/tunnels.js';
+import { checkUpgradeRequest } from '../forwarding/upgrade.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** What the front door learnt about a proxied request, so later steps need not work it out again. */
@@ -159,7 +160,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
     proxyRequest(req, res).catch((err) => fail(req, res, err));
   };
 
-  /** WebSocket and other upgrades: same admission as a request, then a raw tunnel to the app. */
+  /** WebSocket upgrades: same admission and header rules as a request; a tunnel only once the app switched. */
   /** A tunnel stays open while its user is the same version, still ACTIVE, and its session (if any) live. */
   const tunnels = new TunnelRegistry(ctx.bus, async (owner) => {
     const state = await ctx.authStates.get(owner.userId);
@@ -176,13 +177,15 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       refuse(socket, 'HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    admit(req)
-      .then(async (auth) => {
+    Promise.resolve()
+      .then(() => checkUpgradeRequest(req))
+      .then(async (handshake) => {
+        const auth = await admit(req);
         const headers = await upstreamHeaders(req, auth);
         delete headers.connection;
         delete headers.upgrade;
         if (auth) tunnels.add(socket, { userId: auth.identity.userId, version: auth.identity.version, sessionHash: auth.session?.idHash });
-        ctx.proxy!.forwardUpgrade(req, socket, head, headers);
+        ctx.proxy!.forwardUpgrade(req, socket, head, headers, handshake);
       })
       .catch((err) => {
         const ge = toGatewayError(err);

@@ -9,6 +9,7 @@ import { recordAudit } from '../audit/audit-log.js';
 import type { JtiStore } from './jti-store.js';
 import { linkIdOf } from './link-id.js';
 import { evaluateOptionsFor } from '../config/presets.js';
+import type { InvalidationBus } from '../cache/invalidation.js';
 import type { MappingRegistry } from './mapping-registry.js';
 import { enforceTextRule, hasControlCharacter, TextRefused } from '../users/text-rules.js';
 import type { LoginObservation, LoginOutcome, Outcomes } from '../audit/outcomes.js';
@@ -44,8 +45,14 @@ export class LoginService {
       tracing?: Tracing;
       /** Completes provider-specific claims (Entra group overage) before mapping; may refuse the sign-in. */
       prepareClaims?: (issuer: IssuerConfig, claims: Claims) => Promise<Claims>;
+      /** Tells every process when a token was used as a sign-in link (its cached bearer results must go). */
+      bus?: InvalidationBus;
     },
-  ) {}
+  ) {
+    deps.bus?.on((m) => {
+      if (m.kind === 'token') deps.trustMap.forget(m.id);
+    });
+  }
 
   private async prepare(issuer: IssuerConfig, claims: Claims): Promise<Claims> {
     return this.deps.prepareClaims === undefined ? claims : this.deps.prepareClaims(issuer, claims);
@@ -64,6 +71,7 @@ export class LoginService {
       const verified = this.deps.tracing ? await this.deps.tracing.span('claimgate.verify', { 'claimgate.purpose': purpose }, verify) : await verify();
       const issuer = verified.issuer;
       const tokenClaims = verified.claims as Claims;
+      await this.refuseOwnIdToken(issuer, tokenClaims, verified.tokenHash);
       const linkId = linkIdOf(issuer, tokenClaims);
       if (purpose === 'sso' && !issuer.ssoLink.enabled) {
         throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
@@ -71,8 +79,12 @@ export class LoginService {
       // Before the link id is consumed: a sign-in refused for unknown groups must leave nothing written.
       const claims = await this.prepare(issuer, tokenClaims);
       if (purpose === 'sso') {
-        await this.consumeJti(issuer, linkId, claims);
-      } else if (issuer.ssoLink.enabled && typeof linkId === 'string' && (await this.deps.jtis.isUsed(issuer.id, linkId))) {
+        if (!(await this.consumeJti(issuer, linkId, claims))) {
+          // A link without a jti (the issuer allows it) may be used again as a link, but never as a bearer token.
+          await this.deps.jtis.consume(issuer.id, linkKey(verified.tokenHash), expiryOf(issuer, claims));
+        }
+        await this.deps.bus?.publish({ kind: 'token', id: verified.tokenHash });
+      } else if (issuer.ssoLink.enabled && (await this.deps.jtis.isUsed(issuer.id, typeof linkId === 'string' ? linkId : linkKey(verified.tokenHash)))) {
         // A used sign-in link must not live on as a bearer token: its URL may have leaked (history, logs, referrers).
         // Bearer results are cached by token hash, so this costs one lookup per distinct token, not per request.
         throw new TokenError('jti_replayed', 'This token was already used as a sign-in link.');
@@ -80,6 +92,30 @@ export class LoginService {
       return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event));
     } catch (e) {
       throw seen.failed(e);
+    }
+  }
+
+  /**
+   * Remembers an ID token the redirect login (or a session refresh) received, until it expires, so that it is never
+   * taken as a bearer token or a sign-in link: the gateway hands it to the browser as `id_token_hint` at logout, and
+   * it must not outlive that logout as a credential.
+   */
+  async recordIdToken(issuer: IssuerConfig, verified: { claims: Claims; tokenHash: string }): Promise<void> {
+    await this.deps.jtis.consume(issuer.id, idTokenKey(verified.tokenHash), expiryOf(issuer, verified.claims));
+  }
+
+  /**
+   * ID tokens tell the gateway's own client who signed in; they are not access tokens. One addressed to this
+   * issuer's OIDC client id is refused when it carries a `nonce` (only the authorization request's ID tokens do)
+   * or when the gateway itself received it. Other tokens for the same audience (an API's access tokens) still pass.
+   */
+  private async refuseOwnIdToken(issuer: IssuerConfig, claims: Claims, tokenHash: string): Promise<void> {
+    const clientId = issuer.oidc?.clientId;
+    if (clientId === undefined) return;
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.includes(clientId)) return;
+    if (claims.nonce !== undefined || (await this.deps.jtis.isUsed(issuer.id, idTokenKey(tokenHash)))) {
+      throw new TokenError('id_token_not_accepted', 'An ID token of the sign-in is neither a bearer token nor a sign-in link.');
     }
   }
 
@@ -166,17 +202,17 @@ export class LoginService {
     }
   }
 
-  private async consumeJti(issuer: IssuerConfig, jti: unknown, claims: Claims): Promise<void> {
+  /** True when a link id was recorded (false: the issuer allows links without one and this one has none). */
+  private async consumeJti(issuer: IssuerConfig, jti: unknown, claims: Claims): Promise<boolean> {
     if (jti === undefined || jti === null || jti === '') {
       if (issuer.ssoLink.requireJti) throw new TokenError('jti_missing', 'The sign-in link has no jti and cannot be used.');
-      return;
+      return false;
     }
     if (typeof jti !== 'string' || jti.length > 256 || hasControlCharacter(jti)) throw new TokenError('token_malformed', 'The token jti is malformed.');
-    const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000);
-    const expiresAt = new Date((exp + issuer.clockToleranceSeconds + 60) * 1000);
-    if (!(await this.deps.jtis.consume(issuer.id, jti, expiresAt))) {
+    if (!(await this.deps.jtis.consume(issuer.id, jti, expiryOf(issuer, claims)))) {
       throw new TokenError('jti_replayed', 'This sign-in link has already been used.');
     }
+    return true;
   }
 }
 
@@ -198,4 +234,20 @@ export function unverifiedIssuerId(token: string, issuers: readonly IssuerConfig
   } catch {
     return 'unknown';
   }
+}
+
+/** ID tokens share the single-use store with link jtis, under a key no issuer's jti is expected to take. */
+function idTokenKey(tokenHash: string): string {
+  return `id_token:${tokenHash}`;
+}
+
+/** A link used without a jti is remembered by its hash, under a key of its own. */
+function linkKey(tokenHash: string): string {
+  return `link:${tokenHash}`;
+}
+
+/** Single-use records live until the token could not be accepted anyway (exp plus tolerance), then the purge drops them. */
+function expiryOf(issuer: IssuerConfig, claims: Claims): Date {
+  const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000);
+  return new Date((exp + issuer.clockToleranceSeconds + 60) * 1000);
 }

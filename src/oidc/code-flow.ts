@@ -141,6 +141,7 @@ async function exchange(ctx: GatewayContext, tx: Transaction, method: 'GET' | 'P
   const verified = await ctx.trustMap.verify(idToken, { purpose: 'oidc', issuerId: issuer.id });
   const idClaims = verified.claims as Claims;
   if (idClaims.nonce !== tx.nonce) throw new GatewayError('oidc_nonce_mismatch', 401, 'The ID token does not belong to this sign-in (nonce).');
+  await ctx.login.recordIdToken(issuer, { claims: idClaims, tokenHash: verified.tokenHash });
   let claims: Claims = { ...idClaims };
   if (issuer.oidc.userinfo === 'merge') claims = mergeUserinfo(claims, await userinfo(config, tokens.access_token, idClaims.sub as string));
   const result = await ctx.login.loginWithClaims(issuer, claims, 'oidc');

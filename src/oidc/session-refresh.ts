@@ -47,6 +47,7 @@ export async function refreshSession(ctx: GatewayContext, session: Session, data
     if (tokens.id_token) {
       const verified = await ctx.trustMap.verify(tokens.id_token, { purpose: 'oidc', issuerId: issuer.id });
       claims = { ...(verified.claims as Claims) };
+      await ctx.login.recordIdToken(issuer, { claims, tokenHash: verified.tokenHash });
       if (issuer.oidc.userinfo === 'merge') claims = mergeUserinfo(claims, await userinfo(config, tokens.access_token, claims.sub as string));
       if (data.idTokenHint) patch.idTokenHint = tokens.id_token;
     } else {

@@ -5,6 +5,7 @@ import type { Identity } from '../forwarding/assertion.js';
 import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
 import type { LoginService } from '../login/login-service.js';
+import { bearerFromHeader } from '../tokens/request-token.js';
 import { SessionCookie } from './cookie.js';
 import type { Session, SessionStore } from './session-store.js';
 
@@ -31,6 +32,8 @@ export class Authenticator {
    * message first and as the new version a moment later; a request in between must not pin the old result).
    */
   private readonly bearerUsers = new Map<string, { userId: string; until: number; mapping: string; version: number | null }>();
+  /** Hashes of tokens this process heard were used as sign-in links (see {@link consumed}). */
+  private readonly usedAsLinks = new Set<string>();
   private readonly touchIntervalMs: number;
   private sessionObserver: ((s: Session) => void) | null = null;
 
@@ -51,7 +54,19 @@ export class Authenticator {
     deps.bus.on((m) => {
       // A changed mapping must apply to the next request of every cached bearer token too.
       if (m.kind === 'mapping' || m.kind === 'all') this.bearerUsers.clear();
+      else if (m.kind === 'token') this.consumed(m.id);
     });
+  }
+
+  /**
+   * A token was used as a sign-in link somewhere: its cached result goes, and it is remembered so that a bearer
+   * request already in flight (past the replay check) cannot put it back. The set is bounded; forgetting an entry
+   * only means the next request asks the database again.
+   */
+  private consumed(tokenHash: string): void {
+    this.bearerUsers.delete(tokenHash);
+    if (this.usedAsLinks.size >= 10_000) this.usedAsLinks.clear();
+    this.usedAsLinks.add(tokenHash);
   }
 
   private now(): number {
@@ -66,24 +81,13 @@ export class Authenticator {
     this.sessionObserver = observer;
   }
 
-  /** The bearer token of a request, if it sent one (any case of the scheme). */
-  static bearerToken(req: IncomingMessage): string | null {
-    const h = req.headers.authorization;
-    if (typeof h !== 'string') return null;
-    const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(h);
-    return m ? m[1]! : null;
-  }
-
   /**
    * Resolves the caller. Returns null when the request carries no credential. A bearer token that fails
    * verification throws its TokenError (401); a suspended user throws `user_suspended` (403).
    */
   async authenticate(req: IncomingMessage): Promise<AuthContext | null> {
-    const bearer = Authenticator.bearerToken(req);
+    const bearer = bearerFromHeader(req.headers.authorization);
     if (bearer !== null) return this.fromBearer(bearer);
-    if (typeof req.headers.authorization === 'string' && /^bearer\b/i.test(req.headers.authorization)) {
-      throw new TokenError('token_malformed', 'The Authorization header is not a valid bearer token.');
-    }
     const id = this.deps.cookie.read(req.headers.cookie);
     if (id === null) return null;
     return this.fromSessionId(id);
@@ -120,8 +124,10 @@ export class Authenticator {
     const key = createHash('sha256').update(token).digest('base64url');
     const now = this.now();
     let userId: string | undefined;
+    if (this.usedAsLinks.has(key)) throw replayed();
     const hit = this.bearerUsers.get(key);
-    if (hit && hit.until > now && this.deps.login.mappingVersion(hit.mapping) === hit.version) {
+    // While cross-process messages may be missed, a cached result could outlive a link use elsewhere: ask again.
+    if (hit && hit.until > now && this.deps.bus.reliable && this.deps.login.mappingVersion(hit.mapping) === hit.version) {
       userId = hit.userId;
     } else {
       const result = await this.deps.login.loginWithToken(token, 'bearer');
@@ -130,6 +136,7 @@ export class Authenticator {
       const maxAge = result.issuer.maxTokenAgeSeconds;
       const iat = typeof result.claims.iat === 'number' ? result.claims.iat * 1000 : now;
       const until = maxAge !== undefined ? Math.min(exp, iat + maxAge * 1000) : exp;
+      if (this.usedAsLinks.has(key)) throw replayed();
       if (this.bearerUsers.size >= (this.deps.maxBearerEntries ?? 50_000)) this.bearerUsers.clear();
       this.bearerUsers.set(key, { userId, until, mapping: result.issuer.mapping, version: result.mappingVersion });
     }
@@ -141,6 +148,10 @@ export class Authenticator {
     if (state.lifecycle !== 'ACTIVE') throw suspended();
     return { identity: state, via: 'bearer' };
   }
+}
+
+function replayed(): TokenError {
+  return new TokenError('jti_replayed', 'This token was already used as a sign-in link.');
 }
 
 function suspended(): GatewayError {

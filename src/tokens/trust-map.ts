@@ -120,6 +120,11 @@ export class TrustMap {
     this.cache.clear();
   }
 
+  /** Drops the cached bearer verification of one token (by its hash), e.g. once it was used as a sign-in link. */
+  forget(tokenHash: string): void {
+    this.cache.delete(tokenHash);
+  }
+
   /**
    * Verifies a compact JWS from a trusted issuer. Checks, in order: size, shape (three parts; JWE refused),
    * header (`alg` not `none`, no `jku`/`x5u`/`jwk`/`x5c`, no `crit`, not a logout token), `iss` known (and equal

@@ -62,6 +62,11 @@ export class VerifyCache<T> {
     }
   }
 
+  /** Drops one entry. */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   /** Drops every entry. */
   clear(): void {
     this.entries.clear();

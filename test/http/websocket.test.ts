@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -6,7 +7,8 @@ import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/g
 /** Opens an Upgrade tunnel through the gateway; resolves with the socket, or the refusal status. */
 function openTunnel(url: string, headers: Record<string, string>): Promise<{ socket?: Socket; status?: number; raw?: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/ws`, { headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers } });
+    const key = randomBytes(16).toString('base64');
+    const req = request(`${url}/ws`, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13', ...headers } });
     req.on('upgrade', (_res, socket) => resolve({ socket }));
     req.on('response', (res) => resolve({ status: res.statusCode, raw: JSON.stringify(res.headers) }));
     req.on('error', reject);
@@ -28,9 +30,10 @@ describe('WebSocket tunnels', () => {
   beforeAll(async () => {
     // An upstream that accepts upgrades and echoes bytes back.
     ws = createServer((_q, r) => r.end('no upgrade'));
-    ws.on('upgrade', (_req, socket) => {
+    ws.on('upgrade', (req, socket) => {
       upstreamSockets.add(socket as Socket);
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+      const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`);
       socket.on('data', (d) => socket.write(d));
     });
     await new Promise<void>((r) => ws.listen(0, '127.0.0.1', r));

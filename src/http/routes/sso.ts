@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
-import { GatewayError, TokenError } from '../../errors.js';
+import { GatewayError } from '../../errors.js';
+import { requestToken } from '../../tokens/request-token.js';
 import type { GatewayContext } from '../../gateway-context.js';
 import { safeReturnTo } from '../../forwarding/return-to.js';
 import { startSession } from '../sign-in.js';
@@ -27,21 +28,17 @@ export function ssoHandler(ctx: GatewayContext) {
   };
 }
 
-function single(v: unknown): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new TokenError('token_malformed', 'Send exactly one token.');
-  return v;
-}
-
+/** `?jwt=`, a `jwt`/`token`/`id_token` form or JSON field (POST), or the Bearer header: exactly one of them. */
 function extractToken(req: Request): string {
-  const fromQuery = single(req.query.jwt);
-  const body = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {};
-  const fromBody = req.method === 'POST' ? single(body.jwt ?? body.token ?? body.id_token) : undefined;
-  const auth = req.headers.authorization;
-  const fromHeader = typeof auth === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
-  const token = fromBody ?? fromQuery ?? fromHeader;
-  if (!token) {
+  const found = requestToken({
+    authorization: req.headers.authorization,
+    query: req.query,
+    queryNames: ['jwt'],
+    body: req.method === 'POST' ? req.body : undefined,
+    bodyNames: ['jwt', 'token', 'id_token'],
+  });
+  if (!found) {
     throw new GatewayError('token_missing', 400, 'No sign-in token was given (expected a jwt parameter).');
   }
-  return token;
+  return found.token;
 }
