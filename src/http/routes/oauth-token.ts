@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
-import { isScope, type Credential, type Scope } from '../../credentials/index.js';
+import { grants, isScope, type Credential, type Scope } from '../../credentials/index.js';
 
 /** An RFC 6749 §5.2 error answer. */
 function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
@@ -61,11 +61,12 @@ export function tokenHandler(ctx: GatewayContext) {
     if (body.scope !== undefined) {
       if (typeof body.scope !== 'string') return oauthError(res, 400, 'invalid_request', 'scope must be a string.');
       const asked = body.scope.split(' ').filter(Boolean);
-      const bad = asked.filter((s) => !isScope(s) || !credential.scopes.includes(s));
+      // A scope implied by a held one (admin:write implies admin:read) is a subset of what the client holds.
+      const bad = asked.filter((s) => !isScope(s) || !grants(credential.scopes, s));
       if (bad.length > 0 || asked.length === 0) {
         return oauthError(res, 400, 'invalid_scope', `Scopes not granted to this client: ${bad.join(' ') || '(none asked)'}.`);
       }
-      scopes = asked as Scope[];
+      scopes = [...new Set(asked)] as Scope[];
     }
     const accessToken = await ctx.credentials.accessTokens.mint({ credentialId: credential.id, clientId: credential.clientId, scopes });
     void ctx.credentials.store.touch(credential).catch(() => undefined);
