@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mappingSchema } from '../mapping/schema.js';
+import { DEFAULT_STRIPPED_REQUEST_HEADERS } from '../forwarding/stripped-headers.js';
 
 /**
  * The one typed configuration (CONTRACT §2). Defaults live here and nowhere else; unknown keys are
@@ -175,6 +176,8 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
       forwardedHeaders: b(z.boolean().default(true)),
+      /** Client request headers never forwarded to the app (method and URL overrides by default); replaces the list. */
+      stripRequestHeaders: z.array(headerName).default([...DEFAULT_STRIPPED_REQUEST_HEADERS]),
     })
     .prefault({}),
   issuers: z.array(issuerSchema).default([]),
@@ -246,6 +249,12 @@ export const configSchema = z.strictObject({
       bodyBytes: n(z.number().int().positive().default(1048576)),
       /** Largest accepted JWT, in bytes. */
       tokenBytes: n(z.number().int().positive().max(1048576).default(16384)),
+      /** A request's headers must arrive within this many seconds of its first byte (every path). */
+      headersTimeoutSeconds: seconds(30),
+      /** A whole request must arrive within this (every path, proxied uploads included); 0: no limit. */
+      requestTimeoutSeconds: n(z.number().int().min(0).default(0)),
+      /** The body of a request to a gateway endpoint (token, SCIM, sync, events...) must arrive within this. */
+      gatewayBodyTimeoutSeconds: seconds(30),
     })
     .prefault({}),
   logs: z

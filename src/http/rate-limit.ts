@@ -86,6 +86,11 @@ export type LimitName = 'sso' | 'token' | 'events' | 'adminAuth';
 /** The limiters of CONTRACT §2 `rateLimits`, one set per gateway. */
 export class RateLimits {
   private readonly limiters: Record<LimitName, RateLimiter>;
+  /**
+   * What each request was already told, per limit: a request is counted once per limit, however many steps ask,
+   * so a route can count a request before it reads the body and its handler can ask again for free.
+   */
+  private readonly counted = new WeakMap<IncomingMessage, Map<LimitName, number>>();
 
   constructor(
     private readonly config: Pick<Config, 'rateLimits' | 'trustedProxies'>,
@@ -107,13 +112,19 @@ export class RateLimits {
 
   /** Counts a request; throws `429 rate_limited` with `Retry-After` when the client is over the limit. */
   check(name: LimitName, req: IncomingMessage, extraKey?: string): void {
-    const wait = this.limiters[name].hit(extraKey ? `${this.clientKey(req)}|${extraKey}` : this.clientKey(req));
+    const wait = extraKey ? this.limiters[name].hit(`${this.clientKey(req)}|${extraKey}`) : this.retryAfter(name, req);
     if (wait > 0) throw tooMany(wait);
   }
 
   /** Counts a request and returns the seconds to wait (0: go ahead), for endpoints with their own error bodies. */
   retryAfter(name: LimitName, req: IncomingMessage): number {
-    return this.limiters[name].hit(this.clientKey(req));
+    let seen = this.counted.get(req);
+    const known = seen?.get(name);
+    if (known !== undefined) return known;
+    const wait = this.limiters[name].hit(this.clientKey(req));
+    if (!seen) this.counted.set(req, (seen = new Map()));
+    seen.set(name, wait);
+    return wait;
   }
 
   /** Throws `429` when the client already failed too often; failures are counted with {@link failed}. */
