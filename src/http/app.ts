@@ -3,6 +3,7 @@ import type { GatewayContext } from '../gateway-context.js';
 import { GatewayError } from '../errors.js';
 import { sendError, toGatewayError } from './problem.js';
 import { ssoHandler } from './routes/sso.js';
+import { SsoSwitch } from './sso-switch.js';
 import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js';
 import { jwksHandler, liveHandler, readyHandler } from './routes/meta.js';
 import { loginPageHandler } from './routes/login-page.js';
@@ -52,6 +53,7 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
   );
   r.get('/sso', wrap(ssoHandler(ctx)));
   r.post('/sso', countFirst('sso'), form, json, wrap(ssoHandler(ctx)));
+  r.post('/sso/confirm', form, wrap(new SsoSwitch(ctx).confirm));
   r.get('/me', wrap(meHandler(ctx)));
   r.get('/logout', logoutPageHandler(ctx));
   r.post('/logout', form, json, wrap(logoutHandler(ctx)));

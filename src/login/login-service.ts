@@ -101,7 +101,8 @@ export class LoginService {
     }
   }
 
-  private async consumeJti(issuer: IssuerConfig, claims: Claims): Promise<void> {
+  /** Spends a sign-in link's jti (refused when missing and required, or already spent). */
+  async consumeJti(issuer: IssuerConfig, claims: Claims): Promise<void> {
     const jti = claims.jti;
     if (jti === undefined || jti === null || jti === '') {
       if (issuer.ssoLink.requireJti) throw new TokenError('jti_missing', 'The sign-in link has no jti and cannot be used.');
