@@ -1,39 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect, type Socket } from 'node:net';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-
-/** Sends a request head, then `drip` bytes of body one at a time every `everyMs`; resolves with what came back. */
-function slowRequest(base: string, target: string, opts: { length: number; drip: number; everyMs: number; headers?: string[]; limitMs?: number }) {
-  const { hostname, port } = new URL(base);
-  return new Promise<{ status: number; text: string; closedAfterMs: number; sent: number }>((resolve, reject) => {
-    const started = Date.now();
-    const socket: Socket = connect({ host: hostname, port: Number(port) });
-    const chunks: Buffer[] = [];
-    let sent = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const give = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`still open after ${opts.limitMs ?? 10_000} ms (${sent} bytes sent)`));
-    }, opts.limitMs ?? 10_000);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(give);
-      clearInterval(timer);
-      const text = Buffer.concat(chunks).toString('latin1');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text, closedAfterMs: Date.now() - started, sent });
-    });
-    socket.on('connect', () => {
-      const head = [`POST ${target} HTTP/1.1`, 'Host: gateway.test', `Content-Length: ${opts.length}`, ...(opts.headers ?? [])];
-      socket.write(`${head.join('\r\n')}\r\n\r\n`);
-      timer = setInterval(() => {
-        if (sent >= opts.drip || socket.destroyed) return clearInterval(timer);
-        socket.write('a');
-        sent++;
-      }, opts.everyMs);
-    });
-  });
-}
+import { slowRequest } from '../helpers/raw-http.js';
 
 describe('request timeouts and a body deadline on gateway endpoints', () => {
   let gw: TestGateway;
