@@ -43,7 +43,7 @@ describe('API credentials and /oauth/token', () => {
     await ctx().auth.require(req(`Bearer ${token}`), 'users:sync');
     await ctx().store.revoke('hr-sync');
     expect(await errorOf(ctx().auth.require(req(`Bearer ${token}`), 'users:sync'))).toEqual([401, 'invalid_token']);
-    await expect(ctx().store.create({ name: 'hr-sync', scopes: ['users:sync'] })).resolves.toBeDefined();
+    await expect(ctx().store.create({ name: 'hr-sync', scopes: ['users:sync'] })).resolves.toMatchObject({ credential: { name: 'hr-sync', scopes: ['users:sync'] }, token: expect.stringMatching(/^cg_/) });
     await expect(ctx().store.create({ name: 'hr-sync', scopes: ['users:sync'] })).rejects.toMatchObject({ code: 'credential_exists' });
   });
 
