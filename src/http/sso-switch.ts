@@ -40,6 +40,8 @@ interface Pending {
  *   framed (gateway responses forbid framing), so nobody can trick the click.
  * - Confirming starts a new session and ends the old one, so the same form cannot be posted twice.
  * - The same user (bound to the link's issuer and subject, or the usercode the link maps to) proceeds as before.
+ * - A cross-site form post carries no SameSite=Lax session cookie, so it is first turned into the same sign-in as a
+ *   top-level GET (which carries it), before anything is spent.
  */
 export class SsoSwitch {
   private readonly sealKeys: Buffer[];
@@ -58,6 +60,15 @@ export class SsoSwitch {
    */
   async intercept(req: Request, res: Response, token: string): Promise<boolean> {
     const sessionId = this.ctx.cookie.read(req.headers.cookie);
+    if (!sessionId && req.method === 'POST' && this.crossSite(req)) {
+      // A cross-site form post arrives without a SameSite=Lax session cookie, so the gateway cannot tell whether
+      // someone is signed in here. The same sign-in as a top-level GET carries that cookie: send it there, with
+      // nothing spent yet.
+      const params = new URLSearchParams({ jwt: token, return_to: returnToOf(this.ctx, req) });
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(303, `${this.ctx.config.basePath}/sso?${params.toString()}`);
+      return true;
+    }
     if (!sessionId) return false;
     const current = await this.ctx.authenticator.fromSessionId(sessionId).catch(() => null);
     if (!current) return false;
@@ -112,6 +123,14 @@ export class SsoSwitch {
         ),
       );
     return true;
+  }
+
+  /** A request a browser sent from another site (Fetch metadata, else an Origin that is not ours). */
+  private crossSite(req: Request): boolean {
+    const site = req.headers['sec-fetch-site'];
+    if (typeof site === 'string') return site === 'cross-site';
+    const origin = req.headers.origin;
+    return typeof origin === 'string' && origin !== new URL(this.ctx.config.publicUrl).origin;
   }
 
   /** `POST /sso/confirm`: the confirmed switch. Refused (403 `csrf_failed`) unless made by the same browser and session. */

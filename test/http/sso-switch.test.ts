@@ -124,4 +124,33 @@ describe('a sign-in link opened while another user is signed in', () => {
     expect(r.json().code).toBe('jti_replayed');
     expect(await whoAmI(ada)).toBe('ada');
   });
+
+  it('a cross-site form post (which arrives without the Lax session cookie) is turned into the GET, which asks', async () => {
+    const ada = await signIn();
+    const link = await gw.token(BOB);
+    const post = await call(`${gw.url}/claimgate/sso`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      body: new URLSearchParams({ jwt: link, return_to: '/r' }).toString(),
+    });
+    expect(post.status).toBe(303);
+    expect(post.headers['set-cookie']).toBeUndefined();
+    const location = String(post.headers.location);
+    expect(location).toBe(`/claimgate/sso?${new URLSearchParams({ jwt: link, return_to: '/r' }).toString()}`);
+    // The browser follows the 303 as a top-level GET, which carries ada's cookie: the switch is asked for.
+    const page = await call(`${gw.url}${location}`, { headers: { ...html, cookie: ada } });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Continue as bob?');
+    expect(await whoAmI(ada)).toBe('ada');
+  });
+
+  it('a same-site form post (an auth server on this site, or no Origin) signs in directly as before', async () => {
+    const r = await call(`${gw.url}/claimgate/sso`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://gateway.test' },
+      body: new URLSearchParams({ jwt: await gw.token(BOB) }).toString(),
+    });
+    expect(r.status).toBe(303);
+    expect(await whoAmI(cookieOf(r.headers['set-cookie']))).toBe('bob');
+  });
 });

@@ -840,6 +840,28 @@ const signInRows: Row[] = [
     code: null,
   },
   {
+    name: 'login CSRF by a cross-site form post (no Lax cookie on it): turned into the GET, which asks',
+    run: async () => {
+      const link = await idToken({ sub: 'u-bob', preferred_username: 'bob', groups: ['bi-analysts'] });
+      const post = await get(
+        'proxy',
+        '/claimgate/sso',
+        { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+        'POST',
+        new URLSearchParams({ jwt: link }).toString(),
+      );
+      expect(post.status).toBe(303);
+      expect(post.headers['set-cookie']).toBeUndefined();
+      return get('proxy', String(post.headers.location), { cookie: cookies.ada, accept: 'text/html' });
+    },
+    status: 200,
+    code: null,
+    then: async (o) => {
+      expect(o.text).toContain('Continue as bob?');
+      expect((await call(`${gws.proxy.url}/claimgate/me`, { headers: { cookie: cookies.ada } })).json().user.usercode).toBe('ada');
+    },
+  },
+  {
     name: 'login CSRF: a cross-site POST to /sso/confirm without the page\'s token is refused',
     run: async () =>
       get('proxy', '/claimgate/sso/confirm', { cookie: cookies.ada, 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' }, 'POST', 'pending=x.y.z&csrf_token=forged'),
