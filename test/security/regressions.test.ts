@@ -871,7 +871,7 @@ const signInRows: Row[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
-// Scopes: a scope implied by what a credential holds is grantable (RFC 6749 §3.3 "subset")
+// Scopes: a scope implied by what a credential holds is grantable (a subset of what it holds, as OAuth intends)
 const scopeRows: Row[] = [
   {
     name: 'an admin:write client asking /oauth/token for scope=admin:read gets it, and the token only reads',
