@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, resolveConfigPath } from './config/load.js';
 import { ConfigError, formatProblem } from './config/problems.js';
+import { configWarnings } from './config/warnings.js';
 import type { Config } from './config/schema.js';
 import { UnavailableError } from './errors.js';
 import { own } from './own-keys.js';
@@ -108,6 +109,7 @@ async function checkConfig(args: string[], io: CliIo): Promise<number> {
       io.err(`warning: issuers[${i}].mapping: "${iss.mapping}" is not defined in this file (sign-ins through "${iss.id}" fail until it is saved through the admin API)`);
     }
   });
+  for (const w of configWarnings(config)) io.err(w);
   io.err(`${file}: valid (${config.issuers.length} issuer(s), ${Object.keys(config.mappings).length} mapping(s))`);
   return EXIT.ok;
 }

@@ -23,6 +23,9 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   identity_conflict: { statuses: [403], area: 'sign-in', meaning: 'The usercode belongs to a user bound to another (issuer, `sub`).' },
   mapping_missing: { statuses: [500], area: 'sign-in', meaning: 'The issuer names a mapping that is neither in the file nor stored through the admin API.' },
   concurrent_update: { statuses: [409], area: 'sign-in', meaning: 'A change of a user raced another one twice; try again.' },
+  csrf_failed: { statuses: [403], area: 'sign-in', meaning: 'A state-changing request authenticated by the session cookie came from another origin or without the session\'s CSRF token (console changes, the "Continue as" confirmation); nothing changed.' },
+  switch_expired: { statuses: [403], area: 'sign-in', meaning: 'The "Continue as" confirmation for switching users was older than 5 minutes; open the sign-in link again.' },
+  request_timeout: { statuses: [408], area: 'api', meaning: 'The body of a request to a gateway endpoint did not arrive within `limits.gatewayBodyTimeoutSeconds`; the connection is closed.' },
   csrf_rejected: { statuses: [403], area: 'sign-in', meaning: 'A state-changing browser form (such as logout) came from another site.' },
   login_required: { statuses: [302], area: 'sign-in', meaning: 'Not an error page: a browser without a session is redirected to `/claimgate/login`.' },
   // Tokens refused by the trust map

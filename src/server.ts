@@ -19,7 +19,11 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, opts: GatewayOptions): Promise<RunningServer> {
   const gateway = await createGateway(config, opts);
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 32 * 1024 }, gateway.handler);
+  // A whole-request limit would cut long proxied uploads, so it is off unless configured; gateway endpoints have
+  // their own body deadline (http/body-deadline.ts). Node requires headersTimeout <= requestTimeout when both are set.
+  const requestTimeout = config.limits.requestTimeoutSeconds * 1000;
+  const headersTimeout = requestTimeout > 0 ? Math.min(config.limits.headersTimeoutSeconds * 1000, requestTimeout) : config.limits.headersTimeoutSeconds * 1000;
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout, headersTimeout, maxHeaderSize: 32 * 1024 }, gateway.handler);
   server.on('upgrade', gateway.upgrade);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');

@@ -4,6 +4,7 @@ import { dict } from '../own-keys.js';
 import { ownRecord } from './own-record.js';
 import { egressSchema, entraSchema, googleSchema, inactivitySchema, presetSchema } from './idp-schema.js';
 import { applyIssuerPreset } from './presets.js';
+import { DEFAULT_STRIPPED_REQUEST_HEADERS } from '../forwarding/stripped-headers.js';
 
 /**
  * The one typed configuration (docs/configuration.md is generated from it). Defaults live here and nowhere else; unknown keys are
@@ -200,6 +201,8 @@ export const configSchema = z.strictObject({
         .describe('Names of the identity headers; any client-sent spelling of them is stripped, like every `X-Claimgate-*` header.'),
       forwardedHeaders: b(z.boolean().default(true))
         .describe('Send `X-Forwarded-For`, `-Proto` and `-Host` to the app; `false` removes them and every other forwarding header.'),
+      stripRequestHeaders: z.array(headerName).default([...DEFAULT_STRIPPED_REQUEST_HEADERS])
+        .describe('Client request headers never forwarded to the app (method and URL override headers by default, which would let a request the rules allowed act as another); setting it replaces the list.'),
     })
     .prefault({})
     .describe('How the identity reaches the app.'),
@@ -296,12 +299,13 @@ export const configSchema = z.strictObject({
         .describe('Largest body the gateway\'s own endpoints accept (`413 body_too_large`); proxied bodies stream and are not limited.'),
       tokenBytes: n(z.number().int().positive().max(1048576).default(16384))
         .describe('Largest accepted JWT, in bytes; larger tokens are refused before any parsing.'),
-      /**
-       * SCIM reads (lists, searches, single resources) one credential may have in flight on this process; beyond it
-       * `429` with `Retry-After`. Keeps a provisioning client from taking every database connection from sign-ins.
-       */
       scimReadsPerCredential: n(z.number().int().positive().max(100).default(4))
         .describe('SCIM reads one credential may have in flight per process; beyond it 429 with Retry-After.'),
+      headersTimeoutSeconds: seconds(30).describe('A request\'s headers must arrive within this many seconds of its first byte (every path), against slow-header attacks.'),
+      requestTimeoutSeconds: n(z.number().int().min(0).default(0))
+        .describe('A whole request must arrive within this (every path, proxied uploads included); 0: no limit.'),
+      gatewayBodyTimeoutSeconds: seconds(30)
+        .describe('The body of a request to a gateway endpoint (token, SCIM, sync, events...) must arrive within this (`408 request_timeout`), so a slow drip cannot hold a connection.'),
     })
     .prefault({})
     .describe('Size limits.'),

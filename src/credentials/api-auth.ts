@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.js';
 import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { AccessTokens } from './access-tokens.js';
 import { sha256, TOKEN_PREFIX, type Credential, type CredentialStore } from './credential-store.js';
-import { grants, type Scope } from './scopes.js';
+import { grants, isScope, type Scope } from './scopes.js';
 import { bearerFromHeader } from '../tokens/request-token.js';
 import type { RateLimits } from '../http/rate-limit.js';
 
@@ -88,7 +88,8 @@ export class ApiAuthenticator {
     if (!claims) throw invalid();
     const credential = await this.live(claims.credentialId);
     if (credential.clientId !== claims.clientId) throw invalid();
-    const scopes = credential.scopes.filter((s) => claims.scopes.includes(s));
+    // The token's scopes, as far as the credential still grants them (admin:read from an admin:write credential too).
+    const scopes = claims.scopes.filter((s): s is Scope => isScope(s) && grants(credential.scopes, s));
     return { credential, scopes, via: 'access_token' };
   }
 

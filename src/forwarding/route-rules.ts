@@ -5,6 +5,8 @@
  * means makes a rule match *more* requests, never fewer:
  * - it works on the output of `normalizeRequestPath` (decoded, dot-normalised, `//` collapsed, no query), so
  *   `//admin/x`, `/a/../admin/x` and `/admin?x=/public` are all `/admin/...`, and `/admin%2Fx` never gets here;
+ * - it compares the NFKC form, so a full-width `ａｄｍｉｎ` segment is `admin` to the rules as it is to an app
+ *   that folds Unicode (look-alike separators and trailing dots or spaces are refused by the normaliser);
  * - it compares case-insensitively, because many apps (and every app on a case-insensitive file system) serve
  *   `/ADMIN/x` as `/admin/x`;
  * - it compares each segment only up to its first `;` (Tomcat/Jetty path parameters), so `/admin;x/y` is
@@ -33,11 +35,12 @@ interface CompiledRule {
 }
 
 /**
- * The comparison form of a path: lowercase, each segment cut at its first `;`, empty segments dropped
+ * The comparison form of a path: NFKC, lowercase, each segment cut at its first `;`, empty segments dropped
  * (which also drops a trailing `/`). `/Admin;jsessionid=1/X/` → `/admin/x`.
  */
 export function routeMatchKey(path: string): string {
   const segments = path
+    .normalize('NFKC')
     .toLowerCase()
     .split('/')
     .map((s) => {

@@ -3,12 +3,16 @@ import type { GatewayContext } from '../gateway-context.js';
 import { GatewayError } from '../errors.js';
 import { sendError, toGatewayError } from './problem.js';
 import { ssoHandler } from './routes/sso.js';
+import { SsoSwitch } from './sso-switch.js';
 import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js';
 import { jwksHandler, liveHandler, readyHandler } from './routes/meta.js';
 import { loginPageHandler } from './routes/login-page.js';
-import { tokenHandler } from './routes/oauth-token.js';
+import { tokenHandler, tokenRateLimit } from './routes/oauth-token.js';
 import { noteRequestError, REQUEST_LOG_PATHS, requestLog } from '../audit/request-log.js';
 import { resolveClient } from './client-ip.js';
+import type { LimitName } from './rate-limit.js';
+import { gatewayResponseHeaders } from './security-headers.js';
+import { bodyDeadline } from './body-deadline.js';
 
 /** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
 export type RouteModule = (router: Router, ctx: GatewayContext) => void;
@@ -22,10 +26,19 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'extended');
+  app.use(gatewayResponseHeaders);
+  app.use(bodyDeadline(ctx.config.limits.gatewayBodyTimeoutSeconds * 1000));
   const limit = ctx.config.limits.bodyBytes;
   const r = express.Router({ caseSensitive: true, strict: false });
   const form = express.urlencoded({ extended: false, limit, parameterLimit: 100 });
   const json = express.json({ limit, type: ['application/json', 'application/*+json'] });
+  /** Counts a request against a limit before its body is read (a refused client does not get to send it). */
+  const countFirst = (name: LimitName) => (req: Request, res: Response, next: NextFunction) => {
+    // Refused, the body stays unread and the connection cannot be reused.
+    if (ctx.rateLimits.retryAfter(name, req) > 0 && !req.complete) res.setHeader('Connection', 'close');
+    ctx.rateLimits.check(name, req);
+    next();
+  };
 
   // The request log: API, SCIM, token and event calls only (never /sso, never the proxied app traffic).
   r.use(
@@ -39,12 +52,13 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
     }),
   );
   r.get('/sso', wrap(ssoHandler(ctx)));
-  r.post('/sso', form, json, wrap(ssoHandler(ctx)));
+  r.post('/sso', countFirst('sso'), form, json, wrap(ssoHandler(ctx)));
+  r.post('/sso/confirm', form, wrap(new SsoSwitch(ctx).confirm));
   r.get('/me', wrap(meHandler(ctx)));
   r.get('/logout', logoutPageHandler(ctx));
   r.post('/logout', form, json, wrap(logoutHandler(ctx)));
   r.get('/jwks.json', jwksHandler(ctx));
-  r.post('/oauth/token', form, json, wrap(tokenHandler(ctx)));
+  r.post('/oauth/token', tokenRateLimit(ctx), form, json, wrap(tokenHandler(ctx)));
   r.get('/health/live', liveHandler());
   r.get('/health/ready', wrap(readyHandler(ctx)));
   for (const m of modules) m(r, ctx);

@@ -14,6 +14,7 @@ import { forwardableHeaders } from '../forwarding/proxy.js';
 import type { AuthContext } from '../sessions/authenticator.js';
 import { TunnelRegistry } from '../forwarding/tunnels.js';
 import { checkUpgradeRequest } from '../forwarding/upgrade.js';
+import { strippedRequestHeaders } from '../forwarding/stripped-headers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** What the front door learnt about a proxied request, so later steps need not work it out again. */
@@ -28,6 +29,8 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   const cfg = ctx.config;
   const names = Object.values(cfg.forwarding.headerNames);
   const isIdentityHeader = memoByName(makeHeaderFilter(names));
+  const isStripped = strippedRequestHeaders(cfg.forwarding.stripRequestHeaders);
+  const notForApp = (name: string) => isIdentityHeader(name) || isStripped(name);
   const routes = compileRoutes(cfg.routes);
   const base = cfg.basePath;
   const publicUrl = new URL(cfg.publicUrl);
@@ -45,7 +48,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
 
   /** Request headers for the app: client headers minus identity/hop-by-hop/our cookie, plus ours. */
   const upstreamHeaders = async (req: IncomingMessage, auth: AuthContext | null): Promise<OutgoingHeaders> => {
-    const headers = forwardableHeaders(req.headers, isIdentityHeader);
+    const headers = forwardableHeaders(req.headers, notForApp);
     const requestId = (req as RequestWithId).requestId ?? requestContext.getStore()?.requestId;
     if (requestId) headers['x-request-id'] = requestId;
     if (typeof headers.cookie === 'string') {

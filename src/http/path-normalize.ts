@@ -21,6 +21,15 @@
  * the app does not strip parameters — the rule then matches more, never less. Only a `;` that turns a segment
  * into a dot segment once stripped (`..;x`, `.;`) is refused here, because that changes which segments exist.
  *
+ * Look-alikes (`/admin./x`, `/admin%20/x`, `/reports%2e`, `/admin%EF%BC%8Fx`): Windows file paths, IIS and
+ * ASP.NET drop a segment's trailing dots and spaces, and an app that folds Unicode (NFKC) turns a full-width
+ * solidus into `/`. To the rules such a segment is a different name, to those apps it is the protected one.
+ * They are refused rather than folded: a segment whose NFKC form ends in a dot or white space (`.` and `..`
+ * themselves excepted), or that holds a character any common server reads as a separator (`/` or `\` after
+ * NFKC, or a slash look-alike NFKC leaves alone, such as U+2215 or U+2044). Refusing is the choice because
+ * folding would have to guess each app's folding, while no legitimate link ends a segment that way. Letters
+ * that fold (full-width `ａ`) are not refused: the rule matcher compares the NFKC form instead.
+ *
  * Absolute-form (`GET http://host/path`) and asterisk-form (`OPTIONS *`) request targets are refused: the
  * gateway is not a forward proxy, and an origin-form path is the only one whose meaning it can pin down.
  */
@@ -37,6 +46,10 @@ const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
 const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i;
 // eslint-disable-next-line no-control-regex
 const DECODED_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Separators after NFKC, and slash look-alikes NFKC keeps (division slash, fraction slash, big solidi, set minus, box diagonals). */
+const LOOKALIKE_SEPARATOR = /[/\\\u2044\u2215\u2216\u2571\u2572\u29f5\u29f8\u29f9]/u;
+/** A trailing dot (or ideographic full stop) or white space, as seen after NFKC. */
+const TRAILING_DOT_OR_SPACE = /[.\s\u3002\uff61]$/u;
 
 /**
  * Normalises a request-target (path with optional query) for route matching. Never throws.
@@ -44,7 +57,8 @@ const DECODED_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
  * Steps: cut at the first `?` or `#` (rules never see the query or fragment); refuse raw control, space,
  * non-ASCII and backslash characters, invalid percent-encoding, encoded `/`, `\` and control characters;
  * decode each segment once (UTF-8; invalid sequences refused); refuse encoded or `;`-disguised dot segments
- * and double-encoded separators, dots or controls; drop empty segments (collapses `//`) and `.`; resolve `..`
+ * and double-encoded separators, dots or controls; refuse look-alike separators and segments ending in a dot or
+ * white space; drop empty segments (collapses `//`) and `.`; resolve `..`
  * (never above the root). A trailing `/` is kept. The result starts with `/` and contains no `//`, `/./`,
  * `/../`, backslash or control character.
  */
@@ -76,6 +90,9 @@ export function normalizeRequestPath(rawPathWithQuery: string): NormalizedPath {
     if (seg !== rawSeg && isDot(seg)) return fail('encoded_dot_segment');
     if (isDot(beforeParams(seg)) && !isDot(seg)) return fail('dot_segment_with_parameters');
     if (ENCODED_SEPARATOR.test(seg) || ENCODED_CONTROL.test(seg)) return fail('double_encoding');
+    const folded = seg.normalize('NFKC');
+    if (LOOKALIKE_SEPARATOR.test(folded)) return fail('lookalike_separator');
+    if (!isDot(seg) && (TRAILING_DOT_OR_SPACE.test(folded) || TRAILING_DOT_OR_SPACE.test(beforeParams(folded)))) return fail('trailing_dot_or_space');
     const twice = decodeAgain(seg);
     if (twice !== seg && isDot(beforeParams(twice))) return fail('double_encoding');
     if (seg === '' || seg === '.') {

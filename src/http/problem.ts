@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors.js';
+import { GATEWAY_RESPONSE_HEADERS } from './security-headers.js';
 
 /**
  * Renders an error as RFC 9457 problem+json, or as a small HTML page for browsers. Only the public message
@@ -70,7 +71,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
     res.destroy();
     return;
   }
-  const headers: Record<string, string> = { 'Cache-Control': 'no-store', ...extraHeaders };
+  const headers: Record<string, string> = { ...GATEWAY_RESPONSE_HEADERS, 'Cache-Control': 'no-store', ...extraHeaders };
   if (ge.status === 401) headers['WWW-Authenticate'] = `Bearer error="invalid_token"`;
   if (ge.status === 401 && ge.code === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer';
   if (typeof ge.extra?.wwwAuthenticate === 'string') headers['WWW-Authenticate'] = ge.extra.wwwAuthenticate;

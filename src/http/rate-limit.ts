@@ -38,10 +38,47 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
   }
 
+  /**
+   * Makes room when the table is full. A client over its limit is the one thing the table exists to remember, so
+   * it goes last: first expired windows, then clients under their limit, and only when blocked clients alone fill
+   * the table, those whose windows end soonest. Each sweep frees a tenth of the table, so a flood of new keys
+   * costs one pass per many inserts, not one per insert.
+   */
   private sweep(now: number): void {
+    const target = Math.floor(this.maxKeys * 0.9);
     for (const [k, w] of this.windows) if (now - w.start >= 60_000) this.windows.delete(k);
-    if (this.windows.size >= this.maxKeys) this.windows.clear();
+    if (this.windows.size <= target) return;
+    for (const [k, w] of this.windows) {
+      if (w.count < this.perMinute) this.windows.delete(k);
+      if (this.windows.size <= target) return;
+    }
+    const soonest = [...this.windows].sort((a, b) => a[1].start - b[1].start);
+    for (const [k] of soonest.slice(0, this.windows.size - target)) this.windows.delete(k);
   }
+
+  /** How many keys are stored (for tests and metrics). */
+  get size(): number {
+    return this.windows.size;
+  }
+}
+
+/**
+ * The key of a client address. An IPv6 client usually holds a whole /64 (SLAAC, privacy addresses), so one key
+ * per address would give it 2^64 fresh counters; it is counted per /64. An IPv4-mapped address is its IPv4 one.
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const bare = ip.replace(/%.*$/, '').toLowerCase();
+  const mapped = /^(?:(?:0{1,4}:){5}|::)ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(bare);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = bare.split('::', 2);
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  // An embedded IPv4 tail (::1.2.3.4) takes two groups; only the first four groups matter here.
+  const fill = tail === undefined ? 0 : Math.max(0, 8 - left.length - right.length - (right.at(-1)?.includes('.') ? 1 : 0));
+  const groups = [...left, ...Array<string>(fill).fill('0'), ...right].slice(0, 4);
+  while (groups.length < 4) groups.push('0');
+  return `${groups.map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 export type LimitName = 'sso' | 'token' | 'events' | 'adminAuth';
@@ -49,6 +86,11 @@ export type LimitName = 'sso' | 'token' | 'events' | 'adminAuth';
 /** The limiters of `rateLimits` (docs/operations.md#rate-limits), one set per gateway. */
 export class RateLimits {
   private readonly limiters: Record<LimitName, RateLimiter>;
+  /**
+   * What each request was already told, per limit: a request is counted once per limit, however many steps ask,
+   * so a route can count a request before it reads the body and its handler can ask again for free.
+   */
+  private readonly counted = new WeakMap<IncomingMessage, Map<LimitName, number>>();
 
   constructor(
     private readonly config: Pick<Config, 'rateLimits' | 'trustedProxies'>,
@@ -65,18 +107,24 @@ export class RateLimits {
 
   /** The client address as far as it can be believed (X-Forwarded-For only from trustedProxies). */
   clientKey(req: IncomingMessage): string {
-    return resolveClient(req.socket?.remoteAddress, req.headers, this.config.trustedProxies).ip || 'unknown';
+    return addressKey(resolveClient(req.socket?.remoteAddress, req.headers, this.config.trustedProxies).ip) || 'unknown';
   }
 
   /** Counts a request; throws `429 rate_limited` with `Retry-After` when the client is over the limit. */
   check(name: LimitName, req: IncomingMessage, extraKey?: string): void {
-    const wait = this.limiters[name].hit(extraKey ? `${this.clientKey(req)}|${extraKey}` : this.clientKey(req));
+    const wait = extraKey ? this.limiters[name].hit(`${this.clientKey(req)}|${extraKey}`) : this.retryAfter(name, req);
     if (wait > 0) throw tooMany(wait);
   }
 
   /** Counts a request and returns the seconds to wait (0: go ahead), for endpoints with their own error bodies. */
   retryAfter(name: LimitName, req: IncomingMessage): number {
-    return this.limiters[name].hit(this.clientKey(req));
+    let seen = this.counted.get(req);
+    const known = seen?.get(name);
+    if (known !== undefined) return known;
+    const wait = this.limiters[name].hit(this.clientKey(req));
+    if (!seen) this.counted.set(req, (seen = new Map()));
+    seen.set(name, wait);
+    return wait;
   }
 
   /** Throws `429` when the client already failed too often; failures are counted with {@link failed}. */

@@ -202,6 +202,18 @@ export class LoginService {
     }
   }
 
+  /**
+   * Spends a verified sign-in link as a sign-in would (its link id, and its cached bearer results in every process)
+   * without signing anyone in: the confirmation before switching users spends the link when it is shown.
+   */
+  async spendLink(issuer: IssuerConfig, claims: Claims, tokenHash: string): Promise<void> {
+    await this.refuseOwnIdToken(issuer, claims, tokenHash);
+    if (!(await this.consumeJti(issuer, linkIdOf(issuer, claims), claims))) {
+      await this.deps.jtis.consume(issuer.id, linkKey(tokenHash), expiryOf(issuer, claims));
+    }
+    await this.deps.bus?.publish({ kind: 'token', id: tokenHash });
+  }
+
   /** True when a link id was recorded (false: the issuer allows links without one and this one has none). */
   private async consumeJti(issuer: IssuerConfig, jti: unknown, claims: Claims): Promise<boolean> {
     if (jti === undefined || jti === null || jti === '') {

@@ -17,17 +17,17 @@ const PROTECTED_PARAMS = new Set([
   'code_challenge_method', 'request', 'request_uri',
 ]);
 
-/** Where to send the browser to sign in at the provider, and the transaction cookie to set first. */
+/** Where to send the browser to sign in at the provider, and the transaction cookies to set first. */
 export interface OidcStart {
   location: string;
-  setCookie: string;
+  setCookie: string[];
 }
 
 /**
  * Starts the authorization code flow: fresh `state`, `nonce` and PKCE verifier (S256), kept in the signed
  * transaction cookie; `returnTo` must already be validated.
  */
-export async function startCodeFlow(ctx: GatewayContext, issuerId: string, returnTo: string): Promise<OidcStart> {
+export async function startCodeFlow(ctx: GatewayContext, issuerId: string, returnTo: string, cookieHeader?: string): Promise<OidcStart> {
   const rt = oidcRuntime(ctx);
   const issuer = rt.clients.issuer(issuerId);
   const config = await rt.clients.get(issuerId);
@@ -48,7 +48,7 @@ export async function startCodeFlow(ctx: GatewayContext, issuerId: string, retur
   });
   if (o.responseMode === 'form_post') params.response_mode = 'form_post';
   const location = oidc.buildAuthorizationUrl(config, params).href;
-  const setCookie = rt.transactions.serialize({ issuerId, state, nonce, codeVerifier, returnTo, responseMode: o.responseMode });
+  const setCookie = rt.transactions.start({ issuerId, state, nonce, codeVerifier, returnTo, responseMode: o.responseMode }, cookieHeader);
   return { location, setCookie };
 }
 
@@ -83,8 +83,9 @@ export async function completeCodeFlow(ctx: GatewayContext, req: CallbackRequest
   if (!state) {
     return { error: new GatewayError('oidc_state_missing', 400, 'The sign-in response has no state. Start the sign-in again.') };
   }
-  const tx = rt.transactions.read(req.cookieHeader, state);
-  const clearCookie = rt.transactions.clear(state, tx?.responseMode ?? (req.method === 'POST' ? 'form_post' : 'query'));
+  const found = rt.transactions.find(req.cookieHeader, state);
+  const tx = found?.tx ?? null;
+  const clearCookie = found ? rt.transactions.clear(found.slot, found.tx.responseMode) : undefined;
   const fail = (error: GatewayError): CallbackOutcome => ({ clearCookie, error });
   if (!tx) {
     return fail(

@@ -23,7 +23,7 @@ export function oidcRoutes(router: Router, ctx: GatewayContext): void {
 
   const startOidc = async (req: Request, res: Response, issuerId: string): Promise<void> => {
     const returnTo = safeReturnTo(req.query.return_to, returnToOptions);
-    const { location, setCookie } = await startCodeFlow(ctx, issuerId, returnTo);
+    const { location, setCookie } = await startCodeFlow(ctx, issuerId, returnTo, req.headers.cookie);
     res.append('Set-Cookie', setCookie);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');

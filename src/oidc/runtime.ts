@@ -34,6 +34,7 @@ export function oidcRuntime(ctx: GatewayContext): OidcRuntime {
       transactions: new TransactionCookie(ctx.config.session.secret, {
         baseName: ctx.config.session.cookieName,
         path: `${ctx.config.basePath}/callback`,
+        loginPath: `${ctx.config.basePath}/login`,
         secure: new URL(ctx.config.publicUrl).protocol === 'https:',
         now: ctx.now,
       }),

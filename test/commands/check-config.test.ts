@@ -56,4 +56,21 @@ describe('claimgate check-config', () => {
     expect(r.code).toBe(0);
     expect(r.lines[0]).toMatch(/^warning: issuers\[0\]\.mapping: "elsewhere" is not defined/);
   });
+
+  it('warns, without failing, when the sync API or the event receiver may grant any role', async () => {
+    const env = { SESSION_SECRET: 'x'.repeat(40) };
+    const open = await check(valid, env);
+    expect(open.code).toBe(0);
+    expect(open.lines).toContainEqual(expect.stringMatching(/^warning: provisioning\.api\.allowedRoles: not set, so a credential with scope users:sync may grant any role/));
+    expect(open.lines.some((l) => l.includes('provisioning.events'))).toBe(false);
+
+    const events = `${valid}provisioning:\n  events: { jwksUri: https://idaas.example.com/jwks, appId: app1, groupRoles: { Admins: admin } }\n`;
+    const withEvents = await check(events, env);
+    expect(withEvents.code).toBe(0);
+    expect(withEvents.lines).toContainEqual(expect.stringMatching(/^warning: provisioning\.events\.allowedRoles: not set/));
+
+    const closed = await check(`${valid}provisioning:\n  api: { allowedRoles: [analyst] }\n  events: { jwksUri: https://idaas.example.com/jwks, appId: app1, allowedRoles: [] }\n`, env);
+    expect(closed.code).toBe(0);
+    expect(closed.lines.filter((l) => l.startsWith('warning:'))).toEqual([]);
+  });
 });

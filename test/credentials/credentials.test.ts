@@ -43,7 +43,7 @@ describe('API credentials and /oauth/token', () => {
     await ctx().auth.require(req(`Bearer ${token}`), 'users:sync');
     await ctx().store.revoke('hr-sync');
     expect(await errorOf(ctx().auth.require(req(`Bearer ${token}`), 'users:sync'))).toEqual([401, 'invalid_token']);
-    await expect(ctx().store.create({ name: 'hr-sync', scopes: ['users:sync'] })).resolves.toBeDefined();
+    await expect(ctx().store.create({ name: 'hr-sync', scopes: ['users:sync'] })).resolves.toMatchObject({ credential: { name: 'hr-sync', scopes: ['users:sync'] }, token: expect.stringMatching(/^cg_/) });
     await expect(ctx().store.create({ name: 'hr-sync', scopes: ['users:sync'] })).rejects.toMatchObject({ code: 'credential_exists' });
   });
 
@@ -110,6 +110,27 @@ describe('API credentials and /oauth/token', () => {
     });
     expect(r.status).toBe(400);
     expect(r.json().error).toBe('invalid_scope');
+  });
+
+  it('grants a scope implied by a held one: admin:write asks for admin:read only', async () => {
+    const { credential, clientSecret } = await ctx().store.create({ name: 'writer-reads', scopes: ['admin:write'] });
+    const r = await call(`${gw.url}/claimgate/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&scope=admin:read&client_id=${credential.clientId}&client_secret=${clientSecret}`,
+    });
+    expect(r.status).toBe(200);
+    expect(r.json().scope).toBe('admin:read');
+    const token = r.json().access_token as string;
+    // The narrowed token reads, and only reads.
+    expect((await call(`${gw.url}/claimgate/admin/v1/users`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const write = await call(`${gw.url}/claimgate/admin/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'never', scopes: ['scim'] }),
+    });
+    expect(write.status).toBe(403);
+    expect(write.json().code).toBe('insufficient_scope');
   });
 
   it("the gateway's own tokens are not accepted where another kind is expected", async () => {

@@ -147,7 +147,7 @@ describeIfPostgres('database outage and recovery (PostgreSQL)', () => {
     await expect(db.knex('users').count()).rejects.toMatchObject({ code: 'database_unavailable' });
     flaky.restore();
     await expect(db.healthCheck()).resolves.toBeUndefined();
-    await expect(db.knex('users').count()).resolves.toBeDefined();
+    await expect(db.knex('users').count({ n: '*' })).resolves.toEqual([{ n: expect.anything() }]);
   });
 
   it('the listener reports the outage, reconnects with back-off and receives again', async () => {

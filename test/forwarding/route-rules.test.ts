@@ -73,6 +73,9 @@ describe('compileRoutes.match', () => {
 
   it('routeMatchKey', () => {
     expect(routeMatchKey('/Admin;jsessionid=1/X/')).toBe('/admin/x');
+    // An app that folds Unicode serves a full-width spelling as the ASCII one; the rules compare it folded too.
+    expect(routeMatchKey('/ａｄｍｉｎ/x')).toBe('/admin/x');
+    expect(compileRoutes([{ path: '/admin/*', anyRole: ['admin'] }]).match('/ＡＤＭＩＮ/x', 'GET')?.path).toBe('/admin/*');
   });
 });
 
@@ -82,6 +85,7 @@ describe('attacks cannot escape an /admin/* rule', () => {
     '/admin/x#/public', '/./admin/x', '/admin/./x', '/Admin/x', '/%61dmin/x', '/public/..;/admin/x',
     '/public/%2e%2e/admin/x', '/admin%5cx', '/admin\\x', '/assets/../admin/x', '/assets/%2e%2e/admin',
     '/assets%2f..%2fadmin', '/admin%00', '/admin%252Fx', '///admin',
+    '/admin./x', '/admin../x', '/admin%20/x', '/admin%EF%BC%8Fx', '/admin%E2%88%95x', '/%EF%BD%81dmin/x', '/ADMIN%2e/x',
   ])('%s is refused or matched by /admin/*', (raw) => {
     const n = normalizeRequestPath(raw);
     if (n.ok) expect(m.match(n.path, 'GET')).toBe(admin);
@@ -89,7 +93,7 @@ describe('attacks cannot escape an /admin/* rule', () => {
 
   it('property: equivalent spellings of /admin/<tail> are refused or governed by /admin/*', () => {
     // Transformations that some server treats as "the same path".
-    const sep = fc.constantFrom('/', '//', '/./', '/zz/../', '/%2e/', '/zz/%2e%2e/', '/%2F', '/\\', '/;p/', '/zz/..;/');
+    const sep = fc.constantFrom('/', '//', '/./', '/zz/../', '/%2e/', '/zz/%2e%2e/', '/%2F', '/\\', '/;p/', '/zz/..;/', '%EF%BC%8F', '/%E2%81%84', '%E2%88%95');
     const spelling = fc.tuple(
       fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
       fc.constantFrom(-1, 0, 1, 2, 3, 4),
@@ -101,7 +105,7 @@ describe('attacks cannot escape an /admin/* rule', () => {
         })
         .join(''),
     );
-    const param = fc.constantFrom('', ';x', ';', ';jsessionid=1', '%3Bx');
+    const param = fc.constantFrom('', ';x', ';', ';jsessionid=1', '%3Bx', '.', '..', '%2e', '%20', '%C2%A0', '%EF%BC%8E', '.;x');
     const tail = fc.stringMatching(/^[a-z0-9]{0,6}$/);
     const query = fc.constantFrom('', '?x=/public', '#/assets/a', '?/../public');
     fc.assert(

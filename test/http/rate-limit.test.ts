@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { RateLimiter } from '../../src/http/rate-limit.js';
+import { RateLimiter, addressKey } from '../../src/http/rate-limit.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 describe('RateLimiter', () => {
@@ -19,6 +19,46 @@ describe('RateLimiter', () => {
     expect(l.blocked('x')).toBe(0);
     l.hit('x');
     expect(l.blocked('x')).toBe(60);
+  });
+});
+
+describe('RateLimiter under a flood of keys', () => {
+  it('keeps blocking a client while many other addresses fill the table', () => {
+    const now = 1_000_000;
+    const l = new RateLimiter(2, () => now, 1000);
+    for (let i = 0; i < 3; i++) l.hit('attacker');
+    expect(l.hit('attacker')).toBeGreaterThan(0);
+    // Fresh keys, none expired: enough to fill the table several times over.
+    for (let i = 0; i < 5000; i++) l.hit(`flood-${i}`);
+    expect(l.size).toBeLessThanOrEqual(1000);
+    expect(l.blocked('attacker')).toBeGreaterThan(0);
+    expect(l.hit('attacker')).toBeGreaterThan(0);
+  });
+
+  it('when blocked clients alone fill the table, those whose windows end soonest make room', () => {
+    let now = 1_000_000;
+    const l = new RateLimiter(1, () => now, 100);
+    for (let i = 0; i < 100; i++) {
+      l.hit(`b${i}`);
+      l.hit(`b${i}`);
+      now += 10;
+    }
+    l.hit('newcomer');
+    expect(l.size).toBeLessThanOrEqual(100);
+    expect(l.blocked('b99')).toBeGreaterThan(0);
+    expect(l.blocked('b0')).toBe(0);
+  });
+
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002::9', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+  ])('counts %s as %s (IPv6 per /64)', (ip, key) => {
+    expect(addressKey(ip)).toBe(key);
   });
 });
 
@@ -69,11 +109,13 @@ describe('rate limits on /sso and /oauth/token', () => {
   });
 
   it('a body over limits.bodyBytes is refused with 413', async () => {
-    const r = await call(`${gw.url}/claimgate/oauth/token`, {
+    // Not the token endpoint: its limit is spent above, and a client over it is refused before its body is read.
+    const r = await call(`${gw.url}/claimgate/logout`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'x'.repeat(2 * 1024 * 1024) }),
+      body: JSON.stringify({ return_to: 'x'.repeat(2 * 1024 * 1024) }),
     });
     expect(r.status).toBe(413);
+    expect(r.json().code).toBe('body_too_large');
   });
 });

@@ -29,7 +29,7 @@ describe('OIDC authorization code flow against a real oidc-provider', () => {
     expect(auth.searchParams.get('redirect_uri')).toBe('http://gateway.test/claimgate/callback');
     expect(auth.searchParams.get('scope')).toBe('openid profile email groups');
     const txCookie = String(start.headers['set-cookie']);
-    expect(txCookie).toMatch(/^claimgate_session_tx_[A-Za-z0-9_-]{16}=/);
+    expect(txCookie).toMatch(/^claimgate_session_tx_[0-2]=/);
     expect(txCookie).toMatch(/HttpOnly/i);
     expect(txCookie).toMatch(/SameSite=Lax/i);
     expect(txCookie).toMatch(/Path=\/claimgate\/callback/);

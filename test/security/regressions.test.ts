@@ -1,8 +1,10 @@
 /**
  * Security regression suite (docs/security-model.md): one row per known failure of comparable gateways (oauth2-proxy,
  * mod_auth_openidc, Pomerium, Grafana JWT auth…). Every row states the status, the error code where the
- * endpoint has one, and how many users and sessions it may write (none, unless the row is a legitimate sign-in
- * whose redirect target or cookie is what is under test). Rows run over real HTTP against real gateways.
+ * endpoint has one, how many users and sessions it may write (none, unless the row is a legitimate sign-in
+ * whose redirect target or cookie is what is under test), and how many requests the app behind the gateway
+ * received (none unless the row says so: a row about what the app sees cannot pass because it saw nothing).
+ * Rows run over real HTTP against real gateways.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -10,12 +12,12 @@ import { exportSPKI } from 'jose';
 import { isClaimgateHeader } from '../../src/forwarding/identity-headers.js';
 import { call, cookieOf, ISS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, unsignedToken, type KeyPair } from '../helpers/tokens.js';
-import { rawRequest } from '../helpers/raw-http.js';
+import { postExpectingContinue, rawRequest, slowRequest } from '../helpers/raw-http.js';
 import { CookieJar, browse, type TestProvider } from '../helpers/oidc-provider.js';
 import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
 import type { Scope } from '../../src/credentials/index.js';
 
-type Gw = 'proxy' | 'down' | 'forward' | 'oidc';
+type Gw = 'proxy' | 'down' | 'forward' | 'oidc' | 'trusting';
 
 interface Outcome {
   status: number;
@@ -34,6 +36,8 @@ interface Row {
   code: string | null;
   /** Users and sessions the row may add (default: none). */
   writes?: { users?: number; sessions?: number };
+  /** Requests the app behind the row's gateway receives during the row (default: none). */
+  reaches?: number;
   /** Further assertions on the outcome. */
   then?: (o: Outcome) => void | Promise<void>;
 }
@@ -53,8 +57,10 @@ const SMUGGLE: Record<string, string> = {
 
 const gws = {} as Record<Gw, TestGateway>;
 let idp: TestProvider;
-const cookies = {} as { ada: string; bob: string; downAda: string; fwdBob: string; oidcWarm: boolean };
+const cookies = {} as { ada: string; bob: string; downAda: string; fwdBob: string; trustingBob: string; oidcWarm: boolean };
 const creds = {} as Record<'adminRead' | 'adminWrite' | 'metrics' | 'scim' | 'sync', string>;
+/** Client id and secret of an admin:write credential, for the token endpoint. */
+const writerClient = {} as { id: string; secret: string };
 let hsWithPem: string;
 let attacker: KeyPair;
 
@@ -96,10 +102,27 @@ function appSawNoSmuggledHeader(headers: Record<string, unknown>) {
 const noIdentityAtAll = (headers: Record<string, unknown>) => expect(Object.keys(headers).filter(isClaimgateHeader)).toEqual([]);
 
 beforeAll(async () => {
-  gws.proxy = await startTestGateway();
-  gws.down = await startTestGateway({ upstream: { url: 'http://127.0.0.1:9', timeoutSeconds: 2 } });
-  gws.forward = await startTestGateway({ upstream: { url: 'http://127.0.0.1:9', mode: 'forward-auth' } });
-  ({ idp, gw: gws.oidc } = await startOidcGateway());
+  // Started together: five gateways (and a provider) one after the other take most of a hook's time on a busy machine.
+  [gws.proxy, gws.trusting, gws.down, gws.forward, { idp, gw: gws.oidc }] = await Promise.all([
+    startTestGateway({
+      routes: [
+        { path: '/assets/*', public: true },
+        { path: '/admin/*', anyRole: ['admin'] },
+        { path: '/reports', anyRole: ['admin'] },
+        { path: '/exports/*', methods: ['DELETE'], anyRole: ['admin'] },
+      ],
+      limits: { gatewayBodyTimeoutSeconds: 2 },
+    }),
+    // Forward-auth behind a trusted proxy (this host), which names the original URI; and the sign-in limit per /64.
+    startTestGateway({
+      upstream: { url: 'http://127.0.0.1:9', mode: 'forward-auth' },
+      trustedProxies: ['127.0.0.1'],
+      rateLimits: { sso: { perMinute: 4 } },
+    }),
+    startTestGateway({ upstream: { url: 'http://127.0.0.1:9', timeoutSeconds: 2 } }),
+    startTestGateway({ upstream: { url: 'http://127.0.0.1:9', mode: 'forward-auth' } }),
+    startOidcGateway(),
+  ]);
   const signIn = async (gw: Gw, claims: Record<string, unknown>) => {
     const r = await call(`${gws[gw].url}/claimgate/sso?jwt=${await idToken(claims, gw)}`);
     if (r.status !== 303) throw new Error(`sign-in failed: ${r.status} ${r.text}`);
@@ -109,12 +132,15 @@ beforeAll(async () => {
   cookies.bob = await signIn('proxy', { sub: 'u-bob', preferred_username: 'bob', email: 'bob@example.test', groups: ['bi-analysts'] });
   cookies.downAda = await signIn('down', {});
   cookies.fwdBob = await signIn('forward', { sub: 'u-bob', preferred_username: 'bob', groups: ['bi-analysts'] });
+  cookies.trustingBob = await signIn('trusting', { sub: 'u-bob', preferred_username: 'bob', groups: ['bi-analysts'] });
   // ada exists on the OIDC gateway too, so its redirect rows add a session only.
   const jar = new CookieJar();
   await browse(jar, (await startLogin(gws.oidc, jar, 'ada')).callbackUrl);
   const make = async (name: string, scopes: Scope[]) => (await gws.proxy.running.gateway.ctx.credentials.store.create({ name, scopes })).token;
   creds.adminRead = await make('auditor', ['admin:read']);
   creds.adminWrite = await make('platform', ['admin:write']);
+  const writer = await gws.proxy.running.gateway.ctx.credentials.store.create({ name: 'platform-client', scopes: ['admin:write'] });
+  Object.assign(writerClient, { id: writer.credential.clientId, secret: writer.clientSecret });
   creds.metrics = await make('prometheus', ['metrics:read']);
   creds.scim = await make('entra', ['scim']);
   creds.sync = await make('hr-sync', ['users:sync']);
@@ -123,7 +149,7 @@ beforeAll(async () => {
     { key: new TextEncoder().encode(await exportSPKI(gws.proxy.key.publicKey)), alg: 'HS256', kid: gws.proxy.key.kid, now: now() },
   );
   attacker = await makeKeyPair('RS256', gws.proxy.key.kid);
-});
+}, 120_000);
 
 afterAll(async () => {
   for (const g of Object.values(gws)) await g?.close();
@@ -213,6 +239,7 @@ const redirectRows: Row[] = [
 const smuggleRows: Row[] = [
   {
     name: 'OPTIONS with a session: the app gets the gateway\'s identity, not the client\'s',
+    reaches: 1,
     run: async () => get('proxy', '/x', { ...SMUGGLE, cookie: cookies.bob }, 'OPTIONS'),
     status: 200,
     code: null,
@@ -224,6 +251,7 @@ const smuggleRows: Row[] = [
   },
   {
     name: 'HEAD with a session',
+    reaches: 1,
     run: async () => get('proxy', '/x', { ...SMUGGLE, cookie: cookies.bob }, 'HEAD'),
     status: 200,
     code: null,
@@ -246,6 +274,7 @@ const smuggleRows: Row[] = [
   },
   {
     name: 'a public route: the app sees no identity header at all',
+    reaches: 1,
     run: async () => get('proxy', '/assets/app.js', SMUGGLE),
     status: 200,
     code: null,
@@ -253,6 +282,7 @@ const smuggleRows: Row[] = [
   },
   {
     name: 'a public route with a session: still no identity header',
+    reaches: 1,
     run: async () => get('proxy', '/assets/app.js', { ...SMUGGLE, cookie: cookies.ada }, 'OPTIONS'),
     status: 200,
     code: null,
@@ -310,6 +340,7 @@ const smuggleRows: Row[] = [
   },
   {
     name: 'a client header named like an identity header in raw bytes (repeated, odd case) never reaches the app',
+    reaches: 1,
     run: async () => {
       const r = await rawRequest(gws.proxy.url, 'GET', '/x', [
         ['Cookie', cookies.ada],
@@ -369,7 +400,18 @@ const fixationRows: Row[] = [
     run: async () => {
       const first = await get('proxy', `/claimgate/sso?jwt=${await idToken({ sub: 'u-bob', preferred_username: 'bob', groups: ['bi-analysts'] })}`);
       const planted = cookieOf(first.headers['set-cookie'] as string[]);
-      const o = await get('proxy', `/claimgate/sso?jwt=${await idToken()}`, { cookie: planted });
+      // Another user is signed in in this browser: the link asks first, and the confirmed sign-in replaces the session.
+      const page = await get('proxy', `/claimgate/sso?jwt=${await idToken()}`, { cookie: planted, accept: 'text/html' });
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Continue as ada?');
+      const field = (n: string) => new RegExp(`name="${n}" value="([^"]+)"`).exec(page.text)![1]!;
+      const o = await get(
+        'proxy',
+        '/claimgate/sso/confirm',
+        { cookie: planted, 'content-type': 'application/x-www-form-urlencoded' },
+        'POST',
+        new URLSearchParams({ pending: field('pending'), csrf_token: field('csrf_token') }).toString(),
+      );
       const fresh = cookieOf(o.headers['set-cookie'] as string[]);
       expect(fresh).not.toBe(planted);
       expect((await get('proxy', '/claimgate/me', { cookie: planted })).status).toBe(401);
@@ -398,6 +440,7 @@ const emailRows: Row[] = ['mallory@evil.example@example.test', 'mallory@example.
   status: 303,
   code: null,
   writes: { users: 1, sessions: 1 },
+  reaches: 1,
 }));
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -439,6 +482,7 @@ const routeRows: Row[] = [
   forbidden('http://gateway.test/admin/x', 400, 'path_invalid'),
   {
     name: 'a query carrying /admin does not make a path an /admin path: /x?/admin/x is an ordinary signed-in page',
+    reaches: 1,
     run: async () => get('proxy', '/x?/admin/x', { cookie: cookies.bob }),
     status: 200,
     code: null,
@@ -452,6 +496,7 @@ const routeRows: Row[] = [
   },
   {
     name: 'control: an admin passes /admin/x',
+    reaches: 1,
     run: async () => get('proxy', '/admin/x', { cookie: cookies.ada }),
     status: 200,
     code: null,
@@ -574,6 +619,7 @@ const cookieRow = (name: string, values: () => (string | Buffer)[], status: numb
   },
   status,
   code,
+  reaches: status === 200 ? 1 : 0,
 });
 const cookieRows: Row[] = [
   cookieRow('a 12 KB session value', () => [`claimgate_session=${'a'.repeat(12_000)}`], 401),
@@ -592,6 +638,300 @@ const cookieRows: Row[] = [
   cookieRow('on a gateway route (/me) too', () => [Buffer.concat([Buffer.from('claimgate_session='), Buffer.alloc(3000, 0xe9)])], 401, 'unauthenticated', '/claimgate/me'),
 ];
 
+// ---------------------------------------------------------------------------------------------------------------
+// Path look-alikes: an app that drops trailing dots or spaces (IIS, ASP.NET, Windows paths) or folds Unicode (NFKC)
+// serves the protected page under a name the rules did not match
+const lookalike = (path: string, rule = '/admin/*'): Row => ({
+  name: `route rule ${rule} holds for the look-alike ${JSON.stringify(path)} (400 path_invalid)`,
+  run: async () => {
+    const r = await rawRequest(gws.proxy.url, 'GET', path, [['Cookie', cookies.bob], ['Accept', 'application/json']]);
+    return { status: r.status, headers: {}, text: r.body, code: codeOf(r.body) };
+  },
+  status: 400,
+  code: 'path_invalid',
+});
+const lookalikeRows: Row[] = [
+  ...['/admin./x', '/admin../x', '/admin%20/x', '/admin%EF%BC%8Fx', '/admin%EF%BC%BCx', '/admin%E2%88%95x', '/admin%E2%81%84x', '/admin%C2%A0/x', '/admin%2e/x'].map((p) => lookalike(p)),
+  ...['/reports.', '/reports%2e', '/reports%20', '/reports./', '/reports%E3%80%80'].map((p) => lookalike(p, '/reports')),
+  {
+    name: 'a full-width spelling of /admin is governed by /admin/* (the rules compare the NFKC form)',
+    run: async () => get('proxy', '/%EF%BD%81%EF%BD%84%EF%BD%8D%EF%BD%89%EF%BD%8E/x', { cookie: cookies.bob }),
+    status: 403,
+    code: 'route_forbidden',
+  },
+  {
+    name: 'a WebSocket upgrade to /admin./ws is refused before the app (no 101)',
+    run: async () => {
+      const r = await rawRequest(gws.proxy.url, 'GET', '/admin./ws', [
+        ['Cookie', cookies.bob],
+        ['Upgrade', 'websocket'],
+        ['Connection', 'Upgrade'],
+        ['Sec-WebSocket-Version', '13'],
+        ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+      ]);
+      return { status: r.status, headers: {}, text: r.head, code: /^HTTP\/1\.1 \d{3} (\w+)/.exec(r.head)?.[1] };
+    },
+    status: 400,
+    code: 'path_invalid',
+  },
+  ...['/admin./x', '/admin%EF%BC%8Fx', '/reports%20'].map((uri): Row => ({
+    name: `forward-auth: X-Original-URI ${uri} from a trusted proxy is refused (403 path_invalid), never allowed`,
+    gw: 'trusting',
+    run: async () => get('trusting', '/claimgate/auth', { cookie: cookies.trustingBob, 'x-original-uri': uri }),
+    status: 403,
+    code: 'path_invalid',
+    then: (o) => expect(o.headers['x-claimgate-user']).toBeUndefined(),
+  })),
+  {
+    name: 'control: forward-auth with a plain X-Original-URI from a trusted proxy answers the identity',
+    gw: 'trusting',
+    run: async () => get('trusting', '/claimgate/auth', { cookie: cookies.trustingBob, 'x-original-uri': '/dash/1' }),
+    status: 200,
+    code: null,
+    then: (o) => expect(o.headers['x-claimgate-user']).toBe('bob'),
+  },
+  {
+    name: 'control: a segment with an inner dot or space still passes (/files/a.b%20c)',
+    run: async () => get('proxy', '/files/a.b%20c', { cookie: cookies.bob }),
+    status: 200,
+    code: null,
+    reaches: 1,
+    then: () => expect(lastSeen('proxy').url).toBe('/files/a.b%20c'),
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Method and URL override headers: a rule checked on GET /exports/1 must not become DELETE /exports/1 at the app
+const OVERRIDES: Record<string, string> = {
+  'X-HTTP-Method-Override': 'DELETE',
+  'X-HTTP-Method': 'DELETE',
+  'X-Method-Override': 'DELETE',
+  'X-Original-URL': '/admin/x',
+  'X-Rewrite-URL': '/admin/x',
+};
+const overrideRows: Row[] = [
+  ...Object.entries(OVERRIDES).map(([name, value]): Row => ({
+    name: `${name}: ${value} never reaches the app`,
+    run: async () => get('proxy', '/exports/1', { cookie: cookies.bob, [name]: value }),
+    status: 200,
+    code: null,
+    reaches: 1,
+    then: () => {
+      expect(lastSeen('proxy')).toMatchObject({ method: 'GET', url: '/exports/1' });
+      expect(lastSeen('proxy').headers[name.toLowerCase()]).toBeUndefined();
+      expect(lastSeen('proxy').headers['x-claimgate-user']).toBe('bob');
+    },
+  })),
+  {
+    name: 'all of them at once, in odd case, on a WebSocket-free POST',
+    run: async () =>
+      get('proxy', '/exports/1', { cookie: cookies.bob, 'x-http-method-OVERRIDE': 'DELETE', 'X-Method-Override': 'PUT', 'content-type': 'text/plain' }, 'POST', 'x'),
+    status: 200,
+    code: null,
+    reaches: 1,
+    then: () => {
+      const seen = lastSeen('proxy');
+      expect(seen.method).toBe('POST');
+      expect(Object.keys(seen.headers).filter((h) => /override|x-http-method|rewrite-url|original-url/.test(h))).toEqual([]);
+    },
+  },
+  {
+    name: 'control: the rule itself still holds for a real DELETE',
+    run: async () => get('proxy', '/exports/1', { cookie: cookies.bob }, 'DELETE'),
+    status: 403,
+    code: 'route_forbidden',
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Expect: 100-continue (curl sends it for bodies over 1 KB): undici refuses to forward it, which made a 502
+const expectRows: Row[] = [
+  {
+    name: 'a 2 MB upload with Expect: 100-continue reaches the app whole',
+    run: async () => {
+      const r = await postExpectingContinue(gws.proxy.url, '/upload', Buffer.alloc(2 * 1024 * 1024, 1), { cookie: cookies.ada, 'content-type': 'application/octet-stream' });
+      expect(r.continued).toBe(true);
+      return { status: r.status, headers: {}, text: r.text, code: codeOf(r.text) };
+    },
+    status: 200,
+    code: null,
+    reaches: 1,
+    then: () => {
+      expect(lastSeen('proxy')).toMatchObject({ method: 'POST', url: '/upload', bytes: 2 * 1024 * 1024 });
+      expect(lastSeen('proxy').headers.expect).toBeUndefined();
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Slow requests and floods: a drip-fed body on a gateway endpoint, and the sign-in limit per IPv6 /64
+const slowRows: Row[] = [
+  {
+    name: 'a token request whose body drips in gets 408 once limits.gatewayBodyTimeoutSeconds (2 s here) has passed',
+    run: async () => {
+      const r = await slowRequest(gws.proxy.url, '/claimgate/oauth/token', {
+        length: 100_000,
+        drip: 1000,
+        everyMs: 250,
+        headers: ['Content-Type: application/x-www-form-urlencoded', 'Accept: application/json'],
+      });
+      expect(r.closedAfterMs).toBeLessThan(5000);
+      const body = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
+      return { status: r.status, headers: {}, text: body, code: codeOf(body) };
+    },
+    status: 408,
+    code: 'request_timeout',
+  },
+  {
+    name: 'sign-in attempts from many addresses of one IPv6 /64 share one limit (the fifth is 429)',
+    gw: 'trusting',
+    run: async () => {
+      const from = (i: number) => get('trusting', '/claimgate/sso?jwt=not-a-token', { 'x-forwarded-for': `2001:db8:77:1:${i.toString(16)}::${i + 1}` });
+      const first: number[] = [];
+      for (let i = 0; i < 4; i++) first.push((await from(i)).status);
+      expect(new Set(first).size).toBe(1);
+      expect(first[0]).not.toBe(429);
+      const other = await get('trusting', '/claimgate/sso?jwt=not-a-token', { 'x-forwarded-for': '2001:db8:77:2::1' });
+      expect(other.status).not.toBe(429);
+      return from(99);
+    },
+    status: 429,
+    code: 'rate_limited',
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sign-in: transaction cookies piling up (a page driving /login), and login CSRF through a sign-in link
+const signInRows: Row[] = [
+  {
+    name: 'fourteen /login navigations with a 1,500-character return_to: the browser can still sign in',
+    gw: 'oidc',
+    run: async () => {
+      const jar = new CookieJar();
+      const long = `/dash?${'q'.repeat(1500)}`;
+      for (let i = 0; i < 14; i++) {
+        const r = await browse(jar, `${gws.oidc.url}/claimgate/login?issuer=idp&return_to=${encodeURIComponent(long)}`);
+        expect(r.status).toBe(302);
+      }
+      expect(jar.names(gws.oidc.url).filter((n) => n.includes('_tx_')).length).toBeLessThanOrEqual(3);
+      const { callbackUrl } = await startLogin(gws.oidc, jar, 'ada', long);
+      expect(jar.header(gws.oidc.url)!.length).toBeLessThan(12_000);
+      const done = await browse(jar, callbackUrl);
+      expect(done.headers.location).toBe(long);
+      return { ...done, code: codeOf(done.text) };
+    },
+    status: 303,
+    code: null,
+    writes: { sessions: 1 },
+  },
+  {
+    name: 'login CSRF: another account\'s sign-in link opened in a signed-in browser switches nothing, it asks',
+    run: async () => {
+      const link = await idToken({ sub: 'u-bob', preferred_username: 'bob', groups: ['bi-analysts'] });
+      const o = await get('proxy', `/claimgate/sso?jwt=${link}`, { cookie: cookies.ada, accept: 'text/html' });
+      expect(o.headers['set-cookie']).toBeUndefined();
+      expect(o.text).toMatch(/Continue as bob\?.*You are signed in as <strong>ada<\/strong>/s);
+      expect((await call(`${gws.proxy.url}/claimgate/me`, { headers: { cookie: cookies.ada } })).json().user.usercode).toBe('ada');
+      // The link is spent: the attacker cannot reuse it either.
+      expect((await get('proxy', `/claimgate/sso?jwt=${link}`)).code).toBe('jti_replayed');
+      return o;
+    },
+    status: 200,
+    code: null,
+  },
+  {
+    name: 'login CSRF by a cross-site form post (no Lax cookie on it): turned into the GET, which asks',
+    run: async () => {
+      const link = await idToken({ sub: 'u-bob', preferred_username: 'bob', groups: ['bi-analysts'] });
+      const post = await get(
+        'proxy',
+        '/claimgate/sso',
+        { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+        'POST',
+        new URLSearchParams({ jwt: link }).toString(),
+      );
+      expect(post.status).toBe(303);
+      expect(post.headers['set-cookie']).toBeUndefined();
+      return get('proxy', String(post.headers.location), { cookie: cookies.ada, accept: 'text/html' });
+    },
+    status: 200,
+    code: null,
+    then: async (o) => {
+      expect(o.text).toContain('Continue as bob?');
+      expect((await call(`${gws.proxy.url}/claimgate/me`, { headers: { cookie: cookies.ada } })).json().user.usercode).toBe('ada');
+    },
+  },
+  {
+    name: 'login CSRF: a cross-site POST to /sso/confirm without the page\'s token is refused',
+    run: async () =>
+      get('proxy', '/claimgate/sso/confirm', { cookie: cookies.ada, 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' }, 'POST', 'pending=x.y.z&csrf_token=forged'),
+    status: 403,
+    code: 'csrf_failed',
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scopes: a scope implied by what a credential holds is grantable (a subset of what it holds, as OAuth intends)
+const scopeRows: Row[] = [
+  {
+    name: 'an admin:write client asking /oauth/token for scope=admin:read gets it, and the token only reads',
+    run: async () => {
+      const o = await get(
+        'proxy',
+        '/claimgate/oauth/token',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'POST',
+        new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin:read', client_id: writerClient.id, client_secret: writerClient.secret }).toString(),
+      );
+      const token = (JSON.parse(o.text) as { access_token: string; scope: string });
+      expect(token.scope).toBe('admin:read');
+      expect((await get('proxy', '/claimgate/admin/v1/users', bearer(token.access_token))).status).toBe(200);
+      const ada = await gws.proxy.running.gateway.ctx.users.getByUsercode('ada');
+      const write = await get('proxy', `/claimgate/admin/v1/users/${ada!.id}`, { ...bearer(token.access_token), 'content-type': 'application/json' }, 'PATCH', JSON.stringify({ lifecycle: 'SUSPENDED' }));
+      expect(write.code).toBe('insufficient_scope');
+      return o;
+    },
+    status: 200,
+    code: null,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clickjacking and MIME sniffing: what the gateway renders cannot be framed or sniffed; the app's answers are its own
+const framed = (name: string, path: string, headers: Record<string, string>, status: number, code: string | null, gw: Gw = 'proxy'): Row => ({
+  name: `${name}: frame-ancestors 'none', X-Frame-Options DENY, nosniff`,
+  gw,
+  run: () => get(gw, path, headers),
+  status,
+  code,
+  then: (o) => {
+    expect(o.headers['content-security-policy']).toBe("frame-ancestors 'none'");
+    expect(o.headers['x-frame-options']).toBe('DENY');
+    expect(o.headers['x-content-type-options']).toBe('nosniff');
+  },
+});
+const framingRows: Row[] = [
+  framed('the sign-in chooser', '/claimgate/login', { accept: 'text/html' }, 200, null),
+  framed('the sign-out page', '/claimgate/logout', { accept: 'text/html' }, 200, null),
+  framed('an HTML error page of /sso', '/claimgate/sso?jwt=x', { accept: 'text/html' }, 401, null),
+  framed('a problem document of /me', '/claimgate/me', {}, 401, 'unauthenticated'),
+  framed('a refusal on an app path', '/admin/x', {}, 401, 'unauthenticated'),
+  framed('the OIDC signed-out page', '/claimgate/signed-out', { accept: 'text/html' }, 200, null, 'oidc'),
+  framed('forward-auth /auth', '/claimgate/auth', {}, 401, 'unauthenticated', 'forward'),
+  {
+    name: 'the app\'s own answer is passed through without the gateway\'s framing headers',
+    run: () => get('proxy', '/dash', { cookie: cookies.ada }),
+    status: 200,
+    code: null,
+    reaches: 1,
+    then: (o) => {
+      expect(o.headers['x-app']).toBe('echo');
+      expect(o.headers['content-security-policy']).toBeUndefined();
+      expect(o.headers['x-frame-options']).toBeUndefined();
+    },
+  },
+];
+
 const table: [string, Row[]][] = [
   ['open redirects', redirectRows],
   ['identity-header smuggling', smuggleRows],
@@ -602,6 +942,13 @@ const table: [string, Row[]][] = [
   ['local JWT validation', jwtRows],
   ['credentials and scopes', apiRows],
   ['crafted cookies', cookieRows],
+  ['path look-alikes', lookalikeRows],
+  ['method and URL overrides', overrideRows],
+  ['Expect: 100-continue', expectRows],
+  ['slow requests and floods', slowRows],
+  ['sign-in cookies and login CSRF', signInRows],
+  ['implied scopes', scopeRows],
+  ['framing and sniffing', framingRows],
 ];
 
 describe(`security regressions (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
@@ -609,18 +956,26 @@ describe(`security regressions (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGl
     it.each(rows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
       const gw = row.gw ?? 'proxy';
       const before = await counts(gw);
+      const seenBefore = seenCount(gw);
       const o = await row.run();
       expect({ status: o.status, code: o.code ?? null }).toEqual({ status: row.status, code: row.code });
       await row.then?.(o);
       const after = await counts(gw);
-      expect({ users: after.users - before.users, sessions: after.sessions - before.sessions }).toEqual({
+      expect({
+        users: after.users - before.users,
+        sessions: after.sessions - before.sessions,
+        appReceived: seenCount(gw) - seenBefore,
+      }).toEqual({
         users: row.writes?.users ?? 0,
         sessions: row.writes?.sessions ?? 0,
+        appReceived: row.reaches ?? 0,
       });
     });
   });
 
   it('across every row, the apps never received a client-sent identity header', () => {
+    // The proxied rows above reached the app (each says how often), so this loop has requests to look at.
+    expect(gws.proxy.app.seen.length).toBeGreaterThan(20);
     for (const g of ['proxy', 'down'] as const) for (const s of gws[g].app.seen) appSawNoSmuggledHeader(s.headers);
   });
 

@@ -119,7 +119,7 @@ describe('remote JWKS', () => {
     expect(s.fetches.jwks).toBe(2);
 
     // Known keys are still fresh in the cache: no fetch, no wait.
-    await expect(trust.verify(await tokenFor(a))).resolves.toBeDefined();
+    await expect(trust.verify(await tokenFor(a))).resolves.toMatchObject({ claims: { iss: ISS } });
     // Right after a failed fetch, another unknown kid fails fast without hitting the endpoint again.
     const t0 = Date.now();
     expect((await codeOf(trust.verify(await tokenFor(b)))).code).toBe('jwks_unavailable');
@@ -128,7 +128,7 @@ describe('remote JWKS', () => {
 
     s.setDelay(0);
     await sleep(1100);
-    await expect(trust.verify(await tokenFor(b))).resolves.toBeDefined();
+    await expect(trust.verify(await tokenFor(b))).resolves.toMatchObject({ claims: { iss: ISS } });
     expect(s.fetches.jwks).toBe(3);
   });
 
@@ -177,7 +177,7 @@ describe('OpenID discovery', () => {
     const issuer = `${s.url}/tenant/`;
     s.setDiscovery({ issuer });
     const trust = discoveryTrust(issuer);
-    await expect(trust.verify(await tokenOf(issuer))).resolves.toBeDefined();
+    await expect(trust.verify(await tokenOf(issuer))).resolves.toMatchObject({ claims: { iss: issuer } });
     expect(s.fetches.discovery).toBe(1);
   });
 
@@ -192,7 +192,7 @@ describe('OpenID discovery', () => {
 
     s.setDiscovery({});
     await sleep(1100);
-    await expect(trust.verify(t)).resolves.toBeDefined();
+    await expect(trust.verify(t)).resolves.toMatchObject({ claims: { iss: s.url } });
     expect(s.fetches).toEqual({ discovery: 2, jwks: 1 });
   });
 

@@ -72,8 +72,8 @@ describe('TrustMap key selection', () => {
     const strip = ({ kid: _kid, ...jwk }: Record<string, unknown>) => jwk;
     const trust = new TrustMap([issuerConfig({ keys: [strip(one.publicJwk), strip(two.publicJwk)] })], { now: () => NOW });
     const claims = { iss: 'https://idp.test', aud: 'claimgate' };
-    await expect(trust.verify(await signToken(claims, { key: two, kid: null }))).resolves.toBeDefined();
-    await expect(trust.verify(await signToken(claims, { key: one, kid: null }))).resolves.toBeDefined();
+    await expect(trust.verify(await signToken(claims, { key: two, kid: null }))).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } });
+    await expect(trust.verify(await signToken(claims, { key: one, kid: null }))).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } });
     expect(await codeOf(trust.verify(await signToken(claims, { key: stranger, kid: null })))).toBe('signature_invalid');
   });
 });
@@ -97,7 +97,7 @@ describe('TrustMap claim rules', () => {
     ['an array aud with one match', ['other', 'claimgate']],
   ])('audiences any-match: %s', async (_name, aud) => {
     clock = NOW;
-    await expect(trust.verify(await signToken({ iss, aud }, { key }))).resolves.toBeDefined();
+    await expect(trust.verify(await signToken({ iss, aud }, { key }))).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } });
   });
 
   it('audiences: an array with no match is refused', async () => {
@@ -108,9 +108,9 @@ describe('TrustMap claim rules', () => {
   it('clock tolerance: exp and nbf within the tolerance are accepted, beyond it refused', async () => {
     const t = await signToken({ iss, aud: 'claimgate', nbf: NOW + 20 }, { key, ttl: 100 });
     clock = NOW;
-    await expect(trust.verify(t)).resolves.toBeDefined(); // nbf 20 s ahead, tolerance 30
+    await expect(trust.verify(t)).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } }); // nbf 20 s ahead, tolerance 30
     clock = NOW + 120;
-    await expect(trust.verify(t)).resolves.toBeDefined(); // exp 20 s ago, tolerance 30
+    await expect(trust.verify(t)).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } }); // exp 20 s ago, tolerance 30
     clock = NOW + 131;
     expect(await codeOf(trust.verify(t))).toBe('token_expired');
     clock = NOW - 11;
@@ -126,7 +126,7 @@ describe('TrustMap claim rules', () => {
   it('without maxTokenAge, a token without iat is accepted for bearer use but refused as an SSO link', async () => {
     clock = NOW;
     const t = await signToken({ iss, aud: 'claimgate' }, { key, noIat: true });
-    await expect(trust.verify(t, { purpose: 'bearer' })).resolves.toBeDefined();
+    await expect(trust.verify(t, { purpose: 'bearer' })).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } });
     expect(await codeOf(trust.verify(t, { purpose: 'sso' }))).toBe('token_malformed');
   });
 
@@ -134,15 +134,15 @@ describe('TrustMap claim rules', () => {
     clock = NOW;
     const fresh = await signToken({ iss, aud: 'claimgate' }, { key, now: NOW - 100 });
     const stale = await signToken({ iss, aud: 'claimgate' }, { key, now: NOW - 200, ttl: 3600 });
-    await expect(trust.verify(fresh, { purpose: 'sso' })).resolves.toBeDefined();
+    await expect(trust.verify(fresh, { purpose: 'sso' })).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } });
     expect(await codeOf(trust.verify(stale, { purpose: 'sso' }))).toBe('token_too_old');
-    await expect(trust.verify(stale, { purpose: 'oidc' })).resolves.toBeDefined();
+    await expect(trust.verify(stale, { purpose: 'oidc' })).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } });
   });
 
   it('issuerId selects the issuer the token must come from', async () => {
     clock = NOW;
     const t = await signToken({ iss, aud: 'claimgate' }, { key });
-    await expect(trust.verify(t, { issuerId: 'corp' })).resolves.toBeDefined();
+    await expect(trust.verify(t, { issuerId: 'corp' })).resolves.toMatchObject({ claims: { iss: 'https://idp.test', aud: expect.anything() } });
     expect(await codeOf(trust.verify(t, { issuerId: 'nope' }))).toBe('issuer_unknown');
   });
 

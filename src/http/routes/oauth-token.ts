@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
-import { isScope, type Credential, type Scope } from '../../credentials/index.js';
+import { grants, isScope, type Credential, type Scope } from '../../credentials/index.js';
 
 /** An RFC 6749 (section 5.2) error answer. */
 function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
@@ -33,6 +33,18 @@ function clientCredentials(req: Request): { id: string; secret: string; basic: b
   return null;
 }
 
+/** Counts a token request before its body is read, and refuses one over `rateLimits.token` in the RFC 6749 format. */
+export function tokenRateLimit(ctx: GatewayContext) {
+  return (req: Request, res: Response, next: () => void): void => {
+    const wait = ctx.rateLimits.retryAfter('token', req);
+    if (wait === 0) return next();
+    res.setHeader('Retry-After', String(wait));
+    // The body stays unread: the connection cannot be reused.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    oauthError(res, 429, 'slow_down', 'Too many token requests; try again later.');
+  };
+}
+
 /**
  * `POST /claimgate/oauth/token`: the client-credentials grant for API subscribers (a GUID and a secret exchanged
  * for a JWT that expires after `provisioning.tokenTtlSeconds`, 15 minutes by default). Answers RFC 6749 bodies.
@@ -40,11 +52,6 @@ function clientCredentials(req: Request): { id: string; secret: string; basic: b
 export function tokenHandler(ctx: GatewayContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const wait = ctx.rateLimits.retryAfter('token', req);
-    if (wait > 0) {
-      res.setHeader('Retry-After', String(wait));
-      return oauthError(res, 429, 'slow_down', 'Too many token requests; try again later.');
-    }
     const client = clientCredentials(req);
     if (client === 'both') return oauthError(res, 400, 'invalid_request', 'Authenticate the client once: HTTP Basic or form fields, not both.');
     if (body.grant_type === undefined) return oauthError(res, 400, 'invalid_request', 'grant_type is required.');
@@ -61,11 +68,12 @@ export function tokenHandler(ctx: GatewayContext) {
     if (body.scope !== undefined) {
       if (typeof body.scope !== 'string') return oauthError(res, 400, 'invalid_request', 'scope must be a string.');
       const asked = body.scope.split(' ').filter(Boolean);
-      const bad = asked.filter((s) => !isScope(s) || !credential.scopes.includes(s));
+      // A scope implied by a held one (admin:write implies admin:read) is a subset of what the client holds.
+      const bad = asked.filter((s) => !isScope(s) || !grants(credential.scopes, s));
       if (bad.length > 0 || asked.length === 0) {
         return oauthError(res, 400, 'invalid_scope', `Scopes not granted to this client: ${bad.join(' ') || '(none asked)'}.`);
       }
-      scopes = asked as Scope[];
+      scopes = [...new Set(asked)] as Scope[];
     }
     const accessToken = await ctx.credentials.accessTokens.mint({ credentialId: credential.id, clientId: credential.clientId, scopes });
     void ctx.credentials.store.touch(credential).catch(() => undefined);

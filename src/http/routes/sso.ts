@@ -4,6 +4,7 @@ import { requestToken } from '../../tokens/request-token.js';
 import type { GatewayContext } from '../../gateway-context.js';
 import { safeReturnTo } from '../../forwarding/return-to.js';
 import { startSession } from '../sign-in.js';
+import { SsoSwitch } from '../sso-switch.js';
 
 /**
  * `GET|POST /claimgate/sso`: an SSO link (`?jwt=`), a form post from an auth server (`jwt` field), a JSON
@@ -11,11 +12,14 @@ import { startSession } from '../sign-in.js';
  * request log never holds it.
  */
 export function ssoHandler(ctx: GatewayContext) {
+  const signInSwitch = new SsoSwitch(ctx);
   return async (req: Request, res: Response): Promise<void> => {
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cache-Control', 'no-store');
     ctx.rateLimits.check('sso', req);
     const token = extractToken(req);
+    // Another user signed in here: ask before switching (login CSRF), see ../sso-switch.ts.
+    if (await signInSwitch.intercept(req, res, token)) return;
     const result = await ctx.login.loginWithToken(token, 'sso');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const rawReturnTo = req.method === 'GET' ? req.query.return_to : (body.return_to ?? req.query.return_to);

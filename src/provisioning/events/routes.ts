@@ -36,13 +36,16 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
   const raw = express.raw({ type: () => true, limit: ctx.config.limits.bodyBytes });
   router.post(
     '/events',
+    // Counted before the body is read: a refused pusher does not get to send it.
+    (req: Request, res: Response, next: NextFunction) => {
+      const wait = ctx.rateLimits.retryAfter('events', req);
+      if (wait === 0) return next();
+      res.setHeader('Retry-After', String(wait));
+      if (!req.complete) res.setHeader('Connection', 'close');
+      next(new EventPushError(429, 'too_many_requests', 'too many pushes; retry later'));
+    },
     raw,
     async (req: Request, res: Response) => {
-      const wait = ctx.rateLimits.retryAfter('events', req);
-      if (wait > 0) {
-        res.setHeader('Retry-After', String(wait));
-        throw new EventPushError(429, 'too_many_requests', 'too many pushes; retry later');
-      }
       const answer = await receiver.receive(Buffer.isBuffer(req.body) ? req.body : undefined);
       res.status(200).set('Cache-Control', 'no-store').json(answer);
     },
