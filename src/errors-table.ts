@@ -67,7 +67,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   // Sessions and requests to the app
   unauthenticated: { statuses: [401], area: 'session and app', meaning: 'No credential: no session cookie, no bearer token.' },
   route_forbidden: { statuses: [403], area: 'session and app', meaning: 'A `routes` rule requires roles or permissions the user lacks.' },
-  path_invalid: { statuses: [400], area: 'session and app', meaning: 'The path has an encoded `/` or `\\`, a disguised `..`, control characters or bad encoding; refused on purpose.' },
+  path_invalid: { statuses: [400, 403], area: 'session and app', meaning: 'The path has an encoded `/` or `\\`, a disguised `..`, a segment ending in a dot or white space, a look-alike of `/` (full-width, division slash...), control characters or bad encoding; refused on purpose, so no app reads another path than the one the rules checked (403 in forward-auth, which nginx accepts as an answer).' },
   upstream_unavailable: { statuses: [502], area: 'session and app', meaning: 'The app cannot be reached.' },
   upstream_timeout: { statuses: [504], area: 'session and app', meaning: 'The app is slower than `upstream.timeoutSeconds`.' },
   upgrade_not_supported: { statuses: [400], area: 'session and app', meaning: 'An `Upgrade` to anything but `websocket` (`h2c` included); only WebSocket tunnels are passed to the app.' },
