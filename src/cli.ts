@@ -115,7 +115,8 @@ function isMain(): boolean {
   }
 }
 
-if (isMain()) {
+/** Runs the command line of this process (also called by bin/claimgate.js, which picks dist/ or src/). */
+export function main(): void {
   const io: CliIo = {
     out: (s) => process.stdout.write(`${s}\n`),
     err: (s) => process.stderr.write(`${s}\n`),
@@ -132,3 +133,5 @@ if (isMain()) {
     },
   );
 }
+
+if (isMain()) main();

@@ -24,6 +24,8 @@ import { GatewayMetrics } from './audit/metrics.js';
 import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
 import { RefreshScheduler } from './oidc/refresh-scheduler.js';
+import { startLocalAdminSocket } from './admin/local-socket.js';
+import { resolve } from 'node:path';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -165,6 +167,11 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     if (refresher.enabled) authenticator.observeSessions((s) => refresher.observe(s));
     // Stored mapping versions are in force before the first request (and followed through the bus after).
     const admin = await startAdminRuntime(ctx);
+    // A gateway that owns an embedded data directory runs the CLI's admin commands for it (nobody else may open it).
+    const localAdmin =
+      ownsDb && db.dataDirLock
+        ? await startLocalAdminSocket({ lock: db.dataDirLock, dataDir: resolve(config.database.dataDir), store: credentialStore, knex: db.knex, logger: opts.logger })
+        : null;
     const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
     if (!opts.jobs?.disabled) ctx.jobs.start();
     const { handler, upgrade } = createDispatcher(ctx, app);
@@ -177,6 +184,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         authenticator.observeSessions(null);
         await refresher.close();
         await ctx.jobs.stop();
+        await localAdmin?.close();
         await admin.stop();
         await bus.stop();
         await proxy?.close();
