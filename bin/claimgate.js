@@ -2,6 +2,7 @@
 // The command-line entry point: runs the compiled dist/cli.js when it exists (the Docker image, a package built
 // with `npm run build`), otherwise src/cli.ts through tsx, so `npx claimgate` works right after `npm ci`.
 import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const built = new URL('../dist/cli.js', import.meta.url);
 let cli;
