@@ -22,8 +22,8 @@ commands:
   start [--config FILE]                 run the gateway
   migrate [--config FILE]               apply pending database migrations
   check-config [--config FILE]          validate the configuration
-  map --issuer ID (--token JWT | --claims FILE) [--user USERCODE] [--json]
-                                        dry run of a mapping; writes nothing
+  map --issuer ID (--token JWT | --claims FILE) [--as sso|bearer] [--user USERCODE] [--json]
+                                        dry run of a login (link checks included); writes nothing
   tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json]
                                         create an API credential (printed once)
   tokens list [--json]                  credentials with scopes, creation and last use

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { GatewayContext } from '../gateway-context.js';
 import { GatewayError } from '../errors.js';
 import { sendError, toGatewayError } from './problem.js';
+import { logRefusal } from '../audit/refusal-log.js';
 import { ssoHandler } from './routes/sso.js';
 import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js';
 import { jwksHandler, liveHandler, readyHandler } from './routes/meta.js';
@@ -58,7 +59,7 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
     const ge = toGatewayError(err);
     noteRequestError(res, err);
     if (ge.status >= 500) ctx.logger.error('request failed', { path: req.path, code: ge.code, cause: ge.cause ?? err });
-    else ctx.logger.debug('request refused', { path: req.path, code: ge.code });
+    else if (ge.code !== 'not_found') logRefusal(ctx.logger, { code: ge.code, status: ge.status, route: req.path, err });
     sendError(req, res, ge);
   });
   return app;

@@ -9,6 +9,7 @@ import { compileRoutes, authorize } from '../forwarding/route-rules.js';
 import { normalizeRequestPath, type NormalizedPath } from './path-normalize.js';
 import { resolveClient } from './client-ip.js';
 import { sendError, wantsHtml, toGatewayError } from './problem.js';
+import { logRefusal } from '../audit/refusal-log.js';
 import type { OutgoingHeaders } from '../forwarding/proxy.js';
 import { forwardableHeaders } from '../forwarding/proxy.js';
 import type { AuthContext } from '../sessions/authenticator.js';
@@ -125,6 +126,11 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
     if (ge.code === 'client_closed') {
       res.destroy();
       return;
+    }
+    if (ge.status < 500) {
+      const norm = (req as RequestWithId).normalized;
+      const route = norm?.ok ? norm.path : (req.url ?? '/').split('?')[0]!;
+      logRefusal(ctx.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
     }
     sendError(req, res, ge);
   };

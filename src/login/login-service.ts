@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import type { IssuerConfig } from '../config/schema.js';
 import { GatewayError, TokenError } from '../errors.js';
-import { evaluateMapping } from '../mapping/index.js';
+import { evaluateMapping, usercodeOf } from '../mapping/index.js';
+import { producedBy } from '../users/preview.js';
+import { noteRefusal } from '../audit/refusal-log.js';
 import type { Claims } from '../mapping/types.js';
 import type { TrustMap } from '../tokens/index.js';
 import type { UserStore, UserRecord } from '../users/index.js';
@@ -46,6 +48,16 @@ export class LoginService {
     const verified = await this.deps.trustMap.verify(token, { purpose });
     const issuer = verified.issuer;
     const claims = verified.claims as Claims;
+    try {
+      await this.linkChecks(issuer, claims, purpose);
+    } catch (e) {
+      throw noteRefusal(e, { issuer: issuer.id });
+    }
+    return this.loginWithClaims(issuer, claims, purpose);
+  }
+
+  /** What a sign-in link (or a bearer token that might have been one) must pass beyond the token checks. */
+  private async linkChecks(issuer: IssuerConfig, claims: Claims, purpose: 'sso' | 'bearer'): Promise<void> {
     if (purpose === 'sso') {
       if (!issuer.ssoLink.enabled) {
         throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
@@ -56,11 +68,18 @@ export class LoginService {
       // Bearer results are cached by token hash, so this costs one lookup per distinct token, not per request.
       throw new TokenError('jti_replayed', 'This token was already used as a sign-in link.');
     }
-    return this.loginWithClaims(issuer, claims, purpose);
   }
 
   /** Maps already-verified claims (an OIDC ID token, or a verified token above) and syncs the user. */
   async loginWithClaims(issuer: IssuerConfig, claims: Claims, purpose: LoginPurpose): Promise<LoginResult> {
+    try {
+      return await this.mapAndSync(issuer, claims, purpose);
+    } catch (e) {
+      throw noteRefusal(e, { issuer: issuer.id });
+    }
+  }
+
+  private async mapAndSync(issuer: IssuerConfig, claims: Claims, purpose: LoginPurpose): Promise<LoginResult> {
     const mapping = this.deps.mappings.get(issuer.mapping);
     if (!mapping) {
       throw new GatewayError('mapping_missing', 500, 'The sign-in mapping for this issuer is not configured.');
@@ -68,8 +87,11 @@ export class LoginService {
     const outcome = evaluateMapping(mapping.compiled, claims);
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
     if (!outcome.allowed) {
+      // The usercode, when the claims yield one, lets `GET /audit?user=` find the refusal.
       await recordAudit(this.deps.knex, {
         type: 'login_denied',
+        usercode: usercodeOf(mapping.compiled, claims),
+        actor: `login:${issuer.id}`,
         source: `mapping:${issuer.id}`,
         detail: { issuer: issuer.id, sub, rule: outcome.rule, code: outcome.code, message: outcome.message, purpose },
       });
@@ -86,6 +108,7 @@ export class LoginService {
         createUsers: issuer.createUsers,
         linkExistingUsers: issuer.linkExistingUsers,
         claims,
+        mapping: { version: mapping.version, rules: { roles: producedBy(outcome.trace, 'roles'), permissions: producedBy(outcome.trace, 'permissions') } },
       });
       return { user: r.user, issuer, claims, created: r.created, changed: r.changed, mappingVersion: mapping.version };
     } catch (e) {
@@ -93,6 +116,7 @@ export class LoginService {
         await recordAudit(this.deps.knex, {
           type: 'login_denied',
           usercode: outcome.user.usercode,
+          actor: `login:${issuer.id}`,
           source: `mapping:${issuer.id}`,
           detail: { issuer: issuer.id, sub, code: e.code, purpose },
         });
