@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile, resolveConfigPath } from './config/load.js';
+import { loadConfigFile, resolveConfigPath, type ConfigNeeds } from './config/load.js';
 import { ConfigError, formatProblem } from './config/problems.js';
 import type { Config } from './config/schema.js';
 import { UnavailableError } from './errors.js';
@@ -87,9 +87,9 @@ export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]
 }
 
 /** Loads the configuration named by `--config` (throws ConfigError). */
-export function configFromFlag(flag: string | undefined, io: CliIo): { file: string; config: Config } {
+export function configFromFlag(flag: string | undefined, io: CliIo, needs: ConfigNeeds = 'all'): { file: string; config: Config } {
   const file = resolveConfigPath(flag, io.env);
-  return { file, config: loadConfigFile(file, io.env) };
+  return { file, config: loadConfigFile(file, io.env, needs) };
 }
 
 async function checkConfig(args: string[], io: CliIo): Promise<number> {

@@ -61,7 +61,7 @@ export async function mapCommand(args: string[], io: CliIo): Promise<number> {
   if ((values.token === undefined) === (values.claims === undefined)) {
     throw new UsageError('give exactly one of --token JWT or --claims FILE');
   }
-  const { config } = configFromFlag(values.config as string | undefined, io);
+  const { config } = configFromFlag(values.config as string | undefined, io, ['database', 'issuers', 'mappings', 'publicUrl', 'limits', 'basePath']);
   const issuer = config.issuers.find((i) => i.id === values.issuer);
   if (!issuer) {
     const known = config.issuers.map((i) => i.id).join(', ') || 'none configured';

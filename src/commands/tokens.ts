@@ -50,7 +50,8 @@ export async function tokensCommand(args: string[], io: CliIo): Promise<number> 
   }
   if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('usage: claimgate tokens revoke NAME');
 
-  const { config } = configFromFlag(values.config as string | undefined, io);
+  // Credentials live in the database: the rest of the file may name variables this shell does not set.
+  const { config } = configFromFlag(values.config as string | undefined, io, ['database']);
   const op: TokenOp =
     sub === 'create'
       ? { op: 'create', ...createInput!, expiresAt: createInput!.expiresAt?.toISOString() ?? null }
