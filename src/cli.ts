@@ -95,10 +95,19 @@ export function configFromFlag(flag: string | undefined, io: CliIo, needs: Confi
 async function checkConfig(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
   const { file, config } = configFromFlag(values.config as string | undefined, io);
+  // A mapping saved through the admin API wins over the file's: an edit here would otherwise seem ignored.
+  const stored = await (await import('./commands/stored-mappings.js')).storedMappings(config);
+  const inDb = stored.checked ? stored.versions : new Map<string, number>();
+  if (!stored.checked) io.err(`note: stored mappings not checked: ${stored.why}`);
+  for (const [name, version] of inDb) {
+    if (Object.hasOwn(config.mappings, name)) {
+      io.err(`warning: mappings.${name}: overridden by version ${version} saved through the admin API; this file's mapping is not in force`);
+    }
+  }
   // A mapping may live only in the database (saved through the admin API), so a missing one is not an error here;
   // but nobody can sign in through that issuer until it exists.
   config.issuers.forEach((iss, i) => {
-    if (!(iss.mapping in config.mappings)) {
+    if (!(iss.mapping in config.mappings) && !inDb.has(iss.mapping)) {
       io.err(`warning: issuers[${i}].mapping: "${iss.mapping}" is not defined in this file (sign-ins through "${iss.id}" fail until it is saved through the admin API)`);
     }
   });

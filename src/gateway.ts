@@ -167,6 +167,17 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     if (refresher.enabled) authenticator.observeSessions((s) => refresher.observe(s));
     // Stored mapping versions are in force before the first request (and followed through the bus after).
     const admin = await startAdminRuntime(ctx);
+    // Otherwise an edit of the file's mapping seems to be ignored: the stored version wins until it is deleted.
+    for (const name of mappings.names()) {
+      const active = mappings.get(name);
+      if (active?.source === 'database' && mappings.fileMapping(name)) {
+        opts.logger.warn('a mapping saved through the admin API overrides the configuration file', {
+          mapping: name,
+          version: active.version,
+          hint: `DELETE <basePath>/admin/v1/mappings/${name} returns to the file's mapping`,
+        });
+      }
+    }
     // A gateway that owns an embedded data directory runs the CLI's admin commands for it (nobody else may open it).
     const localAdmin =
       ownsDb && db.dataDirLock

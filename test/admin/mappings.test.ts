@@ -26,7 +26,7 @@ describe(`admin API: mappings (${db})`, () => {
     const listed = await gw.api('GET', '/mappings', { token: gw.tokens.read });
     expect(listed.status).toBe(200);
     expect(listed.json()).toEqual({
-      items: [{ name: 'corp', version: null, source: 'file', hasFileMapping: true, issuers: ['corp'] }],
+      items: [{ name: 'corp', version: null, source: 'file', hasFileMapping: true, overridesFile: false, issuers: ['corp'] }],
       nextCursor: null,
     });
     const got = (await gw.api('GET', '/mappings/corp', { token: gw.tokens.read })).json();
@@ -40,7 +40,7 @@ describe(`admin API: mappings (${db})`, () => {
 
     const put = await gw.api('PUT', '/mappings/corp', { body: CHANGED });
     expect(put.status).toBe(200);
-    expect(put.json()).toEqual({ name: 'corp', version: 1, mapping: CHANGED });
+    expect(put.json()).toEqual({ name: 'corp', version: 1, overridesFile: true, mapping: CHANGED });
     await gw.login({ preferred_username: 'bob', sub: 'u-bob', groups: ['bi-analysts', 'finance'] });
     expect(await rolesOf('bob')).toEqual(['analyst_v2@mapping:corp', 'finance@mapping:corp']);
 
@@ -68,7 +68,7 @@ describe(`admin API: mappings (${db})`, () => {
 
     const rb = await gw.api('POST', '/mappings/corp/rollback', { body: { version: 1 } });
     expect(rb.status).toBe(200);
-    expect(rb.json()).toEqual({ name: 'corp', version: 3, mapping: CHANGED, rolledBackFrom: 1 });
+    expect(rb.json()).toEqual({ name: 'corp', version: 3, overridesFile: true, mapping: CHANGED, rolledBackFrom: 1 });
     await gw.login({ preferred_username: 'bob', sub: 'u-bob', groups: ['bi-analysts'] });
     expect(await rolesOf('bob')).toEqual(['analyst_v2@mapping:corp']);
 
