@@ -165,6 +165,13 @@ describe(`admin API: mappings (${db})`, () => {
       body: { mapping: { ...DEFAULT_MAPPING, match: "preferred_username != 'gus'" }, limit: 3 },
     });
     expect(strict.json().items.find((i: { usercode: string }) => i.usercode === 'gus')).toMatchObject({ access: 'lost', roles: { lost: ['viewer'] } });
+    // Losing the role a route rule needs keeps sign-in access, and shows per route rule.
+    const noAdmin = await gw.api('POST', '/mappings/corp/preview-recent', {
+      body: { mapping: { ...DEFAULT_MAPPING, roles: [{ from: 'groups', map: { 'bi-admins': 'superuser' } }, { default: ['viewer'] }] }, limit: 3 },
+    });
+    const finn = noAdmin.json().items.find((i: { usercode: string }) => i.usercode === 'finn');
+    expect(finn).toMatchObject({ access: 'unchanged', changed: true, routes: { gained: [], lost: ['/admin/*'] } });
+    expect(noAdmin.json().summary.routes).toEqual({ '/admin/*': { gained: [], lost: ['finn'] } });
     expect(await rowCounts(gw)).toEqual(before);
     expect((await gw.api('POST', '/mappings/corp/preview-recent', { body: { mapping: { roles: 'x' } } })).json().code).toBe('mapping_invalid');
   });
