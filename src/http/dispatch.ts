@@ -198,6 +198,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       .catch((err) => {
         const ge = toGatewayError(err);
         const status = ge.status === 302 ? 401 : ge.status;
+        if (status < 500) logRefusal(ctx.logger, { code: ge.code, status, route: normalizeOrSelf((req.url ?? '/').split('?')[0]!), err });
         const challenge = status === 401 ? 'www-authenticate: Bearer\r\n' : '';
         refuse(socket, `HTTP/1.1 ${status} ${ge.code}\r\n${challenge}connection: close\r\ncontent-length: 0\r\n\r\n`);
       });

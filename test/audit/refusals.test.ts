@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { request } from 'node:http';
 import { call, cookieOf, ISS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeKeyPair, signToken } from '../helpers/tokens.js';
 
@@ -56,6 +57,26 @@ describe(`refusals: one log line each, audit trail complete (${dbKind})`, () => 
     from = gw.logs.length;
     expect((await call(`${gw.url}/reports`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
     expectOneLine(from, 'signature_invalid', { route: '/reports', issuer: 'corp' }, forged);
+  });
+
+  it('a refused WebSocket upgrade is logged too', async () => {
+    const viewer = await gw.token({ sub: 'u-wes', preferred_username: 'wes', groups: [] });
+    const cookie = cookieOf((await call(`${gw.url}/claimgate/sso?jwt=${viewer}`)).headers['set-cookie']);
+    const from = gw.logs.length;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${gw.url}/admin/ws`, { headers: { cookie, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+    const lines = refusals(from).filter((l) => l.code === 'route_forbidden');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'info', route: '/admin/ws', status: 403 });
   });
 
   it('identity_conflict is logged', async () => {
