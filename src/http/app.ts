@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { GatewayContext } from '../gateway-context.js';
 import { GatewayError } from '../errors.js';
 import { sendError, toGatewayError, wantsHtml } from './problem.js';
-import { pageNav } from './page-nav.js';
+import { namesUser, pageNav } from './page-nav.js';
 import { logRefusal } from '../audit/refusal-log.js';
 import { ssoHandler } from './routes/sso.js';
 import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js';
@@ -61,7 +61,7 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
     noteRequestError(res, err);
     if (ge.status >= 500) ctx.logger.error('request failed', { path: req.path, code: ge.code, cause: ge.cause ?? err });
     else if (ge.code !== 'not_found') logRefusal(ctx.logger, { code: ge.code, status: ge.status, route: req.path, err });
-    if (!wantsHtml(req)) return sendError(req, res, ge);
+    if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
     void pageNav(ctx, req).then(
       (nav) => sendError(req, res, ge, {}, { nav }),
       () => sendError(req, res, ge),

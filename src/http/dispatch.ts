@@ -10,7 +10,7 @@ import { normalizeRequestPath, type NormalizedPath } from './path-normalize.js';
 import { resolveClient } from './client-ip.js';
 import { sendError, wantsHtml, toGatewayError } from './problem.js';
 import { logRefusal } from '../audit/refusal-log.js';
-import { pageNav } from './page-nav.js';
+import { namesUser, pageNav } from './page-nav.js';
 import type { OutgoingHeaders } from '../forwarding/proxy.js';
 import { forwardableHeaders } from '../forwarding/proxy.js';
 import type { AuthContext } from '../sessions/authenticator.js';
@@ -133,7 +133,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       const route = norm?.ok ? norm.path : (req.url ?? '/').split('?')[0]!;
       logRefusal(ctx.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
     }
-    if (!wantsHtml(req)) return sendError(req, res, ge);
+    if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
     void pageNav(ctx, req).then(
       (nav) => sendError(req, res, ge, {}, { nav }),
       () => sendError(req, res, ge),

@@ -31,6 +31,14 @@ export async function pageNav(ctx: GatewayContext, req: IncomingMessage): Promis
   return parts.join('');
 }
 
+/**
+ * Whether an error page looks up who is signed in: not for server errors (the database may be what failed, and
+ * the page must not wait for it) nor for rate-limited requests (a flood must not cost session reads).
+ */
+export function namesUser(status: number): boolean {
+  return status < 500 && status !== 429;
+}
+
 /** A labelled POST form: a GET must not sign anyone out (link prefetchers would). */
 export function signOutForm(basePath: string): string {
   return `<form method="post" action="${escapeHtml(basePath)}/logout" aria-label="Sign out"><button type="submit">Sign out</button></form>`;
