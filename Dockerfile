@@ -5,8 +5,11 @@
 #     -v "$PWD/claimgate.yaml:/etc/claimgate/claimgate.yaml:ro" claimgate
 # Any CLI command works in place of the default one, e.g. `docker run ... claimgate migrate --config /etc/claimgate/claimgate.yaml`.
 
+# One Node version for every stage: the one CI tests (see docs/deployment-node.md before changing it).
+ARG NODE_IMAGE=node:20-bookworm-slim
+
 # --- build: compile TypeScript to dist/ (needs the dev dependencies) --------------------------------------------
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,14 +18,14 @@ COPY src ./src
 COPY migrations ./migrations
 RUN npm run build
 
-# --- deps: production dependencies only (none of them has an install script) -----------------------------------
-FROM node:20-bookworm-slim AS deps
+# --- deps: production dependencies only (none has an install script; oidc-provider is a dev dependency) -----------------------------------
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime -----------------------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # package.json is needed at run time: its "type": "module" makes dist/*.js and migrations/*.js load as ESM.

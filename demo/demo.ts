@@ -76,7 +76,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       clientId: CLIENT_ID,
       clientSecret,
       redirectUri: `${gatewayUrl}${BASE_PATH}/callback`,
-      postLogoutRedirectUri: `${gatewayUrl}/`,
+      // Where the gateway asks the provider to send the browser after ending its session (RP-initiated logout).
+      postLogoutRedirectUri: `${gatewayUrl}${BASE_PATH}/signed-out`,
     });
     stack.push(() => provider.close());
 

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile, resolveConfigPath } from './config/load.js';
+import { loadConfigFile, resolveConfigPath, type ConfigNeeds } from './config/load.js';
 import { ConfigError, formatProblem } from './config/problems.js';
 import { configWarnings } from './config/warnings.js';
 import type { Config } from './config/schema.js';
@@ -27,8 +27,8 @@ commands:
   init --preset entra|okta|keycloak|auth0|google
                                         print a starter configuration for that provider
   inactive [--json]                     users the next deletion run would suspend for inactivity
-  map --issuer ID (--token JWT | --claims FILE) [--user USERCODE] [--json]
-                                        dry run of a mapping; writes nothing
+  map --issuer ID (--token JWT | --claims FILE) [--as sso|bearer] [--user USERCODE] [--json]
+                                        dry run of a login (link checks included); writes nothing
   tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json]
                                         create an API credential (printed once)
   tokens list [--json]                  credentials with scopes, creation and last use
@@ -94,18 +94,27 @@ export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]
 }
 
 /** Loads the configuration named by `--config` (throws ConfigError). */
-export function configFromFlag(flag: string | undefined, io: CliIo): { file: string; config: Config } {
+export function configFromFlag(flag: string | undefined, io: CliIo, needs: ConfigNeeds = 'all'): { file: string; config: Config } {
   const file = resolveConfigPath(flag, io.env);
-  return { file, config: loadConfigFile(file, io.env) };
+  return { file, config: loadConfigFile(file, io.env, needs) };
 }
 
 async function checkConfig(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
   const { file, config } = configFromFlag(values.config as string | undefined, io);
+  // A mapping saved through the admin API wins over the file's: an edit here would otherwise seem ignored.
+  const stored = await (await import('./commands/stored-mappings.js')).storedMappings(config);
+  const inDb = stored.checked ? stored.versions : new Map<string, number>();
+  if (!stored.checked) io.err(`note: stored mappings not checked: ${stored.why}`);
+  for (const [name, version] of inDb) {
+    if (Object.hasOwn(config.mappings, name)) {
+      io.err(`warning: mappings.${name}: overridden by version ${version} saved through the admin API; this file's mapping is not in force`);
+    }
+  }
   // A mapping may live only in the database (saved through the admin API), so a missing one is not an error here;
   // but nobody can sign in through that issuer until it exists.
   config.issuers.forEach((iss, i) => {
-    if (!(iss.mapping in config.mappings)) {
+    if (!(iss.mapping in config.mappings) && !inDb.has(iss.mapping)) {
       io.err(`warning: issuers[${i}].mapping: "${iss.mapping}" is not defined in this file (sign-ins through "${iss.id}" fail until it is saved through the admin API)`);
     }
   });
@@ -123,7 +132,8 @@ function isMain(): boolean {
   }
 }
 
-if (isMain()) {
+/** Runs the command line of this process (also called by bin/claimgate.js, which picks dist/ or src/). */
+export function main(): void {
   const io: CliIo = {
     out: (s) => process.stdout.write(`${s}\n`),
     err: (s) => process.stderr.write(`${s}\n`),
@@ -140,3 +150,5 @@ if (isMain()) {
     },
   );
 }
+
+if (isMain()) main();

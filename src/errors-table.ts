@@ -25,6 +25,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   concurrent_update: { statuses: [409], area: 'sign-in', meaning: 'A change of a user raced another one twice; try again.' },
   csrf_failed: { statuses: [403], area: 'sign-in', meaning: 'A state-changing request authenticated by the session cookie came from another origin or without the session\'s CSRF token (console changes, the "Continue as" confirmation); nothing changed.' },
   switch_expired: { statuses: [403], area: 'sign-in', meaning: 'The "Continue as" confirmation for switching users was older than 5 minutes; open the sign-in link again.' },
+  local_admin_refused: { statuses: [400, 403, 404, 409, 500], area: 'admin api', meaning: 'A `claimgate` command sent to a running gateway through its local admin socket was refused; the CLI prints the gateway\'s reason.' },
   request_timeout: { statuses: [408], area: 'api', meaning: 'The body of a request to a gateway endpoint did not arrive within `limits.gatewayBodyTimeoutSeconds`; the connection is closed.' },
   csrf_rejected: { statuses: [403], area: 'sign-in', meaning: 'A state-changing browser form (such as logout) came from another site.' },
   login_required: { statuses: [302], area: 'sign-in', meaning: 'Not an error page: a browser without a session is redirected to `/claimgate/login`.' },

@@ -30,6 +30,8 @@ import { createJobService, type JobsOptions } from './jobs/index.js';
 import { RefreshScheduler } from './oidc/refresh-scheduler.js';
 import { EntraGroups } from './idp/entra-groups.js';
 import { egressFetch } from './idp/egress.js';
+import { startLocalAdminSocket } from './admin/local-socket.js';
+import { resolve } from 'node:path';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -200,6 +202,22 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     if (refresher.enabled) authenticator.observeSessions((s) => refresher.observe(s));
     // Stored mapping versions are in force before the first request (and followed through the bus after).
     const admin = await startAdminRuntime(ctx);
+    // Otherwise an edit of the file's mapping seems to be ignored: the stored version wins until it is deleted.
+    for (const name of mappings.names()) {
+      const active = mappings.get(name);
+      if (active?.source === 'database' && mappings.fileMapping(name)) {
+        opts.logger.warn('a mapping saved through the admin API overrides the configuration file', {
+          mapping: name,
+          version: active.version,
+          hint: `DELETE <basePath>/admin/v1/mappings/${name} returns to the file's mapping`,
+        });
+      }
+    }
+    // A gateway that owns an embedded data directory runs the CLI's admin commands for it (nobody else may open it).
+    const localAdmin =
+      ownsDb && db.dataDirLock
+        ? await startLocalAdminSocket({ lock: db.dataDirLock, dataDir: resolve(config.database.dataDir), store: credentialStore, knex: db.knex, logger: opts.logger })
+        : null;
     const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
     if (!opts.jobs?.disabled) ctx.jobs.start();
     const dispatcher = createDispatcher(ctx, app);
@@ -216,6 +234,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         authenticator.observeSessions(null);
         await refresher.close();
         await ctx.jobs.stop();
+        await localAdmin?.close();
         await admin.stop();
         await bus.stop();
         await proxy?.close();

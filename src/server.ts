@@ -56,6 +56,10 @@ export async function startServer(config: Config, opts: GatewayOptions): Promise
   };
 }
 
+/** Said at start-up (and on SIGHUP): what a change of the configuration file needs. */
+export const CONFIG_RELOAD =
+  'restart to apply changes of the configuration file (issuers, mappings, routes); mappings saved through the admin API apply at once';
+
 /** How many processes `start` runs: listen.workers, else the cores (max 4); always 1 on the embedded database. */
 export function workerCount(config: Config): number {
   if (!config.database.url) return 1;
@@ -92,7 +96,8 @@ export async function runServer(config: Config, logger: Logger, opts: Omit<Gatew
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
-    logger.info('claimgate started', { workers, port: config.listen.port, publicUrl: config.publicUrl });
+    logger.info('claimgate started', { workers, port: config.listen.port, publicUrl: config.publicUrl, configReload: CONFIG_RELOAD });
+    process.on('SIGHUP', () => logger.warn('SIGHUP ignored: configuration reload is not supported', { configReload: CONFIG_RELOAD }));
     return;
   }
   const isWorker = cluster.isWorker;
@@ -100,7 +105,9 @@ export async function runServer(config: Config, logger: Logger, opts: Omit<Gatew
   const perWorker = isWorker ? { metricsSource: workerMetricsSource(), worker: process.env.CLAIMGATE_WORKER ?? String(cluster.worker?.id ?? 0) } : {};
   const running = await startServer(effective, { ...opts, ...perWorker, logger });
   if (isWorker) joinClusterMetrics(running.gateway.ctx.metrics.registry);
-  if (!isWorker) logger.info('claimgate started', { url: running.url, publicUrl: config.publicUrl, workers: 1 });
+  if (!isWorker) logger.info('claimgate started', { url: running.url, publicUrl: config.publicUrl, workers: 1, configReload: CONFIG_RELOAD });
+  // SIGHUP would end the process by default; there is no reload to do, so say how changes are applied instead.
+  process.on('SIGHUP', () => logger.warn('SIGHUP ignored: configuration reload is not supported', { configReload: CONFIG_RELOAD }));
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     running.close().then(

@@ -1,7 +1,8 @@
 import { evaluateOptionsFor } from '../config/presets.js';
 import { resolveGroupLabels } from '../idp/group-labels.js';
 import { GatewayError } from '../errors.js';
-import type { IssuerConfig } from '../config/schema.js';
+import type { IssuerConfig, RouteConfig } from '../config/schema.js';
+import { authorize } from '../forwarding/route-rules.js';
 import type { GatewayContext } from '../gateway-context.js';
 import { evaluateMapping, MappingConfigError, validateMappingDocument, type Claims, type CompiledMapping, type MappingOutcome } from '../mapping/index.js';
 import { userToJson } from '../users/index.js';
@@ -87,6 +88,26 @@ const grantsOf = (o: MappingOutcome | null): Grants =>
 
 const minus = (a: string[], b: string[]) => a.filter((x) => !b.includes(x));
 
+/** A route rule as the preview names it: its path, and its methods when it is limited to some. */
+const ruleName = (r: RouteConfig) => (r.methods?.length ? `${r.methods.join(',')} ${r.path}` : r.path);
+
+/**
+ * Route rules whose decision differs between two sets of grants. Losing the role a route needs leaves sign-in
+ * access as it was, so it shows here, not in `access`. Only the mapping's own grants are compared: roles from
+ * other sources (SCIM, the admin API) are the same on both sides.
+ */
+function routeChanges(rules: readonly RouteConfig[], before: Grants, after: Grants): { gained: string[]; lost: string[] } {
+  const gained: string[] = [];
+  const lost: string[] = [];
+  for (const rule of rules) {
+    if (rule.public || !(rule.anyRole || rule.allRoles || rule.anyPermission)) continue;
+    const was = before.allowed && authorize(rule, before) === 'allow';
+    const will = after.allowed && authorize(rule, after) === 'allow';
+    if (was !== will) (will ? gained : lost).push(ruleName(rule));
+  }
+  return { gained, lost };
+}
+
 /**
  * `POST …/mappings/:name/preview-recent`: replays the claims of the last `limit` logins through the issuers of
  * this mapping (the newest login per user) under both the mapping in force and the draft, and reports who would
@@ -113,7 +134,11 @@ export async function previewRecent(ctx: GatewayContext, name: string, body: z.o
     : [];
   const seen = new Set<string>();
   const items = [];
-  const summary = { roles: dict<{ gained: string[]; lost: string[] }>(), permissions: dict<{ gained: string[]; lost: string[] }>() };
+  const summary = {
+    roles: dict<{ gained: string[]; lost: string[] }>(),
+    permissions: dict<{ gained: string[]; lost: string[] }>(),
+    routes: dict<{ gained: string[]; lost: string[] }>(),
+  };
   for (const r of rows) {
     const key = r.user_id ?? `${r.issuer_id}:${String(r.at)}`;
     if (seen.has(key)) continue;
@@ -126,14 +151,18 @@ export async function previewRecent(ctx: GatewayContext, name: string, body: z.o
     const roles = { gained: minus(after.roles, before.roles), lost: minus(before.roles, after.roles) };
     const permissions = { gained: minus(after.permissions, before.permissions), lost: minus(before.permissions, after.permissions) };
     const access = before.allowed === after.allowed ? 'unchanged' : after.allowed ? 'gained' : 'lost';
+    const routes = routeChanges(ctx.config.routes, before, after);
     for (const [kind, d] of [
       ['roles', roles],
       ['permissions', permissions],
+      ['routes', routes],
     ] as const) {
       for (const n of d.gained) (summary[kind][n] ??= { gained: [], lost: [] }).gained.push(who);
       for (const n of d.lost) (summary[kind][n] ??= { gained: [], lost: [] }).lost.push(who);
     }
-    const changed = access !== 'unchanged' || roles.gained.length + roles.lost.length + permissions.gained.length + permissions.lost.length > 0;
+    const changed =
+      access !== 'unchanged' ||
+      roles.gained.length + roles.lost.length + permissions.gained.length + permissions.lost.length + routes.gained.length + routes.lost.length > 0;
     items.push({
       userId: r.user_id,
       usercode: who,
@@ -143,6 +172,7 @@ export async function previewRecent(ctx: GatewayContext, name: string, body: z.o
       access,
       roles,
       permissions,
+      routes,
       before,
       after,
     });

@@ -107,15 +107,23 @@ export const mappingSummarySchema = z.object({
   version: z.number().int().nullable().describe('null: the configuration file mapping.'),
   source: z.enum(['file', 'database']),
   hasFileMapping: z.boolean(),
+  overridesFile: z.boolean().describe("True when a stored version is in force instead of the configuration file's mapping of that name."),
   issuers: z.array(z.string()).describe('Issuers that sign in with this mapping.'),
 });
 export const mappingGetSchema = z.object({
   name: z.string(),
   version: z.number().int().nullable(),
   source: z.enum(['file', 'database']),
+  hasFileMapping: z.boolean(),
+  overridesFile: z.boolean().describe("True when this stored version is in force instead of the configuration file's mapping."),
   mapping: mappingDocument,
 });
-export const mappingPutResponse = z.object({ name: z.string(), version: z.number().int(), mapping: mappingDocument });
+export const mappingPutResponse = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  overridesFile: z.boolean().describe("True when the configuration file has a mapping of this name, which this version now overrides."),
+  mapping: mappingDocument,
+});
 export const versionSchema = z.object({
   version: z.number().int(),
   createdAt: time,

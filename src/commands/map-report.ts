@@ -39,6 +39,9 @@ export function renderMapReport(r: MapReport): string {
     lines.push('', 'group labels:');
     for (const [id, label] of labels) lines.push(`  ${id}  ${label}`);
   }
+  lines.push('', `link checks (as ${r.linkChecks.as === 'sso' ? 'a sign-in link at /sso; --as bearer for a bearer token' : 'a bearer token; --as sso for a sign-in link'}):`);
+  if (r.linkChecks.checks.length === 0) lines.push('  (none apply)');
+  for (const c of r.linkChecks.checks) lines.push(`  ${c.check.padEnd(18)} ${c.result}${c.detail ? ` - ${c.detail}` : ''}`);
   lines.push('', 'trace:');
   for (const e of r.trace) {
     const values = e.values === undefined ? '' : ` ${JSON.stringify(e.values)}`;

@@ -7,7 +7,9 @@ import YAML from 'yaml';
 import { configFromFlag, EXIT, parseFlags, UsageError, type CliIo } from '../cli.js';
 import type { Config, IssuerConfig } from '../config/schema.js';
 import { openDatabase } from '../db/index.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, TokenError } from '../errors.js';
+import { JtiStore } from '../login/jti-store.js';
+import { describeRefusal } from '../audit/refusal-log.js';
 import { MappingRegistry, type ActiveMapping } from '../login/mapping-registry.js';
 import { evaluateMapping, type Claims, type MappingOutcome } from '../mapping/index.js';
 import { TrustMap } from '../tokens/index.js';
@@ -31,6 +33,16 @@ export interface MapReport {
   storeNote?: string;
   /** Display names of the group ids in the mapping and the claims (mapping groupLabels, or Microsoft Graph). */
   groupLabels?: Record<string, string>;
+  /** The checks `/sso` (or a bearer request) makes beyond the token and the mapping, run without consuming the jti. */
+  linkChecks: { as: 'sso' | 'bearer'; checks: LinkCheck[] };
+}
+
+/** One check of a sign-in link: `skipped` says why it could not be run here. */
+export interface LinkCheck {
+  check: 'signature' | 'link_age' | 'sso_link_enabled' | 'jti_present' | 'jti_unused';
+  result: 'passed' | 'failed' | 'skipped';
+  code?: string;
+  detail?: string;
 }
 
 /**
@@ -47,40 +59,98 @@ export async function mapCommand(args: string[], io: CliIo): Promise<number> {
     claims: { type: 'string' },
     user: { type: 'string' },
     json: { type: 'boolean' },
+    as: { type: 'string' },
   });
   if (!values.issuer) throw new UsageError('--issuer ID is required');
+  if (values.as !== undefined && values.as !== 'sso' && values.as !== 'bearer') throw new UsageError('--as must be sso or bearer');
   if ((values.token === undefined) === (values.claims === undefined)) {
     throw new UsageError('give exactly one of --token JWT or --claims FILE');
   }
-  const { config } = configFromFlag(values.config as string | undefined, io);
+  const { config } = configFromFlag(values.config as string | undefined, io, ['database', 'issuers', 'mappings', 'publicUrl', 'limits', 'basePath']);
   const issuer = config.issuers.find((i) => i.id === values.issuer);
   if (!issuer) {
     const known = config.issuers.map((i) => i.id).join(', ') || 'none configured';
     throw new UsageError(`unknown issuer "${values.issuer}" (known: ${known})`);
   }
 
-  let claims: Claims;
-  if (values.token !== undefined) {
-    try {
-      const trustMap = new TrustMap(config.issuers, { publicUrl: config.publicUrl, maxTokenBytes: config.limits.tokenBytes });
-      claims = (await trustMap.verify(String(values.token), { issuerId: issuer.id })).claims as Claims;
-    } catch (e) {
-      if (e instanceof GatewayError) {
-        io.err(`token refused: ${e.code}: ${e.publicMessage}`);
-        if (values.json) io.out(JSON.stringify({ refused: { code: e.code, message: e.publicMessage } }));
-        return EXIT.unreadable;
+  // As /sso would see it unless told otherwise: that is where "it works in map but not in the browser" comes from.
+  const as: 'sso' | 'bearer' = (values.as as 'sso' | 'bearer' | undefined) ?? (issuer.ssoLink.enabled ? 'sso' : 'bearer');
+  const lookup = await openStore(config);
+  try {
+    let claims: Claims;
+    const checks: LinkCheck[] = [];
+    if (values.token !== undefined) {
+      try {
+        const trustMap = new TrustMap(config.issuers, { publicUrl: config.publicUrl, maxTokenBytes: config.limits.tokenBytes });
+        claims = (await trustMap.verify(String(values.token), { issuerId: issuer.id, purpose: as })).claims as Claims;
+        checks.push({ check: 'signature', result: 'passed' });
+        if (as === 'sso') checks.push({ check: 'link_age', result: 'passed', detail: `at most ${linkAge(issuer)} s old` });
+        checks.push(...(await linkChecks(issuer, claims, as, lookup)));
+        const failed = checks.find((c) => c.result === 'failed');
+        if (failed) throw new TokenError(failed.code!, failed.detail!);
+      } catch (e) {
+        if (e instanceof GatewayError) {
+          const why = describeRefusal(e);
+          io.err(`token refused${as === 'sso' ? ' as a sign-in link' : ''}: ${e.code}: ${e.publicMessage}${why ? ` (${why})` : ''}`);
+          if (values.json) io.out(JSON.stringify({ refused: { code: e.code, message: e.publicMessage, ...(why ? { detail: why } : {}) }, linkChecks: { as, checks } }));
+          return EXIT.unreadable;
+        }
+        throw e;
       }
-      throw e;
+    } else {
+      claims = readClaimsFile(String(values.claims));
+      for (const check of ['signature', 'link_age', 'sso_link_enabled', 'jti_unused'] as const) {
+        checks.push({ check, result: 'skipped', detail: 'claims were given, not a token' });
+      }
     }
-  } else {
-    claims = readClaimsFile(String(values.claims));
-  }
 
-  const { report, store } = await buildReport(config, issuer, claims, values.user as string | undefined);
-  if (store) io.err(`note: ${store}`);
-  if (values.json) io.out(JSON.stringify(report, null, 2));
-  else io.out(renderMapReport(report));
-  return report.allowed ? EXIT.ok : EXIT.denied;
+    const { report, store } = await buildReport(config, issuer, claims, values.user as string | undefined, lookup);
+    report.linkChecks = { as, checks };
+    if (store) io.err(`note: ${store}`);
+    if (values.json) io.out(JSON.stringify(report, null, 2));
+    else io.out(renderMapReport(report));
+    return report.allowed ? EXIT.ok : EXIT.denied;
+  } finally {
+    await lookup.close();
+  }
+}
+
+function linkAge(issuer: IssuerConfig): number {
+  return Math.min(issuer.maxTokenAgeSeconds ?? Infinity, issuer.ssoLink.maxTokenAgeSeconds);
+}
+
+/** What LoginService checks beyond the token for a link or a bearer token; the jti is looked up, never consumed. */
+async function linkChecks(issuer: IssuerConfig, claims: Claims, as: 'sso' | 'bearer', lookup: StoreLookup): Promise<LinkCheck[]> {
+  const out: LinkCheck[] = [];
+  const jti = typeof claims.jti === 'string' && claims.jti !== '' ? claims.jti : null;
+  if (as === 'sso') {
+    if (!issuer.ssoLink.enabled) {
+      return [{ check: 'sso_link_enabled', result: 'failed', code: 'sso_link_disabled', detail: `ssoLink.enabled is false for issuer "${issuer.id}"` }];
+    }
+    out.push({ check: 'sso_link_enabled', result: 'passed' });
+    if (!jti) {
+      if (issuer.ssoLink.requireJti) return [...out, { check: 'jti_present', result: 'failed', code: 'jti_missing', detail: 'The sign-in link has no jti (ssoLink.requireJti is true).' }];
+      out.push({ check: 'jti_present', result: 'skipped', detail: 'no jti, and ssoLink.requireJti is false' });
+      return out;
+    }
+    out.push({ check: 'jti_present', result: 'passed' });
+  }
+  if (!jti || (as === 'bearer' && !issuer.ssoLink.enabled)) return out;
+  if (!lookup.jtis) {
+    out.push({ check: 'jti_unused', result: 'skipped', detail: lookup.note ?? 'no database' });
+    return out;
+  }
+  try {
+    const used = await lookup.jtis.isUsed(issuer.id, jti);
+    out.push(
+      used
+        ? { check: 'jti_unused', result: 'failed', code: 'jti_replayed', detail: 'This jti was already used as a sign-in link.' }
+        : { check: 'jti_unused', result: 'passed', detail: 'looked up, not consumed' },
+    );
+  } catch (e) {
+    out.push({ check: 'jti_unused', result: 'skipped', detail: `used sign-in links not readable (${(e as Error).message})` });
+  }
+  return out;
 }
 
 /** Reads a claims file: JSON or YAML holding one object. */
@@ -108,9 +178,9 @@ async function buildReport(
   issuer: IssuerConfig,
   claims: Claims,
   usercodeFlag: string | undefined,
+  lookup: StoreLookup,
 ): Promise<{ report: MapReport; store?: string }> {
-  const lookup = await openStore(config);
-  try {
+  {
     const registry = new MappingRegistry(config.mappings);
     const mapping: ActiveMapping | undefined = registry.get(issuer.mapping);
     if (!mapping) throw new UsageError(`issuer "${issuer.id}" names mapping "${issuer.mapping}", which does not exist`);
@@ -118,6 +188,7 @@ async function buildReport(
     const labels = await resolveGroupLabels(mapping.compiled, claims, issuer, egressFetch(config.egress));
     const base = {
       ...(Object.keys(labels).length > 0 ? { groupLabels: labels } : {}),
+      linkChecks: { as: 'sso' as const, checks: [] },
       issuer: { id: issuer.id, issuer: issuer.issuer },
       mapping: { name: mapping.name, version: mapping.version, source: mapping.source },
       trace: outcome.trace,
@@ -153,22 +224,27 @@ async function buildReport(
     };
     if (note) report.storeNote = note;
     return { report, store: note };
-  } finally {
-    await lookup.close();
   }
+}
+
+interface StoreLookup {
+  users?: UserStore;
+  jtis?: JtiStore;
+  note?: string;
+  close: () => Promise<void>;
 }
 
 /**
  * Opens the database read-only in spirit: no migration, and an embedded data directory that does not exist yet
  * is not created (there is no stored user to compare against).
  */
-async function openStore(config: Config): Promise<{ users?: UserStore; note?: string; close: () => Promise<void> }> {
+async function openStore(config: Config): Promise<StoreLookup> {
   if (!config.database.url && !existsSync(resolve(config.database.dataDir))) {
     return { note: `no embedded database at ${config.database.dataDir}; compared against no stored user`, close: async () => undefined };
   }
   try {
     const db = await openDatabase({ ...config.database, connectionTimeoutMs: Math.min(config.database.connectionTimeoutMs, 5000) });
-    return { users: new UserStore(db), close: () => db.close() };
+    return { users: new UserStore(db), jtis: new JtiStore(db.knex), close: () => db.close() };
   } catch (e) {
     return { note: `database not reachable (${(e as Error).message}); compared against no stored user`, close: async () => undefined };
   }

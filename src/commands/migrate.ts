@@ -4,7 +4,7 @@ import { openDatabase } from '../db/index.js';
 /** `claimgate migrate`: applies pending migrations and exits. */
 export async function migrateCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
-  const { config } = configFromFlag(values.config as string | undefined, io);
+  const { config } = configFromFlag(values.config as string | undefined, io, ['database']);
   const db = await openDatabase(config.database);
   try {
     await db.migrate();

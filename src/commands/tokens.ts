@@ -2,6 +2,11 @@ import { configFromFlag, parseFlags, UsageError, type CliIo } from '../cli.js';
 import { openDatabase } from '../db/index.js';
 import { CredentialStore, parseScopes, SCOPES, type Credential } from '../credentials/index.js';
 import { GatewayError } from '../errors.js';
+import { resolve } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { DataDirLockedError, liveLockOwner } from '../db/data-dir-lock.js';
+import { callLocalAdmin } from '../admin/local-socket.js';
+import { runTokenOp, type TokenOp, type TokenOpResult } from './token-ops.js';
 
 const USAGE = 'usage: claimgate tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json] | tokens list [--json] | tokens revoke NAME';
 
@@ -45,54 +50,75 @@ export async function tokensCommand(args: string[], io: CliIo): Promise<number> 
   }
   if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('usage: claimgate tokens revoke NAME');
 
-  const { config } = configFromFlag(values.config as string | undefined, io);
+  // Credentials live in the database: the rest of the file may name variables this shell does not set.
+  const { config } = configFromFlag(values.config as string | undefined, io, ['database']);
+  const op: TokenOp =
+    sub === 'create'
+      ? { op: 'create', ...createInput!, expiresAt: createInput!.expiresAt?.toISOString() ?? null }
+      : sub === 'list'
+        ? { op: 'list' }
+        : { op: 'revoke', name: positionals[0]! };
+  let result: TokenOpResult;
+  try {
+    result = await runAgainstDatabase(config, op);
+  } catch (e) {
+    if (e instanceof GatewayError && e.status < 500) throw new UsageError(e.publicMessage);
+    throw e;
+  }
+  if (result.op === 'create') {
+    const { credential, token, clientSecret } = result;
+    if (values.json) {
+      io.out(JSON.stringify({ name: credential.name, clientId: credential.clientId, clientSecret, token, scopes: credential.scopes, expiresAt: credential.expiresAt }));
+    } else {
+      io.out(
+        [
+          `created credential "${credential.name}" (scopes: ${credential.scopes.join(', ')}; expires: ${credential.expiresAt ?? 'never'})`,
+          `token:         ${token}`,
+          `client id:     ${credential.clientId}`,
+          `client secret: ${clientSecret}`,
+          'These secrets are shown once and cannot be read again.',
+        ].join('\n'),
+      );
+    }
+    return 0;
+  }
+  if (result.op === 'list') {
+    const list = result.items;
+    if (values.json) io.out(JSON.stringify({ items: list.map(publicView) }));
+    else if (list.length === 0) io.out('no credentials');
+    else {
+      io.out(['NAME'.padEnd(24), 'SCOPES'.padEnd(40), 'CREATED'.padEnd(25), 'EXPIRES'.padEnd(25), 'LAST USED'].join(' '));
+      for (const c of list) {
+        io.out([c.name.padEnd(24), c.scopes.join(',').padEnd(40), c.createdAt.padEnd(25), (c.expiresAt ?? 'never').padEnd(25), c.lastUsedAt ?? 'never'].join(' '));
+      }
+    }
+    return 0;
+  }
+  if (!result.revoked) {
+    io.err(`claimgate tokens: no live credential named "${positionals[0]}"`);
+    return 1;
+  }
+  io.err(`revoked credential "${result.revoked.name}"`);
+  return 0;
+}
+
+/**
+ * On the embedded database a running gateway owns the data directory: the command is sent to it over its local
+ * admin socket. Otherwise the database is opened here; on PostgreSQL a revocation reaches every running
+ * instance through NOTIFY.
+ */
+async function runAgainstDatabase(config: Config, op: TokenOp): Promise<TokenOpResult> {
+  if (!config.database.url) {
+    const dir = resolve(config.database.dataDir);
+    const owner = liveLockOwner(dir);
+    if (owner?.adminSocket) return callLocalAdmin(owner.adminSocket, op);
+    if (owner) throw new DataDirLockedError(dir, owner);
+  }
   const db = await openDatabase(config.database);
   try {
     if (config.database.migrate) await db.migrate();
     const store = new CredentialStore(db.knex, { onRevoked: (id) => db.notify('claimgate_invalidate', `credential:${id}`) });
-    if (sub === 'create') {
-      let created;
-      try {
-        created = await store.create({ ...createInput!, createdBy: 'cli' });
-      } catch (e) {
-        if (e instanceof GatewayError && e.status < 500) throw new UsageError(e.publicMessage);
-        throw e;
-      }
-      const { credential, token, clientSecret } = created;
-      if (values.json) {
-        io.out(JSON.stringify({ name: credential.name, clientId: credential.clientId, clientSecret, token, scopes: credential.scopes, expiresAt: credential.expiresAt }));
-      } else {
-        io.out(
-          [
-            `created credential "${credential.name}" (scopes: ${credential.scopes.join(', ')}; expires: ${credential.expiresAt ?? 'never'})`,
-            `token:         ${token}`,
-            `client id:     ${credential.clientId}`,
-            `client secret: ${clientSecret}`,
-            'These secrets are shown once and cannot be read again.',
-          ].join('\n'),
-        );
-      }
-      return 0;
-    }
-    if (sub === 'list') {
-      const list = await store.list();
-      if (values.json) io.out(JSON.stringify({ items: list.map(publicView) }));
-      else if (list.length === 0) io.out('no credentials');
-      else {
-        io.out(['NAME'.padEnd(24), 'SCOPES'.padEnd(40), 'CREATED'.padEnd(25), 'EXPIRES'.padEnd(25), 'LAST USED'].join(' '));
-        for (const c of list) {
-          io.out([c.name.padEnd(24), c.scopes.join(',').padEnd(40), c.createdAt.padEnd(25), (c.expiresAt ?? 'never').padEnd(25), c.lastUsedAt ?? 'never'].join(' '));
-        }
-      }
-      return 0;
-    }
-    const revoked = await store.revoke(positionals[0]!);
-    if (!revoked) {
-      io.err(`claimgate tokens: no live credential named "${positionals[0]}"`);
-      return 1;
-    }
-    io.err(`revoked credential "${revoked.name}"`);
-    return 0;
+    return await runTokenOp(store, db.knex, op);
   } finally {
     await db.close();
   }

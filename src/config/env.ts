@@ -11,8 +11,9 @@ const PATTERN = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 export function substituteEnv(
   tree: unknown,
   env: Record<string, string | undefined>,
-): { value: unknown; problems: Problem[] } {
+): { value: unknown; problems: Problem[]; unset: { path: PropertyKey[]; name: string }[] } {
   const problems: Problem[] = [];
+  const unset: { path: PropertyKey[]; name: string }[] = [];
   const walk = (node: unknown, path: PropertyKey[]): unknown => {
     if (typeof node === 'string') {
       if (!node.includes('$')) return node;
@@ -21,6 +22,7 @@ export function substituteEnv(
         const v = env[name!];
         if (fallback !== undefined) return v === undefined || v === '' ? fallback : v;
         if (v === undefined) {
+          unset.push({ path, name: name! });
           problems.push({
             path: formatPath(path),
             message: `environment variable ${name} is not set`,
@@ -39,7 +41,7 @@ export function substituteEnv(
     return node;
   };
   const value = walk(tree, []);
-  return { value, problems };
+  return { value, problems, unset };
 }
 
 /**

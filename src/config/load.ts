@@ -14,7 +14,13 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
 }
 
 /** Reads and validates a configuration file. Throws ConfigError (with `unreadable` for I/O or YAML errors). */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * What a command reads of the configuration: top-level keys (`database`, `issuers`…). An unset `${VAR}` outside
+ * them is not an error for that command (`tokens list` needs no session secret); inside them it is.
+ */
+export type ConfigNeeds = readonly string[] | 'all';
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, needs: ConfigNeeds = 'all'): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -23,11 +29,11 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : 'cannot be read';
     throw new ConfigError([{ path: file, message: why, hint: 'pass --config FILE or set CLAIMGATE_CONFIG' }], true);
   }
-  return parseConfigText(text, env, file);
+  return parseConfigText(text, env, file, needs);
 }
 
 /** Parses YAML text, substitutes the environment, validates; every problem is reported at once. */
-export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {
+export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config', needs: ConfigNeeds = 'all'): Config {
   const { masked, restore } = maskEnvRefs(text);
   const doc = YAML.parseDocument(masked, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -43,12 +49,17 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ path: '(root)', message: 'must be a YAML mapping (key: value pairs)' }], true);
   }
-  return parseConfigObject(raw, env);
+  return parseConfigObject(raw, env, needs);
 }
 
 /** Validates an already-parsed object (used by tests and embedding). */
-export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = process.env): Config {
-  const { value, problems } = substituteEnv(raw, env);
+export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = process.env, needs: ConfigNeeds = 'all'): Config {
+  const substituted = substituteEnv(raw, env);
+  const { value } = substituted;
+  const needed = (path: PropertyKey[]) => needs === 'all' || needs.includes(String(path[0]));
+  const problems = substituted.problems.filter((_p, i) => needed(substituted.unset[i]!.path));
+  const stand = substituted.unset.filter((u) => !needed(u.path));
+  if (stand.length > 0) fillUnneeded(value, stand);
   if (value && typeof value === 'object') {
     const v = value as Record<string, any>;
     if (env.PORT) v.listen = { ...(v.listen ?? {}), port: env.PORT };
@@ -68,6 +79,31 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = process
   const all = [...problems, ...validateConfig(parsed.data)];
   if (all.length > 0) throw new ConfigError(all);
   return parsed.data;
+}
+
+/**
+ * Values this command never reads, left unset in the environment, get a stand-in that satisfies the schema
+ * (tried in turn: empty, a long string, a URL, a number), so the rest of the file can be validated and used.
+ */
+const STAND_INS: unknown[] = ['', 'x'.repeat(64), 'http://unset.invalid', 1];
+
+function fillUnneeded(value: unknown, unset: { path: PropertyKey[] }[]): void {
+  const setAt = (path: PropertyKey[], v: unknown) => {
+    let node = value as Record<PropertyKey, unknown>;
+    for (const k of path.slice(0, -1)) node = node[k as string] as Record<PropertyKey, unknown>;
+    node[path[path.length - 1] as string] = v;
+  };
+  const key = (path: PropertyKey[]) => formatPath(path);
+  const pending = new Map(unset.map((u) => [key(u.path), { path: u.path, next: 0 }]));
+  for (const p of pending.values()) setAt(p.path, STAND_INS[p.next++]);
+  for (let round = 1; round < STAND_INS.length && pending.size > 0; round++) {
+    const parsed = configSchema.safeParse(value);
+    const failing = new Set(parsed.success ? [] : parsed.error.issues.map((i) => formatPath(i.path)));
+    for (const [k, p] of pending) {
+      if (!failing.has(k)) pending.delete(k);
+      else setAt(p.path, STAND_INS[p.next++]);
+    }
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { DataDirLock } from './data-dir-lock.js';
 
 /** How to reach the database (`database` in docs/configuration.md). */
 export interface DatabaseOptions {
@@ -58,6 +59,8 @@ export interface Database {
   isListening(): boolean;
   /** Throws `UnavailableError('database_unavailable')` when the database does not answer. */
   healthCheck(): Promise<void>;
+  /** PGlite on disk: the lock this process holds on its data directory (null otherwise). */
+  readonly dataDirLock?: DataDirLock | null;
   /** Stops the listener and closes every connection. */
   close(): Promise<void>;
   /** PGlite only: the data directory as an uncompressed tar, loadable through `loadDataDir`. */

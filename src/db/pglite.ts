@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPGLite from 'knex-pglite';
 import type { Database, DatabaseOptions } from './database.js';
 import { runMigrations } from './migrations.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 
 /**
  * knex-pglite derives the command tag from the knex method, so a `.delete()` (method `del`) comes back
@@ -29,14 +30,22 @@ const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
  */
 export async function openPglite(opts: DatabaseOptions): Promise<Database> {
   let pglite: PGlite;
+  let lock: DataDirLock | null = null;
   if (opts.inMemory) {
     pglite = new PGlite(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
   } else {
     const dir = resolve(opts.dataDir);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Two processes writing one PGlite directory corrupt it; the second one is refused, naming the first.
+    lock = lockDataDir(dir);
     pglite = new PGlite(dir);
   }
-  await pglite.waitReady;
+  try {
+    await pglite.waitReady;
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   const knex = knexFactory({
     client: PgliteClient as unknown as typeof Knex.Client,
     connection: { pglite } as unknown as Knex.StaticConnectionConfig,
@@ -72,9 +81,14 @@ export async function openPglite(opts: DatabaseOptions): Promise<Database> {
       await knex.raw('SELECT 1');
     },
     dumpDataDir: () => exclusive(() => pglite.dumpDataDir('none')),
+    dataDirLock: lock,
     async close() {
-      await knex.destroy();
-      if (!pglite.closed) await pglite.close();
+      try {
+        await knex.destroy();
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

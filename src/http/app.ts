@@ -1,7 +1,9 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { GatewayContext } from '../gateway-context.js';
 import { GatewayError } from '../errors.js';
-import { sendError, toGatewayError } from './problem.js';
+import { sendError, toGatewayError, wantsHtml } from './problem.js';
+import { namesUser, pageNav } from './page-nav.js';
+import { logRefusal } from '../audit/refusal-log.js';
 import { ssoHandler } from './routes/sso.js';
 import { SsoSwitch } from './sso-switch.js';
 import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js';
@@ -72,8 +74,12 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
     const ge = toGatewayError(err);
     noteRequestError(res, err);
     if (ge.status >= 500) ctx.logger.error('request failed', { path: req.path, code: ge.code, cause: ge.cause ?? err });
-    else ctx.logger.debug('request refused', { path: req.path, code: ge.code });
-    sendError(req, res, ge);
+    else if (ge.code !== 'not_found') logRefusal(ctx.logger, { code: ge.code, status: ge.status, route: req.path, err });
+    if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
+    void pageNav(ctx, req).then(
+      (nav) => sendError(req, res, ge, {}, { nav }),
+      () => sendError(req, res, ge),
+    );
   });
   return app;
 }

@@ -9,6 +9,8 @@ import { compileRoutes, authorize } from '../forwarding/route-rules.js';
 import { normalizeRequestPath, type NormalizedPath } from './path-normalize.js';
 import { resolveClient } from './client-ip.js';
 import { sendError, wantsHtml, toGatewayError } from './problem.js';
+import { logRefusal } from '../audit/refusal-log.js';
+import { namesUser, pageNav } from './page-nav.js';
 import type { OutgoingHeaders } from '../forwarding/proxy.js';
 import { forwardableHeaders } from '../forwarding/proxy.js';
 import type { AuthContext } from '../sessions/authenticator.js';
@@ -130,7 +132,16 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       res.destroy();
       return;
     }
-    sendError(req, res, ge);
+    if (ge.status < 500) {
+      const norm = (req as RequestWithId).normalized;
+      const route = norm?.ok ? norm.path : (req.url ?? '/').split('?')[0]!;
+      logRefusal(ctx.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
+    }
+    if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
+    void pageNav(ctx, req).then(
+      (nav) => sendError(req, res, ge, {}, { nav }),
+      () => sendError(req, res, ge),
+    );
   };
 
   const proxyRequest = async (req: IncomingMessage, res: ServerResponse) => {
@@ -193,6 +204,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       .catch((err) => {
         const ge = toGatewayError(err);
         const status = ge.status === 302 ? 401 : ge.status;
+        if (status < 500) logRefusal(ctx.logger, { code: ge.code, status, route: normalizeOrSelf((req.url ?? '/').split('?')[0]!), err });
         const challenge = status === 401 ? 'www-authenticate: Bearer\r\n' : '';
         refuse(socket, `HTTP/1.1 ${status} ${ge.code}\r\n${challenge}connection: close\r\ncontent-length: 0\r\n\r\n`);
       });

@@ -65,7 +65,17 @@ export function htmlPage(title: string, body: string): string {
 /** `extra` fields that become response headers rather than members of the problem document. */
 const HEADER_EXTRAS = new Set(['retryAfter', 'wwwAuthenticate', 'location']);
 
-export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, extraHeaders: Record<string, string> = {}): void {
+/**
+ * `nav`: the account footer of an HTML error page (see page-nav.ts), so a refused person sees who is signed in,
+ * can sign out and can go back.
+ */
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  extraHeaders: Record<string, string> = {},
+  page: { nav?: string } = {},
+): void {
   const ge = toGatewayError(err);
   if (res.headersSent) {
     res.destroy();
@@ -80,7 +90,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
   if (wantsHtml(req)) {
     const body = htmlPage(
       title,
-      `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(ge.publicMessage)}</p><p><small>Error code: <code>${escapeHtml(ge.code)}</code></small></p>`,
+      `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(ge.publicMessage)}</p><p><small>Error code: <code>${escapeHtml(ge.code)}</code></small></p>${page.nav ?? ''}`,
     );
     res.writeHead(ge.status, { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);

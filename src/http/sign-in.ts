@@ -31,6 +31,7 @@ export async function startSession(
     type: 'login',
     userId: result.user.id,
     usercode: result.user.usercode,
+    actor: `login:${result.issuer.id}`,
     source: `mapping:${result.issuer.id}`,
     detail: { issuer: result.issuer.id, created: result.created, changed: result.changed },
   });

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import type { IssuerConfig } from '../config/schema.js';
 import { GatewayError, TokenError } from '../errors.js';
-import { evaluateMapping } from '../mapping/index.js';
+import { evaluateMapping, usercodeOf } from '../mapping/index.js';
+import { producedBy } from '../users/preview.js';
+import { noteRefusal } from '../audit/refusal-log.js';
 import type { Claims } from '../mapping/types.js';
 import type { TrustMap } from '../tokens/index.js';
 import type { UserStore, UserRecord } from '../users/index.js';
@@ -66,10 +68,12 @@ export class LoginService {
   /** Verifies a token and signs its subject in. */
   async loginWithToken(token: string, purpose: 'sso' | 'bearer'): Promise<LoginResult> {
     const seen = this.observe(purpose, this.deps.outcomes ? unverifiedIssuerId(token, this.deps.trustMap.issuers) : 'unknown');
+    let issuerId: string | undefined;
     try {
       const verify = () => this.deps.trustMap.verify(token, { purpose });
       const verified = this.deps.tracing ? await this.deps.tracing.span('claimgate.verify', { 'claimgate.purpose': purpose }, verify) : await verify();
       const issuer = verified.issuer;
+      issuerId = issuer.id;
       const tokenClaims = verified.claims as Claims;
       await this.refuseOwnIdToken(issuer, tokenClaims, verified.tokenHash);
       const linkId = linkIdOf(issuer, tokenClaims);
@@ -91,7 +95,7 @@ export class LoginService {
       }
       return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event));
     } catch (e) {
-      throw seen.failed(e);
+      throw seen.failed(issuerId === undefined ? e : noteRefusal(e, { issuer: issuerId }));
     }
   }
 
@@ -126,7 +130,7 @@ export class LoginService {
       const claims = await this.prepare(issuer, tokenClaims);
       return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event));
     } catch (e) {
-      throw seen.failed(e);
+      throw seen.failed(noteRefusal(e, { issuer: issuer.id }));
     }
   }
 
@@ -168,8 +172,11 @@ export class LoginService {
     if (hasControlCharacter(sub)) throw new TextRefused([{ field: 'sub', message: 'contains a control character' }], 'claim_invalid');
     if (outcome.allowed) outcome.user = enforceTextRule(outcome.user, 'claim_invalid');
     if (!outcome.allowed) {
+      // The usercode, when the claims yield one, lets `GET /audit?user=` find the refusal.
       await recordAudit(this.deps.knex, {
         type: 'login_denied',
+        usercode: usercodeOf(mapping.compiled, claims),
+        actor: `login:${issuer.id}`,
         source: `mapping:${issuer.id}`,
         detail: { issuer: issuer.id, sub, rule: outcome.rule, code: outcome.code, message: outcome.message, purpose },
       });
@@ -186,6 +193,7 @@ export class LoginService {
         createUsers: issuer.createUsers,
         linkExistingUsers: issuer.linkExistingUsers,
         claims,
+        mapping: { version: mapping.version, rules: { roles: producedBy(outcome.trace, 'roles'), permissions: producedBy(outcome.trace, 'permissions') } },
       });
       const r = this.deps.tracing ? await this.deps.tracing.span('claimgate.user_sync', { 'claimgate.issuer': issuer.id }, sync) : await sync();
       return { user: r.user, issuer, claims, created: r.created, changed: r.changed, mappingVersion: mapping.version };
@@ -194,6 +202,7 @@ export class LoginService {
         await recordAudit(this.deps.knex, {
           type: 'login_denied',
           usercode: outcome.user.usercode,
+          actor: `login:${issuer.id}`,
           source: `mapping:${issuer.id}`,
           detail: { issuer: issuer.id, sub, code: e.code, purpose },
         });

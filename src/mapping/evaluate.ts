@@ -91,6 +91,11 @@ function evaluate(m: CompiledMapping, claims: Claims, trace: TraceEntry[], opts:
   return { allowed: true, user, trace };
 }
 
+/** The usercode a mapping gives these claims (null when none), whatever its match and require rules decide. */
+export function usercodeOf(m: CompiledMapping, claims: Claims): string | null {
+  return evaluateUsercode(m, claims, []);
+}
+
 function evaluateUsercode(m: CompiledMapping, claims: Claims, trace: TraceEntry[]): string | null {
   const path = 'user.usercode';
   const result = run(m.usercode, claims);

@@ -4,7 +4,7 @@
  */
 export { compileMapping, defaultRequireMessage, type CompiledMapping, type CompiledNameRule } from './compile.js';
 export { validateMappingDocument } from './validate.js';
-export { evaluateMapping, MAX_USERCODE_LENGTH } from './evaluate.js';
+export { evaluateMapping, usercodeOf, MAX_USERCODE_LENGTH } from './evaluate.js';
 export { MappingConfigError, type MappingProblem } from './errors.js';
 export type { CompiledExpression } from './jmespath-engine.js';
 export {

@@ -2,7 +2,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { GatewayContext } from '../gateway-context.js';
 import { safeReturnTo } from '../forwarding/return-to.js';
 import { wrap } from '../http/app.js';
-import { htmlPage, escapeHtml, sendError } from '../http/problem.js';
+import { htmlPage, escapeHtml, sendError, wantsHtml } from '../http/problem.js';
+import { namesUser, pageNav } from '../http/page-nav.js';
 import { loginPageHandler } from '../http/routes/login-page.js';
 import { startSession } from '../http/sign-in.js';
 import { backchannelLogout } from './backchannel-logout.js';
@@ -41,7 +42,7 @@ export function oidcRoutes(router: Router, ctx: GatewayContext): void {
     if (outcome.error) {
       const e = outcome.error;
       ctx.logger.info('oidc callback refused', { code: e.code, status: e.status });
-      sendError(req, res, e);
+      sendError(req, res, e, {}, wantsHtml(req) && namesUser(e.status) ? { nav: await pageNav(ctx, req).catch(() => undefined) } : {});
       return;
     }
     const { result, session, returnTo } = outcome.login!;

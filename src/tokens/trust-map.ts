@@ -12,6 +12,7 @@ import { keySourceFor, type VerificationKey } from './key-sources.js';
 import { malformed, toTokenError } from './token-errors.js';
 import { decodeHeader, decodePayload } from './token-shape.js';
 import { hashToken, VerifyCache } from './verify-cache.js';
+import { noteRefusal } from '../audit/refusal-log.js';
 
 /**
  * What a token is presented for. `sso` applies the tighter of the issuer's `maxTokenAgeSeconds` and
@@ -153,41 +154,59 @@ export class TrustMap {
 
     const header = decodeHeader(token);
     const payload = decodePayload(token);
-    const entry = this.entryFor(payload, opts.issuerId);
-    if (!entry.algorithms.has(header.alg as string)) {
-      // Also what stops an HS256 token "signed" with an RSA issuer's public key: HS* is never in its list.
-      throw new TokenError('algorithm_not_allowed', 'The token signing algorithm is not allowed for this issuer.');
-    }
-    if (payload.exp === undefined) throw malformed('The token has no "exp" claim; tokens without an expiry are refused.');
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw malformed('The token has no "sub" claim.');
+    let entry: IssuerEntry | undefined;
+    try {
+      entry = this.entryFor(payload, opts.issuerId);
+      if (!entry.algorithms.has(header.alg as string)) {
+        // Also what stops an HS256 token "signed" with an RSA issuer's public key: HS* is never in its list.
+        throw new TokenError('algorithm_not_allowed', 'The token signing algorithm is not allowed for this issuer.');
+      }
+      if (payload.exp === undefined) throw malformed('The token has no "exp" claim; tokens without an expiry are refused.');
+      if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw malformed('The token has no "sub" claim.');
 
-    const base = opts.purpose === 'sso' ? entry.ssoOptions : entry.options;
-    const verifyOptions: JWTVerifyOptions = { ...base, currentDate: new Date(now * 1000) };
-    // A tenant template was matched in entryFor against this very `iss`; jose checks it again, exactly.
-    if (entry.config.issuer.includes(TENANT_PLACEHOLDER)) verifyOptions.issuer = payload.iss as string;
-    // `azp` may stand in for `aud`: jose's own audience check is replaced by the any-match below.
-    if (entry.config.acceptAzpAsAudience) delete verifyOptions.audience;
-    const { payload: claims, protectedHeader } = await this.checkSignature(token, entry.key, verifyOptions);
-    if (entry.config.acceptAzpAsAudience) checkAudienceOrAzp(claims, entry.config.audiences);
-    checkProviderClaims(entry.config, claims);
+      const base = opts.purpose === 'sso' ? entry.ssoOptions : entry.options;
+      const verifyOptions: JWTVerifyOptions = { ...base, currentDate: new Date(now * 1000) };
+      // A tenant template was matched in entryFor against this very `iss`; jose checks it again, exactly.
+      if (entry.config.issuer.includes(TENANT_PLACEHOLDER)) verifyOptions.issuer = payload.iss as string;
+      // `azp` may stand in for `aud`: jose's own audience check is replaced by the any-match below.
+      if (entry.config.acceptAzpAsAudience) delete verifyOptions.audience;
+      const { payload: claims, protectedHeader } = await this.checkSignature(token, entry.key, verifyOptions);
+      if (entry.config.acceptAzpAsAudience) checkAudienceOrAzp(claims, entry.config.audiences);
+      checkProviderClaims(entry.config, claims);
 
-    // jose checks `iat` only together with maxTokenAge; a token issued in the future is refused always.
-    const tolerance = entry.config.clockToleranceSeconds;
-    if (typeof claims.iat === 'number' && claims.iat > now + tolerance) {
-      throw new TokenError('token_not_yet_valid', 'The token was issued in the future.');
-    }
+      // jose checks `iat` only together with maxTokenAge; a token issued in the future is refused always.
+      const tolerance = entry.config.clockToleranceSeconds;
+      if (typeof claims.iat === 'number' && claims.iat > now + tolerance) {
+        throw new TokenError('token_not_yet_valid', 'The token was issued in the future.');
+      }
 
-    const verified: VerifiedToken = {
-      issuer: entry.config,
-      claims: deepFreeze(claims),
-      header: deepFreeze(protectedHeader),
-      tokenHash,
-    };
-    if (cacheable) {
-      const until = cacheUntil(claims, entry.config.maxTokenAgeSeconds);
-      if (until > now) this.cache.set(tokenHash, verified, until);
+      const verified: VerifiedToken = {
+        issuer: entry.config,
+        claims: deepFreeze(claims),
+        header: deepFreeze(protectedHeader),
+        tokenHash,
+      };
+      if (cacheable) {
+        const until = cacheUntil(claims, entry.config.maxTokenAgeSeconds);
+        if (until > now) this.cache.set(tokenHash, verified, until);
+      }
+      return verified;
+    } catch (e) {
+      throw this.explain(e, payload, entry);
     }
-    return verified;
+  }
+
+  /** Records, for the server log and the CLI only, the token's value that decided a refusal. */
+  private explain(e: unknown, payload: JWTPayload, entry: IssuerEntry | undefined): unknown {
+    if (!(e instanceof TokenError)) return e;
+    if (entry) noteRefusal(e, { issuer: entry.config.id });
+    if (e.code === 'issuer_unknown') {
+      noteRefusal(e, { tokenIss: typeof payload.iss === 'string' ? payload.iss : String(payload.iss), configuredIssuers: [...this.byIss.keys()] });
+    } else if (e.code === 'audience_mismatch' && entry) {
+      const aud = payload.aud;
+      noteRefusal(e, { tokenAud: typeof aud === 'string' || Array.isArray(aud) ? aud : String(aud), configuredAudiences: entry.config.audiences });
+    }
+    return e;
   }
 
   private entryFor(payload: JWTPayload, issuerId: string | undefined): IssuerEntry {

@@ -161,7 +161,7 @@ export async function loginSyncTx(trx: Trx, input: LoginSyncInput, deps: LoginSy
 
   const grantChanges = await applySourceGrants(
     trx,
-    { userId: user.id, usercode, source: input.source, actor, at },
+    { userId: user.id, usercode, source: input.source, actor, at, mapping: input.mapping },
     { roles: desired.roles, permissions: desired.permissions, attributes: desired.attributes },
   );
   Object.assign(changes, grantChanges);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit-log.js';
-import type { AttributeChanges, NameChanges, SourceGrants, UserChanges } from './types.js';
+import type { AttributeChanges, GrantOrigin, NameChanges, SourceGrants, UserChanges } from './types.js';
 import { dict, own } from '../own-keys.js';
 
 type Trx = Knex.Transaction;
@@ -22,6 +22,8 @@ export interface GrantContext {
   source: string;
   actor: string | null;
   at: Date;
+  /** Set when a mapping decided the grants (a login). */
+  mapping?: GrantOrigin;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function applySourceGrants(trx: Trx, ctx: GrantContext, desired: So
           .ignore();
       }
       changes[kind === 'role' ? 'roles' : 'permissions'] = diff;
-      await audit(trx, ctx, kind, diff);
+      await audit(trx, ctx, kind, { ...diff, ...grantedBy(ctx.mapping, kind, diff.added) });
     }
   }
   if (desired.attributes) {
@@ -99,6 +101,15 @@ async function replaceAttributes(trx: Trx, ctx: GrantContext, wanted: Record<str
     await trx('user_attributes').insert(upserts).onConflict(['user_id', 'source', 'name']).merge(['values']);
   }
   return { before, after, changed: changed.sort() };
+}
+
+/** The mapping version and, for each added name, the rules that produced it. */
+function grantedBy(origin: GrantOrigin | undefined, kind: 'role' | 'permission', added: string[]): object {
+  if (!origin) return {};
+  const rules = kind === 'role' ? origin.rules.roles : origin.rules.permissions;
+  const byName: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const n of added) if (Object.hasOwn(rules, n)) byName[n] = rules[n]!;
+  return { mappingVersion: origin.version, grantedBy: { ...byName } };
 }
 
 async function audit(trx: Trx, ctx: GrantContext, kind: 'role' | 'permission' | 'attribute', detail: object): Promise<void> {

@@ -133,6 +133,15 @@ export interface LoginSyncInput {
   linkExistingUsers: boolean;
   /** Verified claims kept in login_claims for mapping previews (never the token itself). */
   claims?: object;
+  /** Which mapping decided the grants, for the audit trail: its version (null: the file's) and the rules per name. */
+  mapping?: GrantOrigin;
+}
+
+/** Where a mapping's grants came from: recorded with each role_change so "why has X this role" has an answer. */
+export interface GrantOrigin {
+  version: number | null;
+  /** Role/permission name -> the mapping rules that produced it, e.g. `{ admin: ['roles[0]'] }`. */
+  rules: { roles: Record<string, string[]>; permissions: Record<string, string[]> };
 }
 
 export interface LoginSyncResult {

@@ -26,7 +26,7 @@ describe(`admin API: mappings (${db})`, () => {
     const listed = await gw.api('GET', '/mappings', { token: gw.tokens.read });
     expect(listed.status).toBe(200);
     expect(listed.json()).toEqual({
-      items: [{ name: 'corp', version: null, source: 'file', hasFileMapping: true, issuers: ['corp'] }],
+      items: [{ name: 'corp', version: null, source: 'file', hasFileMapping: true, overridesFile: false, issuers: ['corp'] }],
       nextCursor: null,
     });
     const got = (await gw.api('GET', '/mappings/corp', { token: gw.tokens.read })).json();
@@ -40,7 +40,7 @@ describe(`admin API: mappings (${db})`, () => {
 
     const put = await gw.api('PUT', '/mappings/corp', { body: CHANGED });
     expect(put.status).toBe(200);
-    expect(put.json()).toEqual({ name: 'corp', version: 1, mapping: CHANGED });
+    expect(put.json()).toEqual({ name: 'corp', version: 1, overridesFile: true, mapping: CHANGED });
     await gw.login({ preferred_username: 'bob', sub: 'u-bob', groups: ['bi-analysts', 'finance'] });
     expect(await rolesOf('bob')).toEqual(['analyst_v2@mapping:corp', 'finance@mapping:corp']);
 
@@ -68,7 +68,7 @@ describe(`admin API: mappings (${db})`, () => {
 
     const rb = await gw.api('POST', '/mappings/corp/rollback', { body: { version: 1 } });
     expect(rb.status).toBe(200);
-    expect(rb.json()).toEqual({ name: 'corp', version: 3, mapping: CHANGED, rolledBackFrom: 1 });
+    expect(rb.json()).toEqual({ name: 'corp', version: 3, overridesFile: true, mapping: CHANGED, rolledBackFrom: 1 });
     await gw.login({ preferred_username: 'bob', sub: 'u-bob', groups: ['bi-analysts'] });
     expect(await rolesOf('bob')).toEqual(['analyst_v2@mapping:corp']);
 
@@ -165,6 +165,13 @@ describe(`admin API: mappings (${db})`, () => {
       body: { mapping: { ...DEFAULT_MAPPING, match: "preferred_username != 'gus'" }, limit: 3 },
     });
     expect(strict.json().items.find((i: { usercode: string }) => i.usercode === 'gus')).toMatchObject({ access: 'lost', roles: { lost: ['viewer'] } });
+    // Losing the role a route rule needs keeps sign-in access, and shows per route rule.
+    const noAdmin = await gw.api('POST', '/mappings/corp/preview-recent', {
+      body: { mapping: { ...DEFAULT_MAPPING, roles: [{ from: 'groups', map: { 'bi-admins': 'superuser' } }, { default: ['viewer'] }] }, limit: 3 },
+    });
+    const finn = noAdmin.json().items.find((i: { usercode: string }) => i.usercode === 'finn');
+    expect(finn).toMatchObject({ access: 'unchanged', changed: true, routes: { gained: [], lost: ['/admin/*'] } });
+    expect(noAdmin.json().summary.routes).toEqual({ '/admin/*': { gained: [], lost: ['finn'] } });
     expect(await rowCounts(gw)).toEqual(before);
     expect((await gw.api('POST', '/mappings/corp/preview-recent', { body: { mapping: { roles: 'x' } } })).json().code).toBe('mapping_invalid');
   });

@@ -173,3 +173,81 @@ mappings:
     expect(r.err).toMatch(/token_malformed/);
   });
 });
+
+describe('claimgate map runs the checks /sso makes (without consuming the jti)', () => {
+  let dir: string;
+  let config: string;
+  let key: KeyPair;
+  const now = () => Math.floor(Date.now() / 1000);
+  const link = (claims: Record<string, unknown> = {}, at = now()) =>
+    signToken({ iss: ISS, aud: 'claimgate', sub: 'u1', name: 'Ada', ...claims }, { key, now: at, ttl: 3600 });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cg-map-link-'));
+    key = await makeKeyPair('RS256', 'k1');
+    config = join(dir, 'claimgate.yaml');
+    writeFileSync(
+      config,
+      `publicUrl: https://bi.example.com
+session: { secret: \${SESSION_SECRET} }
+upstream: { url: http://127.0.0.1:9000 }
+database: { dataDir: ${join(dir, 'data')} }
+issuers:
+  - id: corp
+    issuer: ${ISS}
+    audiences: [claimgate]
+    keys: [${JSON.stringify(key.publicJwk)}]
+    algorithms: [RS256]
+    ssoLink: { enabled: true, maxTokenAgeSeconds: 120 }
+    mapping: m
+mappings:
+  m:
+    user: { usercode: sub }
+    roles: [{ default: [viewer] }]
+`,
+    );
+    const db = await openDatabase({ url: '', dataDir: join(dir, 'data'), poolMax: 1, connectionTimeoutMs: 5000, statementTimeoutMs: 15000 });
+    try {
+      await db.migrate();
+      await db.knex('used_jtis').insert({ issuer_id: 'corp', jti: 'used-once', expires_at: new Date(Date.now() + 3600_000) });
+    } finally {
+      await db.close();
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const map = (jwt: string, ...more: string[]) => cli(['map', '--config', config, '--issuer', 'corp', '--token', jwt, ...more]);
+
+  it('a link without jti is refused as /sso refuses it; --as bearer checks it as a bearer token', async () => {
+    const jwt = await link();
+    const r = await map(jwt);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/token refused as a sign-in link: jti_missing/);
+    expect((await map(jwt, '--as', 'bearer')).code).toBe(0);
+  });
+
+  it('an already used jti is refused; a fresh one passes and stays unused', async () => {
+    const used = await map(await link({ jti: 'used-once' }), '--json');
+    expect(used.code).toBe(2);
+    expect(JSON.parse(used.out).refused.code).toBe('jti_replayed');
+    const fresh = await link({ jti: 'fresh-1' });
+    const r = await map(fresh);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ {2}jti_unused +passed - looked up, not consumed$/m);
+    expect((await map(fresh)).code).toBe(0);
+  });
+
+  it('a link older than ssoLink.maxTokenAgeSeconds is refused (link age), as at /sso', async () => {
+    const r = await map(await link({ jti: 'old-1' }, now() - 300));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/token_too_old/);
+  });
+
+  it('issuer_unknown and audience_mismatch show the token value beside the configured ones', async () => {
+    const slash = await map(await link({ jti: 'j2', iss: `${ISS}/` }));
+    expect(slash.err).toContain(`issuer_unknown`);
+    expect(slash.err).toContain(`token iss "${ISS}/"; configured: "${ISS}"`);
+    const aud = await map(await link({ jti: 'j3', aud: 'someone-else' }));
+    expect(aud.err).toContain('audience_mismatch');
+    expect(aud.err).toContain('token aud "someone-else"; accepted: "claimgate"');
+  });
+});

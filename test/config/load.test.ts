@@ -133,3 +133,31 @@ describe('configuration: one run reports everything', () => {
     expect(p).toMatch(/^mappings\.corp\.roles\[0\]\.from: /m);
   });
 });
+
+describe('a command needs only the variables of the sections it reads', () => {
+  const text = `publicUrl: \${PUBLIC_URL}
+session: { secret: \${SESSION_SECRET} }
+upstream: { url: \${APP_URL} }
+database: { url: \${DATABASE_URL:-}, dataDir: \${DATA_DIR} }
+`;
+  it('tokens (database only) loads with the session and upstream variables unset', () => {
+    const config = parseConfigText(text, { DATA_DIR: '/tmp/cg' }, 'f.yaml', ['database']);
+    expect(config.database.dataDir).toBe('/tmp/cg');
+  });
+  it('a variable of a needed section still has to be set, and says so', () => {
+    expect(() => parseConfigText(text, {}, 'f.yaml', ['database'])).toThrow(/environment variable DATA_DIR is not set/);
+    try {
+      parseConfigText(text, {}, 'f.yaml', ['database']);
+    } catch (e) {
+      expect((e as ConfigError).problems.map((p) => p.path)).toEqual(['database.dataDir']);
+    }
+  });
+  it('start (everything) reports every unset variable', () => {
+    try {
+      parseConfigText(text, { DATA_DIR: 'x' });
+      throw new Error('accepted');
+    } catch (e) {
+      expect((e as ConfigError).problems.map((p) => p.path).sort()).toEqual(['publicUrl', 'session.secret', 'upstream.url']);
+    }
+  });
+});

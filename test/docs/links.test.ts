@@ -11,11 +11,9 @@ import { brokenAnchors, brokenLinks, headingAnchors } from '../../scripts/docs/l
  */
 const PENDING = new Set([
   'docs/console.md',
-  'docs/cli.md',
   'docs/logs.md',
   'docs/scim-roles.md',
   'docs/event-receiver.md',
-  'docs/deployment-node.md',
 ]);
 
 describe('docs: relative links', () => {

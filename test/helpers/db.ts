@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { describe, it } from '@jest/globals';
+import { describe } from '@jest/globals';
+import { describeIfAvailable } from './skip.js';
 import pg from 'pg';
 import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/index.js';
 import { discardTemplate, migratedTemplate } from './pglite-template.js';
@@ -101,19 +102,9 @@ export function describeIfPostgres(name: string, fn: () => void): void {
   }
   if (process.env.CLAIMGATE_TEST_EMBEDDED === '1') {
     // CI's second pass runs the database tests on PGlite on purpose; these ran on PostgreSQL in the first.
-    console.warn(`skipped on the embedded database: "${name}" needs PostgreSQL (it ran in the PostgreSQL pass)`);
+    process.stderr.write(`SKIPPED on the embedded database: "${name}" needs PostgreSQL (it ran in the PostgreSQL pass)\n`);
     describe.skip(name, fn);
     return;
   }
-  const why = `"${name}" needs PostgreSQL: DATABASE_URL is not set (PGlite is one connection in one process)`;
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('runs on PostgreSQL in CI', () => {
-        throw new Error(`${why}; CI must provide it`);
-      });
-    });
-    return;
-  }
-  console.warn(`skipped: ${why}`);
-  describe.skip(name, fn);
+  describeIfAvailable(false, 'needs PostgreSQL: DATABASE_URL is not set (PGlite is one connection in one process)', name, fn);
 }

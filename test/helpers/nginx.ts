@@ -3,6 +3,7 @@
  * of the gateway (forward-auth mode) and a test app. `nginxBinary()` finds it; tests skip without it, except
  * in CI (CI=true) where a missing nginx is a failure.
  */
+import { skipUnless } from './skip.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -153,8 +154,7 @@ function safeRead(path: string): string {
  * (CI=true installs everything, so a missing binary there is a broken pipeline, not a reason to skip).
  */
 export function requireBinary(name: string, found: boolean): 'run' | 'skip' {
-  if (found) return 'run';
-  if (process.env.CI === 'true') throw new Error(`${name} is required in CI (CI=true) but was not found`);
-  console.warn(`SKIPPED: ${name} is not installed; install it (apt-get install -y ${name}) to run these tests`);
-  return 'skip';
+  const mode = skipUnless(found, `${name} is not installed; install it (apt-get install -y ${name}) to run these tests`);
+  if (mode === 'fail') throw new Error(`${name} is required in CI (CI=true) but was not found`);
+  return mode;
 }

@@ -49,6 +49,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
               version: v?.version ?? null,
               source: v ? 'database' : 'file',
               hasFileMapping: name in ctx.config.mappings,
+              overridesFile: !!v && name in ctx.config.mappings,
               issuers: issuersOf(name),
             };
           }),
@@ -67,10 +68,11 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
       errors: [404],
       handler: async ({ params }) => {
         const v = await store.active(params.name);
-        if (v) return { name: v.name, version: v.version, source: 'database', mapping: v.document };
+        const hasFileMapping = Object.hasOwn(ctx.config.mappings, params.name);
+        if (v) return { name: v.name, version: v.version, source: 'database', hasFileMapping, overridesFile: hasFileMapping, mapping: v.document };
         const file = own(ctx.config.mappings, params.name);
         if (!file) throw notFound(params.name);
-        return { name: params.name, version: null, source: 'file', mapping: file };
+        return { name: params.name, version: null, source: 'file', hasFileMapping, overridesFile: false, mapping: file };
       },
     }),
     defineRoute({
@@ -95,7 +97,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
             recordAudit(trx, { type: 'mapping_saved', actor, source: 'admin', detail: { name: params.name, version: saved.version } }),
         });
         await install(v, params.name);
-        return { name: v.name, version: v.version, mapping: v.document };
+        return { name: v.name, version: v.version, overridesFile: Object.hasOwn(ctx.config.mappings, params.name), mapping: v.document };
       },
     }),
     defineRoute({
@@ -164,7 +166,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
             recordAudit(trx, { type: 'mapping_rollback', actor, source: 'admin', detail: { name: params.name, version: saved.version, from: old.version } }),
         });
         await install(v, params.name);
-        return { name: v.name, version: v.version, mapping: v.document, rolledBackFrom: old.version };
+        return { name: v.name, version: v.version, overridesFile: Object.hasOwn(ctx.config.mappings, params.name), mapping: v.document, rolledBackFrom: old.version };
       },
     }),
     defineRoute({

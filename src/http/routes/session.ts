@@ -7,6 +7,7 @@ import { escapeHtml, htmlPage, wantsHtml } from '../problem.js';
 import { userToJson } from '../../users/index.js';
 import { SessionCookie } from '../../sessions/cookie.js';
 import { providerLogoutUrl } from '../../oidc/provider-logout.js';
+import { prefersHtmlPage, renderMePage } from './me-page.js';
 
 /** `GET /claimgate/me`: who the gateway thinks the caller is. */
 export function meHandler(ctx: GatewayContext) {
@@ -16,6 +17,10 @@ export function meHandler(ctx: GatewayContext) {
     const user = await ctx.users.getById(auth.identity.userId);
     if (!user) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
     res.setHeader('Cache-Control', 'no-store');
+    if (prefersHtmlPage(req.headers.accept)) {
+      res.type('html').send(renderMePage(user, auth.session, ctx.config.basePath));
+      return;
+    }
     res.json({
       user: userToJson(user),
       roles: auth.identity.roles,
@@ -37,7 +42,7 @@ export function logoutPageHandler(ctx: GatewayContext) {
     res.type('html').send(
       htmlPage(
         'Sign out',
-        `<h1>Sign out?</h1><form method="post" action="${escapeHtml(action)}"><input type="hidden" name="return_to" value="${escapeHtml(returnTo)}"><button type="submit">Sign out</button></form>`,
+        `<h1>Sign out?</h1><form method="post" action="${escapeHtml(action)}" aria-label="Sign out"><input type="hidden" name="return_to" value="${escapeHtml(returnTo)}"><button type="submit">Sign out</button></form>`,
       ),
     );
   };
