@@ -12,6 +12,7 @@ import { logRoutes, requestLogPurgeJob } from './routes/logs.js';
 import { mappingRoutes } from './routes/mappings.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
+import { consoleApiRoutes } from './routes/console.js';
 import { lifecycleAdminJobs } from '../jobs/index.js';
 
 export { MappingVersionStore } from './mapping-store.js';
@@ -28,7 +29,7 @@ const VERSION = (() => {
 /** Every operation of the admin API, in documentation order. */
 export function adminRouteTable(ctx: GatewayContext): AdminRoute[] {
   const store = new MappingVersionStore(ctx.db.knex, ctx.now);
-  return [...userRoutes(ctx), ...mappingRoutes(ctx, store), ...tokenRoutes(ctx), ...logRoutes(ctx, [requestLogPurgeJob(ctx), ...lifecycleAdminJobs(() => ctx.jobs)])];
+  return [...userRoutes(ctx), ...mappingRoutes(ctx, store), ...tokenRoutes(ctx), ...logRoutes(ctx, [requestLogPurgeJob(ctx), ...lifecycleAdminJobs(() => ctx.jobs)]), ...consoleApiRoutes(ctx, store)];
 }
 
 /**

@@ -257,6 +257,14 @@ export const configSchema = z.strictObject({
   metrics: z
     .strictObject({ listen: z.union([z.null(), z.string().min(1)]).default(null) })
     .prefault({}),
+  /** The web console: who may use it (by role) and with which admin scope. */
+  console: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      readRoles: z.array(z.string().min(1)).default([]),
+      writeRoles: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   /** Peers whose X-Forwarded-* / X-Original-URI are believed. Default: none. */
   trustedProxies: z.array(z.string().min(1)).default([]),
   routes: z.array(routeSchema).default([]),

@@ -9,6 +9,7 @@ import { loginPageHandler } from './routes/login-page.js';
 import { tokenHandler } from './routes/oauth-token.js';
 import { noteRequestError, REQUEST_LOG_PATHS, requestLog } from '../audit/request-log.js';
 import { resolveClient } from './client-ip.js';
+import { consoleSession, sessionPseudonym } from '../console/admin-auth.js';
 
 /** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
 export type RouteModule = (router: Router, ctx: GatewayContext) => void;
@@ -35,7 +36,10 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
       logger: ctx.logger,
       basePath: ctx.config.basePath,
       clientIp: (req) => resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip,
-      identify: async (req) => (await ctx.credentials.auth.authenticate(req))?.credential.name ?? null,
+      identify: async (req) => {
+        const viaConsole = await consoleSession(ctx, req);
+        return viaConsole ? sessionPseudonym(viaConsole) : ((await ctx.credentials.auth.authenticate(req))?.credential.name ?? null);
+      },
     }),
   );
   r.get('/sso', wrap(ssoHandler(ctx)));
