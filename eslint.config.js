@@ -9,7 +9,7 @@ export default tseslint.config(
     files: ['src/console/static/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['window', 'document', 'fetch', 'history', 'location', 'navigator', 'URL', 'URLSearchParams', 'HTMLElement', 'Event', 'setTimeout', 'clearTimeout', 'Intl', 'Node', 'console'].map((g) => [g, 'readonly']),
+        ['window', 'document', 'fetch', 'history', 'location', 'navigator', 'URL', 'URLSearchParams', 'HTMLElement', 'Event', 'setTimeout', 'clearTimeout', 'Intl', 'Node', 'Element', 'console'].map((g) => [g, 'readonly']),
       ),
     },
   },
