@@ -130,7 +130,7 @@ export async function mappingPage(el, name) {
       await redraw(status(`Saved as version ${saved.version}; it is in force.`, 'ok'));
     });
 
-  const rollTo = h('select', {}, versions.items.map((v) => h('option', { value: String(v.version) }, `version ${v.version}${v.active ? ' (in force)' : ''}`)), doc.hasFileMapping ? h('option', { value: 'file' }, 'the configuration file') : null);
+  const rollTo = h('select', {}, versions.items.map((v) => h('option', { value: String(v.version) }, `version ${v.version}${v.active ? ' (in force)' : ''}`)), doc.hasFileMapping && doc.source === 'database' ? h('option', { value: 'file' }, 'the configuration file') : null);
   const rollback = () =>
     busy(async () => {
       const target = rollTo.value;
@@ -164,7 +164,7 @@ export async function mappingPage(el, name) {
     el.querySelector('h1')?.focus();
   };
 
-  const source = doc.source === 'database' ? `stored version ${doc.version} is in force` : 'the configuration file’s mapping is in force';
+  const source = doc.source === 'database' ? `Stored version ${doc.version} is in force` : 'The configuration file’s mapping is in force';
   replace(
     el,
     h('h1', {}, `Mapping ${name}`),
@@ -200,7 +200,7 @@ export async function mappingPage(el, name) {
       ),
       h('div', { class: 'inline' }, field('From', from).wrap, field('To', to).wrap, h('button', { type: 'button', onclick: compare }, 'Compare')),
       diffOut,
-      writable && (versions.items.length || doc.hasFileMapping) ? h('div', { class: 'inline' }, field('Version to restore', rollTo).wrap, h('button', { type: 'button', onclick: rollback }, 'Roll back')) : null,
+      writable && rollTo.options.length ? h('div', { class: 'inline' }, field('Version to restore', rollTo).wrap, h('button', { type: 'button', onclick: rollback }, 'Roll back')) : null,
     ),
   );
   void validate().catch(() => undefined);
