@@ -91,6 +91,7 @@ export const userPatchSchema = z
   .describe('JSON merge patch (application/merge-patch+json or application/json).');
 
 export const sessionSchema = z.object({
+  ref: z.string().describe('Names this session for `DELETE …/users/:id/sessions/:ref`; not its cookie, nor derivable into one.'),
   issuerId: z.string().nullable(),
   createdAt: time,
   lastSeenAt: time,

@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import type { GatewayContext } from '../gateway-context.js';
-import { escapeHtml, htmlPage } from '../http/problem.js';
+import { escapeHtml } from '../http/problem.js';
 import { consoleScopes } from './admin-auth.js';
 import { loadConsoleAssets, type ConsoleAssets } from './assets.js';
 import { setConsoleHeaders } from './headers.js';
@@ -38,22 +38,21 @@ export function consoleRoutes(router: Router, ctx: GatewayContext): void {
       res.redirect(302, `${base}/login?return_to=${encodeURIComponent(req.originalUrl)}`);
       return;
     }
+    const v = files().version;
+    const asset = (name: string) => escapeHtml(`${base}/console/assets/${v}/${name}`);
     if (consoleScopes(ctx.config, auth.identity.roles).length === 0) {
       res
         .status(403)
         .type('html')
         .send(
-          htmlPage(
-            'Not allowed',
+          `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+            `<title>Not allowed — claimgate console</title><link rel="stylesheet" href="${asset('console.css')}"></head><body><main>` +
             `<h1>You are not allowed to use the console</h1><p>You are signed in as <strong>${escapeHtml(auth.identity.usercode)}</strong>, ` +
-              `but none of your roles gives access to the claimgate console. Ask your platform team for one of its roles.</p>` +
-              `<p><a href="${escapeHtml(`${base}/logout`)}">Sign out</a></p>`,
-          ),
+            `but none of your roles gives access to the claimgate console. Ask your platform team for one of its roles.</p>` +
+            `<p><a href="${escapeHtml(`${base}/logout`)}">Sign out</a></p></main></body></html>`,
         );
       return;
     }
-    const v = files().version;
-    const asset = (name: string) => escapeHtml(`${base}/console/assets/${v}/${name}`);
     res
       .type('html')
       .send(

@@ -178,6 +178,31 @@ describe('console: sign-in rules, session scopes and CSRF', () => {
   });
 });
 
+describe('console: ending one session', () => {
+  it('ends exactly the session named by its ref, at once; the ref is neither the cookie nor the stored hash', async () => {
+    const gw = await startAdminGateway({ console: { enabled: true, writeRoles: ['admin'] } });
+    try {
+      const cookies = [await gw.login(), await gw.login()];
+      const list = (await gw.api('GET', '/users/ada/sessions')).json().items as { ref: string }[];
+      expect(list).toHaveLength(2);
+      const stored = ((await gw.db.knex('sessions').select('id_hash')) as { id_hash: string }[]).map((x) => x.id_hash);
+      for (const s of list) {
+        expect(stored).not.toContain(s.ref);
+        for (const c of cookies) expect(c).not.toContain(s.ref);
+      }
+      const alive = async () => Promise.all(cookies.map(async (cookie) => (await call(`${gw.url}/claimgate/me`, { headers: { cookie } })).status));
+      expect(await alive()).toEqual([200, 200]);
+      expect((await gw.api('DELETE', `/users/ada/sessions/${'x'.repeat(22)}`)).status).toBe(404);
+      expect((await gw.api('DELETE', `/users/ada/sessions/${list[0]!.ref}`, { token: gw.tokens.read })).status).toBe(403);
+      expect((await gw.api('DELETE', `/users/ada/sessions/${list[0]!.ref}`)).status).toBe(204);
+      expect((await alive()).sort()).toEqual([200, 401]);
+      expect((await gw.api('GET', '/users/ada/sessions')).json().items.map((x: { ref: string }) => x.ref)).toEqual([list[1]!.ref]);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('console: off by default', () => {
   it('has no console and gives sessions no admin scope', async () => {
     const gw = await startAdminGateway();

@@ -6,7 +6,10 @@ import { validateMappingDocument, type Claims } from '../../mapping/index.js';
 import { keyStatusOf } from '../../tokens/key-status.js';
 import type { MappingVersionStore } from '../mapping-store.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
-import { nameParams } from '../schemas.js';
+import { idParams, nameParams } from '../schemas.js';
+import { resolveUser } from '../user-admin.js';
+import { sessionRef } from '../session-ref.js';
+import { recordAudit } from '../../audit/audit-log.js';
 
 const problem = z.object({ path: z.string(), message: z.string() });
 const HOUR = 3_600_000;
@@ -109,6 +112,24 @@ export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore
         }
         const { mapping, problems } = validateMappingDocument(value, '');
         return { valid: !!mapping, problems: problems.map((p) => ({ path: p.path, message: p.message })), mapping: mapping ? (value as Record<string, unknown>) : null };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/users/:id/sessions/:ref',
+      tag: 'users',
+      scope: 'admin:write',
+      summary: 'End one session of the user (its `ref` from the session list), on every instance within a second',
+      params: idParams.extend({ ref: z.string().regex(/^[A-Za-z0-9_-]{22}$/) }),
+      errors: [404],
+      handler: async ({ params, actor }) => {
+        const user = await resolveUser(ctx, params.id);
+        const session = (await ctx.sessions.listForUser(user.id)).find((s) => sessionRef(s.idHash) === params.ref);
+        if (!session) throw new GatewayError('session_not_found', 404, 'The user has no live session with this ref.');
+        await ctx.sessions.revoke(session.idHash);
+        await ctx.bus.publish({ kind: 'session', id: session.idHash });
+        await recordAudit(ctx.db.knex, { type: 'sessions_revoked', userId: user.id, usercode: user.usercode, actor, source: 'admin', detail: { ended: 1, ref: params.ref } });
+        return undefined;
       },
     }),
     defineRoute({

@@ -86,6 +86,12 @@ export async function userPage(el, id) {
     await api('DELETE', `/users/${enc}`);
     navigate('users');
   });
+  const endOne = (s) =>
+    act(async () => {
+      if (!(await confirmDialog(`End this session of ${u.usercode}?`, h('p', {}, `Started ${time(s.createdAt)}, last seen ${time(s.lastSeenAt)}.`), 'End session'))) return;
+      await api('DELETE', `/users/${enc}/sessions/${encodeURIComponent(s.ref)}`);
+      await reload('The session ended.');
+    });
   const endSessions = act(async () => {
     if (!(await confirmDialog(`End every session of ${u.usercode}?`, h('p', {}, 'They have to sign in again.'), 'End sessions'))) return;
     await api('DELETE', `/users/${enc}/sessions`);
@@ -129,7 +135,17 @@ export async function userPage(el, id) {
       'section',
       { 'aria-label': 'Sessions' },
       h('h2', {}, 'Sessions'),
-      table('Live sessions', ['Issuer', 'Started', 'Last seen', 'Ends when idle at'], sessions.items.map((s) => [s.issuerId ?? '—', time(s.createdAt), time(s.lastSeenAt), time(s.idleExpiresAt)])),
+      table(
+        'Live sessions',
+        ['Issuer', 'Started', 'Last seen', 'Ends when idle at', 'End'],
+        sessions.items.map((s) => [
+          s.issuerId ?? '—',
+          time(s.createdAt),
+          time(s.lastSeenAt),
+          time(s.idleExpiresAt),
+          writable ? h('button', { type: 'button', class: 'small', 'aria-label': `End session started ${time(s.createdAt)}`, onclick: endOne(s) }, 'End session') : '—',
+        ]),
+      ),
       writable && sessions.items.length ? h('button', { type: 'button', onclick: endSessions }, 'End all sessions') : null,
     ),
   );
