@@ -13,6 +13,8 @@ export interface ConsoleAssets {
   /** Changes whenever any file changes: asset URLs carry it, so browsers may cache them for good. */
   version: string;
   get(name: string): { body: Buffer; type: string } | undefined;
+  /** The script files, so the shell can ask for all of them at once instead of one import level at a time. */
+  scripts: string[];
 }
 
 /**
@@ -29,5 +31,6 @@ export function loadConsoleAssets(dir = fileURLToPath(new URL('./static/', impor
     files.set(name, { body, type });
     hash.update(name).update('\0').update(body);
   }
-  return { version: hash.digest('hex').slice(0, 12), get: (name) => files.get(name) };
+  const scripts = [...files.keys()].filter((n) => n.endsWith('.js'));
+  return { version: hash.digest('hex').slice(0, 12), get: (name) => files.get(name), scripts };
 }

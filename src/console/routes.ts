@@ -57,8 +57,9 @@ export function consoleRoutes(router: Router, ctx: GatewayContext): void {
       .type('html')
       .send(
         `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
-          `<title>claimgate console</title><link rel="stylesheet" href="${asset('console.css')}">` +
-          `<link rel="modulepreload" href="${asset('api.js')}"><script type="module" src="${asset('app.js')}"></script></head>` +
+          `<title>claimgate console</title><link rel="icon" href="data:,"><link rel="stylesheet" href="${asset('console.css')}">` +
+          files().scripts.map((f) => `<link rel="modulepreload" href="${asset(f)}">`).join('') +
+          `<script type="module" src="${asset('app.js')}"></script></head>` +
           `<body data-base="${escapeHtml(base)}"><a class="skip" href="#main">Skip to content</a>` +
           `<header class="top"><span class="brand">claimgate console</span><nav aria-label="Console"><ul id="nav"></ul></nav><span id="who"></span></header>` +
           `<main id="main" tabindex="-1"><h1>Loading…</h1></main></body></html>`,

@@ -325,7 +325,8 @@ const MAPPING = {
     await open(page, '');
     const drawnMs = await page.evaluate(() => performance.getEntriesByName('console:drawn')[0].startTime as number);
     console.log(`console overview drawn ${Math.round(drawnMs)} ms after navigation start`);
-    expect(drawnMs).toBeLessThan(1000);
+    // About 200-350 ms on an idle machine; the bound leaves room for a busy CI runner.
+    expect(drawnMs).toBeLessThan(2000);
     const problems: string[] = [];
     for (const [path, h1, shot] of pages) {
       await open(page, path);
