@@ -60,7 +60,7 @@ export const userSchema = z.object({
 });
 
 export const listUsersQuery = z.strictObject({
-  q: z.string().max(200).optional().describe('Substring of usercode, e-mail or display name (case-insensitive).'),
+  q: z.string().max(200).optional().describe('Substring of usercode, e-mail, display name or an IdP identifier (case-insensitive).'),
   lifecycle: z.enum(LIFECYCLES as [string, ...string[]]).optional(),
   role: z.string().max(200).optional().describe('Only users holding this role (from any source).'),
   limit: limitParam(200, 50),

@@ -169,6 +169,10 @@ describe('console: sign-in rules, session scopes and CSRF', () => {
     const recent = (await session('GET', '/mappings/corp/recent-logins?limit=5', admin)).json();
     expect(recent.items.map((i: { usercode: string }) => i.usercode)).toEqual(expect.arrayContaining(['ada', 'bob', 'eve']));
     expect(recent.items[0].claims.iss).toBe('https://idp.example.test');
+    // The user search finds people by their IdP identifiers too.
+    expect((await gw.api('PATCH', '/users/bob', { body: { idpWorkforceId: 'WF-778812' } })).status).toBe(200);
+    const found = (await session('GET', '/users?q=wf-7788', admin)).json();
+    expect(found.items.map((u: { usercode: string }) => u.usercode)).toEqual(['bob']);
     const overview = (await session('GET', '/overview', admin)).json();
     expect(overview.issuers[0]).toMatchObject({ id: 'corp', mapping: 'corp', keys: { kind: 'configured keys', keyIds: ['k1'] } });
     expect(overview.activity.hours).toHaveLength(24);
