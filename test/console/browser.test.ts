@@ -144,6 +144,9 @@ const MAPPING = {
     await editor.fill(yaml.replace('roles:\n', 'roles:\n  - from: groups\n    pattern: "(("\n    to: x\n'));
     await page.getByText(/1 problem/).waitFor();
     expect(await page.locator('.problems').textContent()).toContain('roles[0].pattern');
+    const patternLine = (await editor.inputValue()).split('\n').findIndex((l) => l.includes('pattern: "(("')) + 1;
+    await page.getByRole('button', { name: `Go to line ${patternLine}` }).click();
+    expect(await editor.evaluate((t: any) => t.value.slice(t.selectionStart, t.selectionEnd))).toBe('    pattern: "(("');
     await editor.fill(yaml.replace('roles:\n', 'roles:\n  - from: groups\n    map:\n      finance: finance_analyst\n'));
     await page.getByText('No problems.').waitFor();
 

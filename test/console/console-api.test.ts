@@ -157,10 +157,13 @@ describe('console: sign-in rules, session scopes and CSRF', () => {
     const h = { origin: ORIGIN, 'x-csrf-token': token };
     const bad = (await session('POST', '/mappings/corp/validate', admin, h, { yaml: 'user:\n  usercode: "a ||"\nroles:\n  - from: groups\n' })).json();
     expect(bad.valid).toBe(false);
-    expect(bad.problems.map((p: { path: string }) => p.path)).toEqual(expect.arrayContaining(['user.usercode']));
+    expect(bad.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'user.usercode', line: 2 })]));
     const syntax = (await session('POST', '/mappings/corp/validate', admin, h, { yaml: 'user: [\n' })).json();
     expect(syntax.valid).toBe(false);
     expect(syntax.problems[0].path).toMatch(/^line \d+$/);
+    expect(syntax.problems[0].line).toBeGreaterThanOrEqual(1);
+    const deep = (await session('POST', '/mappings/corp/validate', admin, h, { yaml: 'user:\n  usercode: sub\nroles:\n  - from: groups\n    map: { a: b }\n  - from: groups\n    pattern: "(("\n    to: x\n' })).json();
+    expect(deep.problems).toEqual([expect.objectContaining({ path: 'roles[1].pattern', line: 7 })]);
     const good = (await session('POST', '/mappings/corp/validate', admin, h, { yaml: 'user:\n  usercode: sub\n' })).json();
     expect(good).toEqual({ valid: true, problems: [], mapping: { user: { usercode: 'sub' } } });
     const yaml = (await session('GET', '/mappings/corp/yaml?version=file', admin)).json();

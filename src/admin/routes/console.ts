@@ -1,4 +1,5 @@
-import { parseDocument, stringify } from 'yaml';
+import { LineCounter, parseDocument, stringify } from 'yaml';
+import { lineOf } from '../yaml-lines.js';
 import { z } from 'zod';
 import type { GatewayContext } from '../../gateway-context.js';
 import { GatewayError } from '../../errors.js';
@@ -11,7 +12,7 @@ import { resolveUser } from '../user-admin.js';
 import { sessionRef } from '../session-ref.js';
 import { recordAudit } from '../../audit/audit-log.js';
 
-const problem = z.object({ path: z.string(), message: z.string() });
+const problem = z.object({ path: z.string(), message: z.string(), line: z.number().int().nullable().describe('Line of the YAML text it points to, when known.') });
 const HOUR = 3_600_000;
 
 const parseJson = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
@@ -97,21 +98,30 @@ export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore
       tag: 'console',
       scope: 'admin:read',
       summary: 'Check a mapping written as YAML with the same validator as a save; writes nothing',
-      description: 'Answers every problem with its path (YAML syntax problems with their line), and the mapping as JSON when it is valid.',
+      description: 'Answers every problem with its path and the line of the text it points to, and the mapping as JSON when it is valid.',
       params: nameParams,
       body: z.strictObject({ yaml: z.string().max(200_000) }),
       response: z.object({ valid: z.boolean(), problems: z.array(problem), mapping: z.record(z.string(), z.unknown()).nullable() }),
       handler: async ({ body }) => {
-        const doc = parseDocument(body.yaml, { prettyErrors: true, uniqueKeys: true });
+        const counter = new LineCounter();
+        const doc = parseDocument(body.yaml, { prettyErrors: true, uniqueKeys: true, lineCounter: counter });
         if (doc.errors.length) {
-          return { valid: false, problems: doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '(yaml)', message: e.message.split('\n')[0]! })), mapping: null };
+          return {
+            valid: false,
+            problems: doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '(yaml)', message: e.message.split('\n')[0]!, line: e.linePos?.[0].line ?? null })),
+            mapping: null,
+          };
         }
         const value = doc.toJS({ maxAliasCount: 50 }) as unknown;
         if (value === null || typeof value !== 'object' || Array.isArray(value)) {
           return { valid: false, problems: [{ path: '(root)', message: 'a mapping is a YAML mapping of keys (user, roles, …)' }], mapping: null };
         }
         const { mapping, problems } = validateMappingDocument(value, '');
-        return { valid: !!mapping, problems: problems.map((p) => ({ path: p.path, message: p.message })), mapping: mapping ? (value as Record<string, unknown>) : null };
+        return {
+          valid: !!mapping,
+          problems: problems.map((p) => ({ path: p.path, message: p.message, line: lineOf(doc, counter, p.path) })),
+          mapping: mapping ? (value as Record<string, unknown>) : null,
+        };
       },
     }),
     defineRoute({

@@ -50,6 +50,16 @@ export async function mappingPage(el, name) {
   const result = h('section', { role: 'region', 'aria-labelledby': resultHeading, class: 'result', tabindex: '-1' }, h('h2', { id: resultHeading }, 'Result'), h('p', {}, 'Preview a sample, or see the impact of the draft on recent logins.'));
   const showResult = (...nodes) => replace(result, h('h2', { id: resultHeading }, 'Result'), ...nodes);
 
+  /** Puts the caret on a line of the editor and selects it, scrolled into view. */
+  const goToLine = (line) => {
+    const lines = editor.value.split('\n');
+    const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    editor.focus();
+    editor.setSelectionRange(start, start + (lines[line - 1] ?? '').length);
+    const lineHeight = editor.scrollHeight / Math.max(1, lines.length);
+    editor.scrollTop = Math.max(0, (line - 3) * lineHeight);
+  };
+
   // Validation: the server's validator, the text sent after a short pause in typing; the latest answer wins.
   let validated = { text: null, answer: null };
   let seq = 0;
@@ -64,7 +74,7 @@ export async function mappingPage(el, name) {
         problems,
         answer.valid
           ? h('p', { class: 'ok' }, 'No problems.')
-          : [h('p', { class: 'bad' }, `${answer.problems.length} problem${answer.problems.length === 1 ? '' : 's'}:`), h('ul', {}, answer.problems.map((p) => h('li', {}, h('code', {}, p.path), ` ${p.message}`)))],
+          : [h('p', { class: 'bad' }, `${answer.problems.length} problem${answer.problems.length === 1 ? '' : 's'}:`), h('ul', {}, answer.problems.map((p) => h('li', {}, h('code', {}, p.path), ` ${p.message} `, p.line ? h('button', { type: 'button', class: 'small', onclick: () => goToLine(p.line) }, `Go to line ${p.line}`) : null)))],
       );
       editor.setAttribute('aria-invalid', answer.valid ? 'false' : 'true');
     }
