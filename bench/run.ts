@@ -7,6 +7,9 @@
  *   npm run bench                  the full run (10 s per load test, 1,000,000 users, a 10-minute soak)
  *   npm run bench -- --quick       a short run (3 s, 100,000 users, 20 s soak) to check the harness
  *   npm run bench -- --only a,b    some scenarios (a..g)
+ *   npm run bench -- --rounds 5    interleaved rounds per throughput pair (default 3)
+ *   npm run bench -- --profile a   also writes CPU profiles of the gateway's processes while scenario a runs
+ *                                  (bench/results/profiles/*.cpuprofile; open them in Chrome DevTools)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +24,7 @@ import { freePort, has, rssMiB, startProc, waitForPort, type Proc } from './lib/
 import { wrk, type LoadResult } from './lib/wrk.js';
 import { fixedRate, runConcurrent, type LatencyResult } from './lib/client.js';
 import { startApacheOauth2, startNginxProxy, startUpstream } from './lib/servers.js';
+import { interleave, medianOf, type Interleaved } from './lib/interleave.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,13 +33,17 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string' },
     'soak-seconds': { type: 'string' },
     'large-users': { type: 'string' },
+    rounds: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const QUICK = !!flags.quick;
 const SECONDS = Number(flags.seconds ?? (QUICK ? 3 : 10));
 const SOAK_SECONDS = Number(flags['soak-seconds'] ?? (QUICK ? 20 : 600));
 const LARGE_USERS = Number(flags['large-users'] ?? (QUICK ? 100_000 : 1_000_000));
-const ONLY = new Set((flags.only ?? 'a,b,c,d,e,f,g').split(','));
+const ONLY = new Set((flags.profile ?? flags.only ?? 'a,b,c,d,e,f,g').split(','));
+const ROUNDS = Math.max(1, Number(flags.rounds ?? 3));
+const WARMUP_SECONDS = Math.min(3, SECONDS);
 const CONNECTIONS = 64;
 const ROOT = resolve(import.meta.dirname, '..');
 const ISSUER = 'https://idp.bench.test';
@@ -76,6 +84,16 @@ const ratioTo = (row: Row, base: Row | undefined, by: 'rps' | 'p50ms' = 'rps') =
   row.baseline = base.subject;
   row.ratio = row[by]! / base[by]!;
 };
+
+/** Records an interleaved pair: each side's median round, and the median ratio with its spread. */
+function recordPair(scenario: string, names: [string, string], pair: Interleaved<LoadResult>): Row {
+  const b = record(scenario, `${names[0]} (median of ${pair.baseline.length})`, medianOf(pair.baseline, (r) => r.rps));
+  const g = record(scenario, `${names[1]} (median of ${pair.subject.length})`, medianOf(pair.subject, (r) => r.rps));
+  g.baseline = b.subject;
+  g.ratio = pair.median;
+  g.note = `ratio per round ${pair.ratios.map((r) => r.toFixed(2)).join(', ')}; spread ${pair.min.toFixed(2)}–${pair.max.toFixed(2)}`;
+  return g;
+}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'claimgate-bench-'));
@@ -123,12 +141,14 @@ async function main(): Promise<void> {
     }
 
     const gwPort = await freePort();
+    const metricsPort = await freePort();
     const config = join(dir, 'claimgate.yaml');
     writeFileSync(
       config,
       JSON.stringify({
         publicUrl: `http://127.0.0.1:${gwPort}`,
         listen: { host: '127.0.0.1', port: gwPort, workers },
+        metrics: { listen: `127.0.0.1:${metricsPort}` },
         session: { secret: SECRET },
         upstream: { url: upstream.url },
         logs: { level: 'warn' },
@@ -156,9 +176,13 @@ async function main(): Promise<void> {
       }),
     );
     // Sources run through tsx (transpiled once at load; the same JavaScript as dist/ at run time).
+    const profileDir = join(ROOT, 'bench/results/profiles');
+    if (flags.profile) mkdirSync(profileDir, { recursive: true });
     const gateway = startProc('claimgate', process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', config], {
       ...process.env,
       DATABASE_URL: dbUrl,
+      // Every process (primary and workers) writes its profile when it exits at the end of the run.
+      ...(flags.profile ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() } : {}),
     });
     procs.push(gateway);
     await waitForPort(gwPort, 60_000, gateway.child).catch((e: Error) => {
@@ -189,35 +213,51 @@ async function main(): Promise<void> {
     await runConcurrent(200, 8, () => ({ url: `${gw}/warm`, headers: { authorization: `Bearer ${bearer}`, cookie } }), (s) => s === 200);
     const load = (url: string, headers: Record<string, string> = {}) => wrk(url, { seconds: SECONDS, connections: CONNECTIONS, headers });
 
+    const pair = (baseline: () => Promise<LoadResult>, subject: () => Promise<LoadResult>, warm: () => Promise<unknown>) =>
+      interleave({ rounds: ROUNDS, warmup: warm, baseline, subject, value: (r) => r.rps });
+    const warmLoad = (url: string, headers: Record<string, string> = {}) => wrk(url, { seconds: WARMUP_SECONDS, connections: CONNECTIONS, headers });
+
     if (ONLY.has('a')) {
-      log('a. session-cookie requests proxied');
+      log(`a. session-cookie requests proxied (${ROUNDS} interleaved rounds after a warm-up)`);
       const direct = record('a', 'upstream direct', await load(`${upstream.url}/page`));
-      const ng = nginx ? record('a', 'nginx plain proxy', await load(`${nginx.url}/page`)) : undefined;
-      const b = record('a', 'bare undici proxy (no auth)', await load(`${bareUrl}/page`));
-      const g = record('a', 'claimgate (session cookie)', await load(`${gw}/page`, { cookie }));
-      ratioTo(b, ng ?? direct);
-      ratioTo(g, ng ?? direct);
-      const g2 = { ...g, baseline: b.subject, ratio: g.rps! / b.rps!, subject: 'claimgate vs bare undici proxy' };
-      rows.push(g2);
+      if (nginx) ratioTo(record('a', 'nginx plain proxy', await load(`${nginx.url}/page`)), direct);
+      const p = await pair(
+        () => load(`${bareUrl}/page`),
+        () => load(`${gw}/page`, { cookie }),
+        () => Promise.all([warmLoad(`${bareUrl}/page`), warmLoad(`${gw}/page`, { cookie })]),
+      );
+      recordPair('a', ['bare undici proxy (no auth)', 'claimgate (session cookie)'], p);
     }
     if (ONLY.has('b')) {
-      log('b. bearer-JWT requests proxied (token reused)');
+      log(`b. bearer-JWT requests proxied, token reused (${ROUNDS} interleaved rounds after a warm-up)`);
       const auth = { authorization: `Bearer ${bearer}` };
-      const ng = nginx ? record('b', 'nginx plain proxy', await load(`${nginx.url}/api`, auth)) : undefined;
-      const ap = apache ? record('b', 'apache2 + mod_oauth2 (RS256)', await load(`${apache.url}/api`, auth)) : undefined;
-      const g = record('b', 'claimgate (bearer JWT)', await load(`${gw}/api`, auth));
-      if (ap) ratioTo(ap, ng);
-      ratioTo(g, ap ?? ng);
-      if (ap && ng) rows.push({ ...g, subject: 'claimgate vs nginx plain proxy', baseline: ng.subject, ratio: g.rps! / ng.rps! });
-      if (!ap) rows.push({ scenario: 'b', subject: 'apache2 + mod_oauth2', note: 'not installed (apt-get install apache2 libapache2-mod-oauth2)' });
+      if (nginx) record('b', 'nginx plain proxy', await load(`${nginx.url}/api`, auth));
+      const baseUrl = apache ? `${apache.url}/api` : nginx ? `${nginx.url}/api` : `${bareUrl}/api`;
+      const baseName = apache ? 'apache2 + mod_oauth2 (RS256)' : nginx ? 'nginx plain proxy (apache2 + mod_oauth2 not installed)' : 'bare undici proxy';
+      const p = await pair(
+        () => load(baseUrl, auth),
+        () => load(`${gw}/api`, auth),
+        () => Promise.all([warmLoad(baseUrl, auth), warmLoad(`${gw}/api`, auth)]),
+      );
+      recordPair('b', [baseName, 'claimgate (bearer JWT)'], p);
+      if (!apache) rows.push({ scenario: 'b', subject: 'apache2 + mod_oauth2', note: 'not installed (apt-get install apache2 libapache2-mod-oauth2)' });
     }
     if (ONLY.has('c')) {
-      log('c. added latency at 1,000 requests/s');
+      log(`c. added latency at 1,000 requests/s (${ROUNDS} interleaved rounds)`);
       const seconds = Math.max(3, SECONDS);
-      const direct = record('c', 'upstream direct @1000/s', await fixedRate(`${upstream.url}/c`, { rate: 1000, seconds }));
-      const g = record('c', 'claimgate session @1000/s', await fixedRate(`${gw}/c`, { rate: 1000, seconds, headers: { cookie } }));
-      ratioTo(g, direct, 'p50ms');
-      g.note = `adds ${(g.p50ms! - direct.p50ms!).toFixed(2)} ms at p50, ${(g.p99ms! - direct.p99ms!).toFixed(2)} ms at p99`;
+      const added: { p50: number; p99: number }[] = [];
+      await fixedRate(`${gw}/c`, { rate: 1000, seconds: WARMUP_SECONDS, headers: { cookie } });
+      let last: [LatencyResult, LatencyResult] | null = null;
+      for (let i = 0; i < ROUNDS; i++) {
+        const d = await fixedRate(`${upstream.url}/c`, { rate: 1000, seconds });
+        const g = await fixedRate(`${gw}/c`, { rate: 1000, seconds, headers: { cookie } });
+        added.push({ p50: g.p50ms - d.p50ms, p99: g.p99ms - d.p99ms });
+        last = [d, g];
+      }
+      const med = (k: 'p50' | 'p99') => [...added.map((a) => a[k])].sort((x, y) => x - y)[Math.floor(added.length / 2)]!;
+      record('c', 'upstream direct @1000/s (last round)', last![0]);
+      const g = record('c', 'claimgate session @1000/s (last round)', last![1]);
+      g.note = `adds ${med('p50').toFixed(2)} ms at p50, ${med('p99').toFixed(2)} ms at p99 (median of ${ROUNDS} rounds; p99 per round ${added.map((a) => a.p99.toFixed(2)).join(', ')})`;
     }
     const writes = async () => {
       // Statistics reach pg_stat after the backends report them (at most ~1 s late).
@@ -226,12 +266,22 @@ async function main(): Promise<void> {
       const r = await db.query(`SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint AS n FROM pg_stat_user_tables`);
       return Number(r.rows[0].n);
     };
+    // Database statements the gateway ran (each one a round trip), summed over its workers by the metrics scrape.
+    const statements = async () => {
+      const res = await request(`http://127.0.0.1:${metricsPort}/metrics`);
+      const text = await res.body.text();
+      return [...text.matchAll(/^claimgate_db_query_duration_seconds_count\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
     const loginRun = async (scenario: string, subject: string, ids: (number | string)[], concurrency = 16) => {
       const tokens = await Promise.all(ids.map((i) => sign({ ...claimsOf(i), jti: randomUUID() }, 600)));
       const before = await writes();
+      const stmtsBefore = await statements();
       const r = await runConcurrent(tokens.length, concurrency, (i) => ({ url: `${gw}/claimgate/sso?jwt=${tokens[i]}&return_to=/` }), (s) => s === 303);
+      const stmtsAfter = await statements();
       const after = await writes();
-      return record(scenario, subject, r, { note: `${((after - before) / ids.length).toFixed(1)} row writes per login` });
+      return record(scenario, subject, r, {
+        note: `${((after - before) / ids.length).toFixed(1)} row writes and ${((stmtsAfter - stmtsBefore) / ids.length).toFixed(1)} database round trips per login`,
+      });
     };
     const N = QUICK ? 300 : 2000;
     if (ONLY.has('d')) {
@@ -370,7 +420,7 @@ function report(): void {
     '|---|---|---:|---:|---:|---:|---:|---|---|',
     ...rows.map((r) => `| ${r.scenario} | ${r.subject} | ${f(r.rps)} | ${f(r.p50ms, 2)} | ${f(r.p99ms, 2)} | ${r.errors ?? ''} | ${f(r.ratio, 2)} | ${r.baseline ?? ''} | ${r.note ?? ''} |`),
     '',
-    'Ratios: throughput rows divide req/s by the baseline\'s; latency rows (c, e) divide p50 by the baseline\'s.',
+    'Ratios: throughput rows divide req/s by the baseline\'s (a, b: the median of the interleaved rounds\' ratios, with their spread); latency rows (e) divide p50 by the baseline\'s.',
   ];
   const md = lines.join('\n');
   const out = join(ROOT, 'bench/results');

@@ -166,7 +166,7 @@ export function demoConfig(c: DemoConfigInput): Config {
         ssoLink: { enabled: true, requireJti: true, maxTokenAgeSeconds: 600 },
         // The provider's issuer URL contains its port: a demo restarted on another DEMO_PROVIDER_PORT with the same
         // data directory brings the same people back under a new `iss`, which would otherwise be refused as
-        // identity_conflict. A real deployment with several issuers keeps this false (CONTRACT §5).
+        // identity_conflict. A real deployment with several issuers keeps this false (docs/user-record.md, identity binding).
         linkExistingUsers: true,
         // The redirect login: GET /claimgate/login (or any protected page without a session) goes to the provider.
         oidc: { clientId: CLIENT_ID, clientSecret: c.clientSecret, scopes: ['openid', 'profile', 'email'] },

@@ -38,7 +38,7 @@ export interface GatewayContext {
   proxy: UpstreamProxy | null;
   /** API credentials: the store, `/oauth/token` access tokens, and the authenticator every API uses. */
   credentials: { store: CredentialStore; accessTokens: AccessTokens; auth: ApiAuthenticator };
-  /** CONTRACT §2 `rateLimits`: per client, per process. */
+  /** `rateLimits`: per client, per process (docs/operations.md#rate-limits). */
   rateLimits: RateLimits;
   /** Prometheus metrics of this gateway (served at `<basePath>/metrics`). */
   metrics: GatewayMetrics;

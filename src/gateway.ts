@@ -21,6 +21,10 @@ import { createDispatcher } from './http/dispatch.js';
 import { defaultRouteModules } from './http/modules.js';
 import { RateLimits } from './http/rate-limit.js';
 import { GatewayMetrics } from './audit/metrics.js';
+import { Outcomes } from './audit/outcomes.js';
+import { createTracing, routeLabel } from './audit/tracing.js';
+import { AuditStreamer } from './audit/audit-stream.js';
+import { JobLock } from './jobs/lock.js';
 import { startAdminRuntime } from './admin/index.js';
 import { createJobService, type JobsOptions } from './jobs/index.js';
 import { RefreshScheduler } from './oidc/refresh-scheduler.js';
@@ -42,6 +46,10 @@ export interface GatewayOptions {
   routeModules?: RouteModule[];
   /** Lifecycle jobs: a fake clock (tests), or `disabled` to schedule nothing. */
   jobs?: JobsOptions;
+  /** A worker of a multi-process instance: its scrape answers the sum over workers (see `cluster-metrics.ts`). */
+  metricsSource?: () => Promise<string>;
+  /** The worker's number in a multi-process instance (a label on per-process metrics). */
+  worker?: string;
 }
 
 /** Builds every part of the gateway once and wires them together. The only place that knows them all. */
@@ -69,7 +77,9 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       onUserChanged: (id: string) => void bus.publish({ kind: 'user', id }),
     });
     const jtis = new JtiStore(db.knex);
-    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis });
+    const outcomes = new Outcomes();
+    const tracing = createTracing(config.tracing);
+    const login = new LoginService({ knex: db.knex, trustMap, mappings, users, jtis, outcomes, tracing });
     const publicUrl = new URL(config.publicUrl);
     const cookie = new SessionCookie(config.session.secret, {
       name: config.session.cookieName,
@@ -122,11 +132,12 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       }),
     };
     const proxy =
-      config.upstream.mode === 'proxy' ? new UpstreamProxy(config.upstream.url, { timeoutSeconds: config.upstream.timeoutSeconds }) : null;
+      config.upstream.mode === 'proxy' ? new UpstreamProxy(config.upstream.url, { timeoutSeconds: config.upstream.timeoutSeconds, outcomes, tracing }) : null;
 
-    const metrics = new GatewayMetrics({ knex: db.knex, issuers: config.issuers });
-    metrics.instrumentLogin(login);
-    if (proxy) metrics.instrumentProxy(proxy);
+    const metrics = new GatewayMetrics({ knex: db.knex, source: opts.metricsSource, worker: opts.worker });
+    metrics.observe(outcomes);
+    const auditStream = new AuditStreamer({ db, config: config.audit.stream, lock: new JobLock(db), logger: opts.logger, registry: metrics.registry });
+    await auditStream.start();
 
     const ctx: GatewayContext = {
       config,
@@ -148,7 +159,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       credentials,
       rateLimits,
       metrics,
-      jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
+      jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, tracing, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
       now,
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
@@ -167,7 +178,11 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const admin = await startAdminRuntime(ctx);
     const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
     if (!opts.jobs?.disabled) ctx.jobs.start();
-    const { handler, upgrade } = createDispatcher(ctx, app);
+    const dispatcher = createDispatcher(ctx, app);
+    const { upgrade } = dispatcher;
+    const handler: typeof dispatcher.handler = tracing.enabled
+      ? (req, res) => tracing.request(req, res, routeLabel((req.url ?? '/').split('?')[0]!, config.basePath), () => dispatcher.handler(req, res))
+      : dispatcher.handler;
     return {
       ctx,
       handler,
@@ -180,6 +195,8 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         await admin.stop();
         await bus.stop();
         await proxy?.close();
+        await tracing.close();
+        await auditStream.close();
         if (ownsDb) await db.close();
       },
     };

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { Config } from './config/schema.js';
 import type { Logger } from './audit/logger.js';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
+import { joinClusterMetrics, servePrimaryMetrics, workerMetricsSource } from './audit/cluster-metrics.js';
 
 export interface RunningServer {
   server: Server;
@@ -74,6 +75,7 @@ export async function runServer(config: Config, logger: Logger, opts: Omit<Gatew
       }
     }
     let stopping = false;
+    servePrimaryMetrics();
     for (let i = 0; i < workers; i++) cluster.fork({ CLAIMGATE_WORKER: String(i) });
     cluster.on('exit', (w, code, signal) => {
       if (stopping) return;
@@ -91,7 +93,9 @@ export async function runServer(config: Config, logger: Logger, opts: Omit<Gatew
   }
   const isWorker = cluster.isWorker;
   const effective = isWorker ? { ...config, database: { ...config.database, migrate: false } } : config;
-  const running = await startServer(effective, { ...opts, logger });
+  const perWorker = isWorker ? { metricsSource: workerMetricsSource(), worker: process.env.CLAIMGATE_WORKER ?? String(cluster.worker?.id ?? 0) } : {};
+  const running = await startServer(effective, { ...opts, ...perWorker, logger });
+  if (isWorker) joinClusterMetrics(running.gateway.ctx.metrics.registry);
   if (!isWorker) logger.info('claimgate started', { url: running.url, publicUrl: config.publicUrl, workers: 1 });
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });

@@ -33,7 +33,7 @@ export function adminRouteTable(ctx: GatewayContext): AdminRoute[] {
 }
 
 /**
- * The admin API under `<basePath>/admin/v1` (CONTRACT §3 "Admin API") and the Prometheus metrics at
+ * The admin API under `<basePath>/admin/v1` (docs/admin-api.md) and the Prometheus metrics at
  * `<basePath>/metrics` (scope `metrics:read`). The OpenAPI document is open: it describes the API, it holds no data.
  */
 export function adminRoutes(router: Router, ctx: GatewayContext): void {

@@ -101,7 +101,7 @@ export const sessionSchema = z.object({
 
 // ---- mappings ----------------------------------------------------------------------------------------------
 
-const mappingDocument = z.record(z.string(), z.unknown()).describe('A claim mapping (CONTRACT §4 shape).');
+const mappingDocument = z.record(z.string(), z.unknown()).describe('A claim mapping, as described in docs/mapping-language.md.');
 export const mappingSummarySchema = z.object({
   name: z.string(),
   version: z.number().int().nullable().describe('null: the configuration file mapping.'),

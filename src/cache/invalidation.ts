@@ -1,5 +1,5 @@
 /**
- * Cross-instance cache invalidation (CONTRACT §5 "Immediacy": within 1 s on every process of every
+ * Cross-instance cache invalidation (docs/how-it-works.md#how-changes-reach-every-process: within 1 s on every process of every
  * instance). Changes are published on a PostgreSQL NOTIFY channel; every process listens. While the
  * listener is down, `reliable` is false and caches read through to the database, so a missed message
  * can never keep stale authorisation alive. After a reconnect every cache is flushed (messages sent

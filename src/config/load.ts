@@ -94,7 +94,7 @@ export function zodIssueToProblems(issue: z.core.$ZodIssue, base = ''): Problem[
       return issue.keys.map((k) => ({
         path: formatPath([...issue.path, k], base),
         message: 'unknown key',
-        hint: 'remove it or fix its spelling; see the configuration reference in README.md',
+        hint: 'remove it or fix its spelling; see docs/configuration.md',
       }));
     case 'invalid_type':
       if (/received undefined/.test(issue.message)) {

@@ -1,4 +1,4 @@
-/** The scopes an API credential can hold (CONTRACT §1). */
+/** The scopes an API credential can hold (docs/cli-reference.md#tokens-api-credentials). */
 export const SCOPES = ['admin:read', 'admin:write', 'scim', 'users:sync', 'metrics:read'] as const;
 export type Scope = (typeof SCOPES)[number];
 

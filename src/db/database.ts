@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-/** How to reach the database (CONTRACT §2 `database`). */
+/** How to reach the database (`database` in docs/configuration.md). */
 export interface DatabaseOptions {
   /** PostgreSQL URL; empty selects the embedded PGlite in `dataDir`. Never logged (it may hold a password). */
   url: string;

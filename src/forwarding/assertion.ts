@@ -1,6 +1,6 @@
 import { SignJWT, exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
 
-/** What the app learns about the signed-in user (CONTRACT §3 "Forwarding"). */
+/** What the app learns about the signed-in user (docs/http-interface.md#forwarding-to-the-app-proxy-mode). */
 export interface Identity {
   userId: string;
   usercode: string;

@@ -23,7 +23,7 @@ export interface ForwardAuthDecision {
 const METHOD = /^[A-Z]{1,16}$/;
 
 /**
- * forward-auth mode (CONTRACT §3): `GET <basePath>/auth` for nginx `auth_request` and Traefik `ForwardAuth`.
+ * forward-auth mode (docs/http-interface.md#forward-auth-mode): `GET <basePath>/auth` for nginx `auth_request` and Traefik `ForwardAuth`.
  *
  * Answers only 200 (with the identity headers and the assertion), 401 (no or bad credential) or 403 (a route
  * rule, a suspended user, a refused path). The route rules are evaluated for the original request, which only a
@@ -90,7 +90,7 @@ function send(ctx: GatewayContext, req: Request, res: Response, d: ForwardAuthDe
   const login = `${ctx.config.basePath}/login?return_to=${encodeURIComponent(d.originalUri)}`;
   if (d.status === 401) {
     res.setHeader('WWW-Authenticate', 'Bearer');
-    // For the proxy's sign-in redirect (nginx: auth_request_set + error_page 401; see the README).
+    // For the proxy's sign-in redirect (nginx: auth_request_set + error_page 401; see docs/deployment.md#forward-auth-behind-nginx-or-traefik).
     res.setHeader('X-Claimgate-Login', login);
   }
   const message =

@@ -1,5 +1,5 @@
 /**
- * Identity headers: removing the client's, building the gateway's (CONTRACT §3 "Forwarding to the analytics
+ * Identity headers: removing the client's, building the gateway's (docs/http-interface.md, "Forwarding to the analytics
  * app").
  *
  * Security: the analytics app trusts `X-Claimgate-*` to say who the user is, so a client must never be able

@@ -3,9 +3,12 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
+import { SpanKind } from '@opentelemetry/api';
 import { GatewayError } from '../errors.js';
+import type { Outcomes } from '../audit/outcomes.js';
+import type { Tracing } from '../audit/tracing.js';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded in either direction. */
+/** Hop-by-hop headers (RFC 9110 section 7.6.1) are never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -43,9 +46,13 @@ export class UpstreamProxy {
   private readonly pool: Pool;
   private readonly url: URL;
   private readonly timeoutMs: number;
+  private readonly outcomes?: Outcomes;
+  private readonly tracing?: Tracing;
 
-  constructor(upstreamUrl: string, opts: { timeoutSeconds: number; connections?: number }) {
+  constructor(upstreamUrl: string, opts: { timeoutSeconds: number; connections?: number; outcomes?: Outcomes; tracing?: Tracing }) {
     this.url = new URL(upstreamUrl);
+    this.outcomes = opts.outcomes;
+    this.tracing = opts.tracing?.enabled ? opts.tracing : undefined;
     this.timeoutMs = opts.timeoutSeconds * 1000;
     this.pool = new Pool(this.url.origin, {
       connections: opts.connections ?? 128,
@@ -68,8 +75,26 @@ export class UpstreamProxy {
   }
 
   async forward(req: IncomingMessage, res: ServerResponse, headers: OutgoingHeaders): Promise<void> {
+    if (this.tracing) {
+      const tracing = this.tracing;
+      // The app sees this gateway's upstream span as the parent of whatever it traces.
+      return tracing.span('claimgate.upstream', {}, () => {
+        const traced = { ...headers };
+        tracing.inject(traced);
+        return this.send(req, res, traced);
+      }, SpanKind.CLIENT);
+    }
+    return this.send(req, res, headers);
+  }
+
+  private async send(req: IncomingMessage, res: ServerResponse, headers: OutgoingHeaders): Promise<void> {
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const method = req.method ?? 'GET';
+    if (this.outcomes?.observesProxy) {
+      const started = performance.now();
+      const outcomes = this.outcomes;
+      res.once('close', () => outcomes.proxy({ status: res.statusCode, seconds: (performance.now() - started) / 1000 }));
+    }
     try {
       await this.pool.stream(
         {

@@ -43,7 +43,7 @@ export interface TemplateInput {
 }
 
 /**
- * Redirect mode (CONTRACT §3): after sign-in the browser goes to the app's own SSO URL
+ * Redirect mode (docs/http-interface.md#redirect-mode): after sign-in the browser goes to the app's own SSO URL
  * (`upstream.redirect.url`, the token in the `param` query parameter) carrying a short-lived JWT minted from
  * the configured claim template. The token: header `typ` `claimgate-redirect+jwt`, `alg` as configured
  * (HS256/384/512 with `sharedSecret`, RS256/ES256 with `privateKey`, whose `kid` is sent); claims `iss` =

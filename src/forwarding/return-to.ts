@@ -1,5 +1,5 @@
 /**
- * `return_to` validation (CONTRACT §3 "Sign-in and session": a same-origin path or an allowed origin;
+ * `return_to` validation (docs/http-interface.md#sign-in-and-session: a same-origin path or an allowed origin;
  * anything else falls back to `/`).
  *
  * Security: an SSO gateway that redirects to an attacker-chosen URL after sign-in is an open redirect that
@@ -155,7 +155,7 @@ function safePathText(path: string): boolean {
   return false; // still changing after several decodings: nobody legitimate encodes that deep
 }
 
-/** RFC 3986 §5.2.4 dot-segment removal on an already-decoded absolute path (never above the root). */
+/** RFC 3986 section 5.2.4 dot-segment removal on an already-decoded absolute path (never above the root). */
 function resolveDots(path: string): string {
   const out: string[] = [];
   const segments = path.split('/');

@@ -1,5 +1,5 @@
 /**
- * Route rules (CONTRACT §2 `routes`): which proxied paths need which roles. First match wins.
+ * Route rules (`routes` in docs/configuration.md): which proxied paths need which roles. First match wins.
  *
  * Security: the matcher is deliberately generous, so that any disagreement with the app about what a path
  * means makes a rule match *more* requests, never fewer:

@@ -10,7 +10,7 @@ export interface TunnelOwner {
 
 /**
  * Open WebSocket (and other Upgrade) tunnels to the app. A tunnel is authorised once, when it opens; it must not
- * outlive the authorisation (CONTRACT §5 immediacy), so every change of its user or session re-checks it and a
+ * outlive the authorisation (changes reach every process within a second), so every change of its user or session re-checks it and a
  * tunnel that fails the check (logged out, suspended, roles changed) is closed. The client reconnects and is
  * admitted afresh, route rules included.
  */

@@ -1,5 +1,5 @@
 /**
- * Who the client is, behind zero or more reverse proxies (CONTRACT §2 `trustedProxies`, §3 forward-auth).
+ * Who the client is, behind zero or more reverse proxies (`trustedProxies`; docs/deployment.md#tls-and-proxies-in-front).
  *
  * Security: `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`, `X-Original-URI` and
  * `X-Forwarded-Uri` are ordinary request headers that any client can send. Believing them from anyone lets a

@@ -1,10 +1,10 @@
 /**
- * The request path as route rules see it (CONTRACT §2 `routes`: "path is decoded, dot-normalised, `//`
- * collapsed; never the query"; ENGINEERING "Security checklist": an encoded `/`, `\` or `..` is refused).
+ * The request path as route rules see it (`routes` in docs/configuration.md: decoded, dot-normalised, `//`
+ * collapsed, never the query; docs/security-model.md: an encoded `/`, `\` or `..` is refused).
  *
  * Security: a route rule is only as good as the agreement between the gateway and the app on what path a
  * request names. Every construct on which common servers disagree is either normalised here the way a
- * standards-following server would (RFC 3986 §5.2.4 dot segments, `//` collapsed) or refused outright:
+ * standards-following server would (RFC 3986 section 5.2.4 dot segments, `//` collapsed) or refused outright:
  * - `%2F` / `%5C` (encoded `/` and `\`): some apps decode them into separators, others keep them in the
  *   segment; `/admin%2Fx` must not be "not under /admin" for us and "/admin/x" for the app.
  * - encoded dot segments (`%2e%2e`, `.%2e`): the classic traversal past a prefix rule (e.g. Apache

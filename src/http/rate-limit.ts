@@ -46,7 +46,7 @@ export class RateLimiter {
 
 export type LimitName = 'sso' | 'token' | 'events' | 'adminAuth';
 
-/** The limiters of CONTRACT §2 `rateLimits`, one set per gateway. */
+/** The limiters of `rateLimits` (docs/operations.md#rate-limits), one set per gateway. */
 export class RateLimits {
   private readonly limiters: Record<LimitName, RateLimiter>;
 

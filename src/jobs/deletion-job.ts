@@ -12,7 +12,7 @@ export const KEPT_SOURCES = ['scim'] as const;
 const PAGE = 200;
 
 /**
- * The nightly deletion sync (CONTRACT §5): users suspended before the grace deadline become DEPROVISIONED and lose
+ * The nightly deletion sync (docs/jobs.md): users suspended before the grace deadline become DEPROVISIONED and lose
  * every right granted by mappings, the sync API, events and admins, in one transaction per user. The deadline is the
  * local midnight starting the day of the run, minus `graceDays`: a user suspended at 10:00 and reactivated at 15:00
  * the same day never meets the job, one still suspended at 02:00 the next night does. A DEPROVISIONED user still

@@ -1,3 +1,4 @@
+import type { Tracing } from '../audit/tracing.js';
 import type { Logger } from '../audit/logger.js';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/index.js';
@@ -26,12 +27,14 @@ export function createJobService(deps: {
   logger: Logger;
   onUserChanged: (userId: string) => void;
   clock?: JobClock;
+  tracing?: Tracing;
 }): JobService {
   const { config, db } = deps;
   return new JobService({
     db,
     logger: deps.logger,
     clock: deps.clock ?? systemClock,
+    tracing: deps.tracing,
     jobs: [
       new DeletionJob({ knex: db.knex, config: config.jobs.deletion, onUserChanged: deps.onUserChanged }),
       new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged }),

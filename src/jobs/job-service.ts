@@ -1,3 +1,4 @@
+import type { Tracing } from '../audit/tracing.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '../audit/logger.js';
@@ -54,7 +55,7 @@ export class JobService {
   private started = false;
 
   constructor(
-    private readonly deps: { db: Database; jobs: Job[]; clock: JobClock; logger: Logger; instance?: string },
+    private readonly deps: { db: Database; jobs: Job[]; clock: JobClock; logger: Logger; instance?: string; tracing?: Tracing },
   ) {
     for (const j of deps.jobs) this.jobs.set(j.name, j);
     this.lock = new JobLock(deps.db);
@@ -174,7 +175,8 @@ export class JobService {
     };
     let status: 'succeeded' | 'failed' | 'interrupted' = 'succeeded';
     try {
-      await job.run(ctx);
+      const work = () => job.run(ctx);
+      await (this.deps.tracing ? this.deps.tracing.span('claimgate.job', { 'claimgate.job': job.name, 'claimgate.dry_run': run.dryRun }, work) : work());
       if (this.abort.signal.aborted) status = 'interrupted';
     } catch (e) {
       status = 'failed';

@@ -18,7 +18,7 @@ const MAX_BACKOFF_MS = 24 * 3600_000;
 const isEmpty = (v: string | string[] | null) => v === null || v === '' || (Array.isArray(v) && v.length === 0);
 
 /**
- * The profile sync (CONTRACT §5): every `intervalSeconds`, users (not DEPROVISIONED) with an empty field that the
+ * The profile sync (docs/jobs.md): every `intervalSeconds`, users (not DEPROVISIONED) with an empty field that the
  * directory mapping can fill are looked up, `concurrency` at a time, each call bounded by `timeoutMs`. Only empty
  * fields are written: the directory completes a profile, it never overrides what a login, SCIM or an admin set.
  * The outcome goes to the user's `status` as `PROFILE_SYNC`: `OK` (complete), `PENDING` (the directory lacks some

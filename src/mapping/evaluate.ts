@@ -19,7 +19,7 @@ function deny(code: Denial['code'], message: string, rule: string, trace: TraceE
 }
 
 /**
- * Applies a compiled mapping to verified claims (CONTRACT §4). Pure: no I/O, the claims are read and never copied
+ * Applies a compiled mapping to verified claims (docs/mapping-language.md). Pure: no I/O, the claims are read and never copied
  * or modified, and it never throws — any claims shape yields an outcome.
  *
  * Order: `match`, then each `require` (the first failure denies), then `usercode`, profile fields, roles,

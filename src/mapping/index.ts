@@ -1,5 +1,5 @@
 /**
- * Claim mappings (CONTRACT §4): claims -> desired user state, with a trace explaining every decision.
+ * Claim mappings (docs/mapping-language.md): claims -> desired user state, with a trace explaining every decision.
  * Pure functions, no I/O; persisting the desired state is src/users' job.
  */
 export { compileMapping, defaultRequireMessage, type CompiledMapping, type CompiledNameRule } from './compile.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The shape of a claim mapping (CONTRACT §4). Expressions are JMESPath strings; their syntax is checked
+ * The shape of a claim mapping (docs/mapping-language.md). Expressions are JMESPath strings; their syntax is checked
  * when the mapping is compiled (src/mapping/compile.ts), which reports each error with its path.
  */
 
@@ -76,7 +76,7 @@ export const nameRuleSchema = z.unknown().transform((value, ctx): NameRule => {
   return parsed.data;
 });
 
-/** User fields a mapping may set (CONTRACT §5, camelCase). `usercode` is required. */
+/** User fields a mapping may set (docs/user-record.md, camelCase). `usercode` is required. */
 export const MAPPABLE_USER_FIELDS = [
   'usercode',
   'email',

@@ -5,7 +5,7 @@ import { GatewayError } from '../errors.js';
 import { keySourceFor, type VerificationKey } from '../tokens/key-sources.js';
 import { recordAudit } from '../audit/audit-log.js';
 
-/** OpenID Connect Back-Channel Logout 1.0 §2.4: the `events` member that makes a JWT a logout token. */
+/** OpenID Connect Back-Channel Logout 1.0, section 2.4: the `events` member that makes a JWT a logout token. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 export const LOGOUT_TOKEN_TYP = 'logout+jwt';
 
@@ -26,13 +26,13 @@ export interface LogoutOutcome {
 }
 
 /**
- * Validates a logout token (§2.6) and ends the sessions it names, on every instance.
+ * Validates a logout token (section 2.6 of that specification) and ends the sessions it names, on every instance.
  *
- * Checks: a compact JWS from a configured OIDC issuer; `typ` `logout+jwt` (§2.4, which also keeps an ID token
+ * Checks: a compact JWS from a configured OIDC issuer; `typ` `logout+jwt` (section 2.4, which also keeps an ID token
  * or any other token of that issuer from being replayed here); the signature with the issuer's own keys and
  * algorithm allowlist; `iss`; `aud` containing our `client_id`; `iat` present, not in the future, at most 5 min
  * old; `exp` when present; `jti` present and single-use; the `events` claim holding the back-channel logout
- * member as a JSON object; `sid` or `sub` present; no `nonce` (§2.6 step 7, so an ID token cannot pass).
+ * member as a JSON object; `sid` or `sub` present; no `nonce` (section 2.6 step 7, so an ID token cannot pass).
  *
  * With `sid`: the sessions started by that provider session end. With only `sub`: every session of the user
  * bound to (iss, sub) ends. Sessions are revoked in the database and the invalidation bus tells every process.

@@ -9,7 +9,7 @@ import { backchannelLogout } from './backchannel-logout.js';
 import { completeCodeFlow, startCodeFlow } from './code-flow.js';
 
 /**
- * The redirect login (CONTRACT §3): `GET /login` (chooser or start), `GET|POST /callback`, `POST
+ * The redirect login (docs/http-interface.md#redirect-login-openid-connect): `GET /login` (chooser or start), `GET|POST /callback`, `POST
  * /backchannel-logout`, and `GET /signed-out` where the provider sends the browser after RP-initiated logout.
  * Named `oidcRoutes`: app.ts then leaves `/login` to this module.
  */

@@ -21,7 +21,7 @@ const OAUTH_ERROR = /^[a-z_]{1,64}$/;
  * One re-mapping of a session from its refresh token: the refresh token grant at the provider, the rotated
  * refresh token stored at once (the old one is spent), the new ID token verified through the trust map like a
  * sign-in's (merged with userinfo when configured; userinfo alone when the provider sends no ID token on refresh,
- * which OIDC Core §12.2 allows), then the same mapping and user sync as a sign-in, so role changes at the IdP
+ * which OpenID Connect Core section 12.2 allows), then the same mapping and user sync as a sign-in, so role changes at the IdP
  * reach the session. `data` is the session's data as the claim read it from the database.
  *
  * Refusals: `invalid_grant` (the user logged out, was disabled or the grant was revoked at the IdP), a mapping

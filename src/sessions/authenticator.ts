@@ -21,7 +21,7 @@ export interface AuthContext {
 
 /**
  * Answers "who is this request?" from a session cookie or a bearer JWT, on the hot path. Sessions and
- * user state come from caches that the invalidation bus keeps within CONTRACT §5's 1 s; a bearer token is
+ * user state come from caches that the invalidation bus keeps within 1 s (docs/how-it-works.md#how-changes-reach-every-process); a bearer token is
  * mapped and synced once, then remembered by its hash until it expires (or a mapping changes).
  */
 export class Authenticator {

@@ -46,7 +46,7 @@ const ms = (d: Date | string) => (d instanceof Date ? d.getTime() : new Date(d).
 
 /**
  * Sessions in PostgreSQL/PGlite. A session ends at its idle or absolute deadline, at logout, or when its
- * user is suspended; every check here happens against the database, caches sit in front (session-cache.ts).
+ * user is suspended; every check here happens against the database, caches sit in front (in sessions/authenticator.ts).
  */
 export class SessionStore {
   private readonly sealed: SealedFields;

@@ -51,7 +51,7 @@ const HMAC_HASH: Record<string, string> = { HS256: 'SHA-256', HS384: 'SHA-384', 
 
 /**
  * The shared secret as an HMAC CryptoKey per algorithm, imported once. (Handing jose the raw bytes would make
- * it run `crypto.subtle.importKey` on every token.) CONTRACT §2: the secret is the UTF-8 bytes of the string.
+ * it run `crypto.subtle.importKey` on every token.) The secret is the UTF-8 bytes of the string.
  * The TrustMap has already checked `alg` against the issuer's allowlist (HS* only for a secret).
  */
 export function hmacKeySet(secret: string): KeyResolver {
@@ -137,7 +137,7 @@ export function discoveryUrl(issuer: string): string {
 
 /**
  * `discovery: true`: fetches the provider metadata lazily (first token), checks that its `issuer` is exactly
- * the configured one (OpenID Connect Discovery §4.3, so a metadata document cannot redirect trust elsewhere),
+ * the configured one (OpenID Connect Discovery section 4.3, so a metadata document cannot redirect trust elsewhere),
  * then uses its `jwks_uri` like a configured `jwksUri`. A failed discovery is retried by a later token, at
  * most once per cooldown.
  */

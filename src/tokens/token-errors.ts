@@ -3,7 +3,7 @@ import { TokenError } from '../errors.js';
 import { KeySourceUnavailable } from './key-sources.js';
 
 /**
- * jose errors → the stable public codes of CONTRACT §3. Public messages are fixed strings or name only a
+ * jose errors → the stable public codes of docs/errors.md. Public messages are fixed strings or name only a
  * claim from a fixed list: never a claim value and never the token.
  */
 

@@ -41,7 +41,7 @@ export function decodeHeader(token: string): ProtectedHeaderParameters {
       throw malformed(`The token header carries "${name}"; keys come only from the issuer's configuration.`);
     }
   }
-  // No JWS extension is implemented, so any critical one is unknown (RFC 7515 §4.1.11).
+  // No JWS extension is implemented, so any critical one is unknown (RFC 7515 section 4.1.11).
   if (Object.hasOwn(header, 'crit')) throw malformed('The token header has unsupported critical extensions.');
   if (typeof header.typ === 'string' && LOGOUT_TYP.test(header.typ)) {
     throw malformed('A logout token cannot be used to sign in.');

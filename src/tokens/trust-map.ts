@@ -73,7 +73,7 @@ const HMAC = new Set<string>(HMAC_ALGORITHMS);
 
 /**
  * The gateway's trust map: exact `iss` → the issuer's keys, algorithm allowlist, audiences and time rules.
- * `verify(token)` answers a {@link VerifiedToken} or throws a {@link TokenError} with a CONTRACT §3 code.
+ * `verify(token)` answers a {@link VerifiedToken} or throws a {@link TokenError} with a stable public code (docs/errors.md).
  * No Express here; the HTTP layer passes the token in.
  */
 export class TrustMap {

@@ -11,7 +11,7 @@ export interface VerifyCacheOptions {
 
 /**
  * SHA-256 of a token, base64url. The cache key, and what callers may log or store instead of the token
- * (CONTRACT §3: a token never reaches a log line).
+ * (a token never reaches a log line: docs/security-model.md).
  */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
@@ -19,7 +19,8 @@ export function hashToken(token: string): string {
 
 /**
  * A bounded LRU of successfully verified bearer tokens, keyed by the token's SHA-256, so a token reused on
- * every request of an API client pays for its signature check once (ENGINEERING.md "Performance").
+ * every request of an API client pays for its signature check once (the bearer-token throughput in
+ * docs/operations.md#performance depends on it).
  *
  * Each entry carries its own `until` (seconds): the TrustMap sets it to min(exp, iat + maxTokenAge), with no
  * clock tolerance added, so a cached answer is never more permissive than a fresh verification would be.

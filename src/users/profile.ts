@@ -36,7 +36,7 @@ export function columnValue(field: ProfileField, value: ProfileValue): unknown {
 const same = (a: ProfileValue, b: ProfileValue) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * Which profile fields a mapping writes. Per field sync mode (CONTRACT §4):
+ * Which profile fields a mapping writes. Per field sync mode (docs/mapping-language.md#sync-modes):
  * - `always` (default): set whenever the mapping yielded a value; a field that yielded nothing keeps its
  *   stored value;
  * - `onCreate`: only when the user is created;

@@ -116,7 +116,7 @@ export function rowToRecord(row: FullUserRow): UserRecord {
 }
 
 /**
- * The user as the admin API and `/me` show it: CONTRACT §5 fields in camelCase, roles and permissions as
+ * The user as the admin API and `/me` show it: the fields of docs/user-record.md in camelCase, roles and permissions as
  * `[{ name, source }]`. Identities show issuer and subject (no secrets live on a user).
  */
 export function userToJson(user: UserRecord): Record<string, unknown> {

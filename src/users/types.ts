@@ -26,7 +26,7 @@ export interface AttributeGrant {
   values: string[];
 }
 
-/** An (issuer, sub) the user is bound to (CONTRACT §5 "identity binding"). */
+/** An (issuer, sub) the user is bound to (docs/user-record.md: identity binding). */
 export interface UserIdentity {
   issuerId: string;
   iss: string;
@@ -35,7 +35,7 @@ export interface UserIdentity {
 }
 
 /**
- * The stored user (CONTRACT §5) in camelCase. Times are RFC 3339 strings (UTC). Roles and permissions
+ * The stored user (docs/user-record.md) in camelCase. Times are RFC 3339 strings (UTC). Roles and permissions
  * are one entry per (name, source), sorted by name then source; `attributes` maps each attribute name to
  * what each source gives it, e.g. `{ region: [{ source: 'mapping:corp', values: ['EU'] }] }`.
  */
@@ -70,7 +70,7 @@ export interface UserRecord {
 
 /**
  * What the hot path needs to authorise a request: the union of every source's grants. A user that is not
- * ACTIVE gets no roles, permissions or attributes here (CONTRACT §5: recorded grants grant nothing unless
+ * ACTIVE gets no roles, permissions or attributes here (docs/jobs.md: recorded grants grant nothing unless
  * the user is ACTIVE); callers refuse such users anyway.
  */
 export interface UserAuthState {

@@ -31,7 +31,7 @@ const isRetryable = (e: unknown) =>
 
 /**
  * The user store: create-or-update at login with grant sources, identity binding, lifecycle and change
- * detection (CONTRACT §4, §5). Every write happens in one transaction; a write that changes nothing the
+ * detection (docs/mapping-language.md#sources, docs/user-record.md). Every write happens in one transaction; a write that changes nothing the
  * app sees writes nothing.
  */
 export class UserStore {
@@ -134,7 +134,7 @@ export class UserStore {
   /**
    * Moves a user to another lifecycle state (suspension, reactivation, deprovisioning), audited as
    * `lifecycle_change`. Grants are kept. Leaving ACTIVE ends every session of the user in the same transaction
-   * (CONTRACT §5: a reactivation restores the rights, not the old sessions); the version bump invalidates the
+   * (a reactivation restores the rights, not the old sessions: a session that outlived a suspension would be a way around it); the version bump invalidates the
    * cached sessions and authorisation state on every process. Returns null for an unknown user.
    */
   async setLifecycle(

@@ -22,6 +22,7 @@ describeIfPostgres('claimgate start with two workers', () => {
   let app: Server;
   let key: KeyPair;
   let url: string;
+  let metricsUrl: string;
   let dbName: string;
   let output = '';
   const admin = () => new pg.Client({ connectionString: process.env.DATABASE_URL });
@@ -37,6 +38,11 @@ describeIfPostgres('claimgate start with two workers', () => {
     const port = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
     url = `http://127.0.0.1:${port}`;
+    const probe2 = createServer();
+    await new Promise<void>((r) => probe2.listen(0, '127.0.0.1', r));
+    const metricsPort = (probe2.address() as { port: number }).port;
+    await new Promise((r) => probe2.close(r));
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     dbName = `cg_start_${randomBytes(6).toString('hex')}`;
     const c = admin();
     await c.connect();
@@ -49,6 +55,7 @@ describeIfPostgres('claimgate start with two workers', () => {
 listen: { host: 127.0.0.1, port: ${port}, workers: 2 }
 session: { secret: \${SESSION_SECRET} }
 upstream: { url: http://127.0.0.1:${appPort} }
+metrics: { listen: 127.0.0.1:${metricsPort} }
 issuers:
   - id: corp
     issuer: https://idp.example.test
@@ -103,6 +110,31 @@ mappings:
     const after = await Promise.all(Array.from({ length: 20 }, () => call(`${url}/x`, { headers: { cookie, connection: 'close' } })));
     expect(after.map((r) => r.status)).toEqual(Array(20).fill(401));
     expect(output).toMatch(/"workers":2/);
+  });
+
+  it('a scrape answers the sum over both workers, whichever worker takes it', async () => {
+    const series = (body: string, name: string) =>
+      body
+        .split('\n')
+        .filter((l) => l.startsWith(name))
+        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    const rejected = (body: string) => series(body, 'claimgate_logins_total{issuer="corp",outcome="rejected",method="sso"}');
+    const before = rejected((await call(metricsUrl, { headers: { connection: 'close' } })).text);
+    // Fresh connections alternate between the workers, so each worker counts about half of these refusals.
+    const bad = await signToken({ iss: 'https://idp.example.test', aud: 'someone-else', sub: 'u2', jti: randomUUID() }, { key, now: Math.floor(Date.now() / 1000) });
+    for (let i = 0; i < 21; i++) {
+      const r = await call(`${url}/claimgate/sso?jwt=${bad}`, { headers: { connection: 'close', accept: 'application/json' } });
+      expect(r.status).toBe(401);
+    }
+    const scrapes = await Promise.all(Array.from({ length: 6 }, () => call(metricsUrl, { headers: { connection: 'close' } })));
+    for (const s of scrapes) {
+      expect(s.status).toBe(200);
+      const body = s.text;
+      expect(rejected(body) - before).toBe(21);
+      // Per-process values stay apart, one series per worker.
+      const workers = new Set([...body.matchAll(/^claimgate_process_resident_memory_bytes\{worker="(\d+)"\}/gm)].map((m) => m[1]));
+      expect(workers).toEqual(new Set(['0', '1']));
+    }
   });
 
   it('SIGTERM stops the primary and its workers', async () => {

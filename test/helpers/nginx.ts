@@ -40,7 +40,7 @@ export interface RunningNginx {
 
 const IDENTITY = ['User', 'User-Id', 'Email', 'Name', 'Roles', 'Permissions', 'Assertion'];
 
-/** The configuration the README documents, with test paths and ports. */
+/** The configuration docs/deployment.md documents, with test paths and ports. */
 export function nginxConfig(dir: string, o: NginxOptions, asRoot: boolean): string {
   const v = (h: string) => `$cg_${h.toLowerCase().replace(/-/g, '_')}`;
   const authSet = IDENTITY.map((h) => `      auth_request_set ${v(h)} $upstream_http_x_claimgate_${h.toLowerCase().replace(/-/g, '_')};`).join('\n');

@@ -1,6 +1,6 @@
 /**
- * Three gateway instances on one PostgreSQL database behind a round-robin balancer (issue 9 §4): first logins,
- * SCIM writes, mapping changes, suspensions and manual job runs, each seen by every instance.
+ * Three gateway instances on one PostgreSQL database behind a round-robin balancer (docs/deployment.md, several
+ * instances): first logins, SCIM writes, mapping changes, suspensions and manual job runs, each seen by every instance.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * Security regression suite (issue 9 §1): one row per known failure of comparable gateways (oauth2-proxy,
+ * Security regression suite (docs/security-model.md): one row per known failure of comparable gateways (oauth2-proxy,
  * mod_auth_openidc, Pomerium, Grafana JWT auth…). Every row states the status, the error code where the
  * endpoint has one, and how many users and sessions it may write (none, unless the row is a legitimate sign-in
  * whose redirect target or cookie is what is under test). Rows run over real HTTP against real gateways.

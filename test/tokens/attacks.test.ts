@@ -14,7 +14,7 @@ import {
 } from '../helpers/tokens.js';
 
 /**
- * One row per attack of ENGINEERING.md's security checklist: each must be refused with its stable code, as a
+ * One row per known attack on JWT verification (docs/security-model.md): each must be refused with its stable code, as a
  * TokenError whose public message never contains the token.
  */
 

@@ -52,7 +52,7 @@ describe(`UserStore provisioning helpers (${kindName})`, () => {
     expect(results.filter((r) => r.created)).toHaveLength(1);
   });
 
-  it('userToJson shows the CONTRACT §5 fields in camelCase with grant sources', async () => {
+  it('userToJson shows the fields of docs/user-record.md in camelCase with grant sources', async () => {
     const r = await store.loginSync(login('sub-json', desired({ usercode: 'jason' })));
     const json = userToJson(r.user);
     expect(Object.keys(json)).toEqual(

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
 import { isScope, type Credential, type Scope } from '../../credentials/index.js';
 
-/** An RFC 6749 §5.2 error answer. */
+/** An RFC 6749 (section 5.2) error answer. */
 function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
@@ -10,7 +10,7 @@ function oauthError(res: Response, status: number, error: string, description: s
   res.status(status).json({ error, error_description: description });
 }
 
-/** Client credentials from HTTP Basic (RFC 6749 §2.3.1: each part form-urlencoded) or from the form. */
+/** Client credentials from HTTP Basic (RFC 6749 section 2.3.1: each part form-urlencoded) or from the form. */
 function clientCredentials(req: Request): { id: string; secret: string; basic: boolean } | 'both' | null {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const header = req.headers.authorization;

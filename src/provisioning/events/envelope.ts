@@ -4,7 +4,7 @@ import { badRequest } from './errors.js';
 const MAX_TOKEN_CHARS = 4 * 1024 * 1024;
 
 /**
- * The request body `{ "event": "<compact JWS>" }` (formats/idaas-push.md "Request"). Everything travels inside
+ * The request body `{ "event": "<compact JWS>" }` (docs/provisioning.md#change-events). Everything travels inside
  * that token; no header or other member is trusted.
  */
 export function parseEnvelope(raw: Buffer | string | undefined): string {

@@ -1,5 +1,5 @@
 /**
- * A refused push, answered in the format's own error body (formats/idaas-push.md "Response"):
+ * A refused push, answered in the format's own error body (docs/errors.md#endpoints-with-their-own-error-format):
  * `{ "error": "bad_request" | "internal_error", "errorDescription": "…" }`. Authentication failures (signature,
  * issuer, audience, expiry) answer 401 with `WWW-Authenticate: Bearer` and the format's `bad_request`; the sender
  * only distinguishes success from failure, and 500 makes it retry (what we want when a dependency is down).

@@ -16,7 +16,7 @@ export interface EventAnswer {
   eventMessage: string;
 }
 
-/** The answer of formats/idaas-push.md "Response". */
+/** The answer to a push (docs/provisioning.md#change-events). */
 export interface PushAnswer {
   successEvents: EventAnswer[];
   skippedEvents: EventAnswer[];
@@ -61,7 +61,7 @@ const HANDLERS: Record<string, Handler> = {
 const CODES = { success: 'SUCCESS', skipped: 'SKIPPED', failed: 'FAILED' } as const;
 
 /**
- * The event receiver (formats/idaas-push.md): verifies the push, decrypts it, and applies each event in its own
+ * The event receiver (docs/provisioning.md#change-events): verifies the push, decrypts it, and applies each event in its own
  * transaction together with its receipt (by eventId), so a `200` is only sent once every event is durably
  * recorded, a retried push is acknowledged again without changing anything, and a crash mid-push loses nothing
  * (the sender retries; what committed is recognised). Event data never reaches a log line.

@@ -11,7 +11,7 @@ function sendPushError(res: Response, e: EventPushError): void {
 }
 
 /**
- * `POST <basePath>/events` (formats/idaas-push.md), mounted only when `provisioning.events` is configured. The body
+ * `POST <basePath>/events` (docs/provisioning.md#change-events), mounted only when `provisioning.events` is configured. The body
  * is read raw (never parsed by a shared parser, never stored by the request log) and answered in the format's
  * own bodies, errors included.
  */

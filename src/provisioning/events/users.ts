@@ -53,7 +53,7 @@ async function setUnits(c: ApplyContext, uid: string, units: { ids: string[]; pr
   }
 }
 
-/** The profile a user object gives (formats/idaas-push.md "How claimgate applies them"). Never the password. */
+/** The profile a user object gives (docs/provisioning.md#change-events). Never the password. */
 function profileOf(b: Record<string, unknown>, row: UserRow | null, uid: string): Partial<Record<ProfileField, string>> {
   const p: Partial<Record<ProfileField, string>> = {};
   const set = (f: ProfileField, v: unknown) => {

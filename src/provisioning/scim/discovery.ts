@@ -2,7 +2,7 @@ import { MAX_RESULTS } from './deps.js';
 import { ENTERPRISE_USER, GROUP_KIND, LIST_SCHEMA, USER_KIND, type AttrDef, type ResourceKind, type SchemaDef } from './schema.js';
 import type { JsonObject } from './values.js';
 
-/** RFC 7644 §4 discovery: ServiceProviderConfig, ResourceTypes and Schemas (the last two as ListResponses). */
+/** RFC 7644 (section 4) discovery: ServiceProviderConfig, ResourceTypes and Schemas (the last two as ListResponses). */
 
 export function serviceProviderConfig(baseUrl: string): JsonObject {
   return {

@@ -7,7 +7,7 @@ export type { Filter } from 'scim2-parse-filter';
 const MAX_FILTER_LENGTH = 4096;
 
 /**
- * Parses a SCIM filter (RFC 7644 §3.4.2.2) with scim2-parse-filter. That parser also reads Entra's
+ * Parses a SCIM filter (RFC 7644 section 3.4.2.2) with scim2-parse-filter. That parser also reads Entra's
  * `emails[type eq "work"].value eq "x"` (beyond the RFC grammar), as `emails[type eq "work"] and
  * emails.value eq "x"`: the same users, since a claimgate user has one address. Any parse error is
  * `400 invalidFilter`.

@@ -6,7 +6,7 @@ import { badRequest } from './scim-error.js';
 import { LIST_SCHEMA } from './schema.js';
 import type { JsonObject } from './values.js';
 
-/** Paging parameters of a list or `.search` request (RFC 7644 §3.4.2.4), 1-based. */
+/** Paging parameters of a list or `.search` request (RFC 7644 section 3.4.2.4), 1-based. */
 export interface ListParams {
   filter?: string;
   startIndex: number;

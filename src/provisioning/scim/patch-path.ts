@@ -14,7 +14,7 @@ export interface PatchPath {
 const invalidPath = (path: string, why = 'is not an attribute of this resource') =>
   badRequest('invalidPath', `The path "${path}" ${why}.`);
 
-/** Parses and resolves a PATCH path (RFC 7644 §3.5.2 PATH), case-insensitively. Unknown: `400 invalidPath`. */
+/** Parses and resolves a PATCH path (RFC 7644 section 3.5.2 PATH), case-insensitively. Unknown: `400 invalidPath`. */
 export function parsePatchPath(kind: ResourceKind, path: string): PatchPath {
   const split = splitUrn(kind, path.trim());
   if (!split || split.rest === '') throw invalidPath(path);

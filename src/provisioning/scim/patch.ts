@@ -5,7 +5,7 @@ import { splitUrn, type ResourceKind } from './schema.js';
 import { coerceSingle, coerceValue, isObject, type Json, type JsonObject } from './values.js';
 
 /**
- * The PATCH engine (RFC 7644 §3.5.2) over a canonical resource document, as Entra ID and Okta really use it:
+ * The PATCH engine (RFC 7644 section 3.5.2) over a canonical resource document, as Entra ID and Okta really use it:
  * - `op` in any case (`Replace`, `Add`, `Remove`);
  * - a path-less `add`/`replace` whose value object has plain, dotted (`name.givenName`) or URN-qualified keys,
  *   or an extension object under its URN;
@@ -107,7 +107,7 @@ function set(container: JsonObject, p: PatchPath, op: 'add' | 'replace', value: 
   const v = coerceSingle(p.attr, value, pathText);
   if (v === null || v === undefined) delete container[key];
   else if (p.attr.type === 'complex' && isObject(v)) {
-    // RFC 7644 §3.5.2.1/3: sub-attributes not given are left as they are.
+    // RFC 7644 sections 3.5.2.1 and 3.5.2.3: sub-attributes not given are left as they are.
     container[key] = { ...(isObject(container[key]) ? (container[key] as JsonObject) : {}), ...v };
   } else container[key] = v;
 }

@@ -3,7 +3,7 @@ import { resolvePath, splitUrn, type ResourceKind } from './schema.js';
 import { isObject, type JsonObject } from './values.js';
 
 /**
- * `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5), names case-insensitive and maybe URN-qualified.
+ * `attributes` / `excludedAttributes` (RFC 7644 section 3.4.2.5), names case-insensitive and maybe URN-qualified.
  * `schemas` and `id` are always returned.
  */
 export interface Projection {

@@ -1,5 +1,5 @@
 /**
- * The SCIM resource schemas (RFC 7643 §4 User and Group, §4.3 the enterprise extension), as data: one table
+ * The SCIM resource schemas (RFC 7643 section 4 User and Group, 4.3 the enterprise extension), as data: one table
  * drives name canonicalisation (attribute names are case-insensitive), path validation, type coercion, the
  * read-only rules and the `/Schemas` answer.
  */

@@ -3,7 +3,7 @@ import { GatewayError } from '../../errors.js';
 import { toGatewayError } from '../../http/problem.js';
 import { ERROR_SCHEMA } from './schema.js';
 
-/** RFC 7644 §3.12 `scimType` values. */
+/** RFC 7644 (section 3.12) `scimType` values. */
 export type ScimType =
   | 'invalidFilter'
   | 'tooMany'
@@ -16,7 +16,7 @@ export type ScimType =
   | 'invalidVers'
   | 'sensitive';
 
-/** A SCIM error: rendered as an RFC 7644 §3.12 body. `code` is the scimType (or a status word) for logs. */
+/** A SCIM error: rendered as an RFC 7644 (section 3.12) body. `code` is the scimType (or a status word) for logs. */
 export class ScimError extends GatewayError {
   readonly scimType?: ScimType;
   constructor(status: number, detail: string, scimType?: ScimType) {

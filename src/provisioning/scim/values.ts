@@ -36,7 +36,7 @@ export function coerceSingle(def: AttrDef, value: unknown, where: string): Json 
       const out: JsonObject = {};
       for (const [k, v] of Object.entries(value)) {
         const sub = findAttr(def.subAttributes, k);
-        if (!sub) continue; // unknown sub-attributes are ignored (RFC 7644 §3.3: the provider may drop them)
+        if (!sub) continue; // unknown sub-attributes are ignored (RFC 7644 section 3.3: the provider may drop them)
         const c = coerceSingle(sub, v, `${where}.${sub.name}`);
         if (c !== undefined && c !== null) out[sub.name] = c;
       }

@@ -5,7 +5,7 @@ import { wrap } from '../../http/app.js';
 import { MAX_SYNC_USERS, UserSync } from './sync-service.js';
 
 /**
- * `POST <basePath>/api/v1/users/sync` (CONTRACT §3), scope `users:sync`: one user object, a list of at most 1,000,
+ * `POST <basePath>/api/v1/users/sync` (docs/provisioning.md#sync-api), scope `users:sync`: one user object, a list of at most 1,000,
  * or the analytics vendor's envelope (a list of `{ user, userRoles, … }`). Answers `200 { results }` with one
  * result per item; `400` only when the body is not JSON (or not an object or list), `413` past 1,000 users.
  */

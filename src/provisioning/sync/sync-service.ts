@@ -20,7 +20,7 @@ export interface SyncDeps {
   allowedRoles?: string[];
 }
 
-/** Most users in one request (CONTRACT §3); more is 413. */
+/** Most users in one request (docs/provisioning.md#sync-api); more is 413. */
 export const MAX_SYNC_USERS = 1000;
 
 /**

@@ -3,8 +3,8 @@ import { LIFECYCLES, type Lifecycle, type SourceGrants } from '../../users/types
 import { PROFILE_FIELDS } from '../../users/row.js';
 
 /**
- * One item of a sync request, validated: CONTRACT §5 names in camelCase, or the analytics vendor's envelope
- * (formats/pi-sync-payload.md). Every problem is reported with the field it concerns; nothing is written for an
+ * One item of a sync request, validated: the field names of docs/user-record.md in camelCase, or the analytics vendor's envelope
+ * (docs/provisioning.md#sync-api). Every problem is reported with the field it concerns; nothing is written for an
  * item with problems.
  */
 export interface SyncError {

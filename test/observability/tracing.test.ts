@@ -1,0 +1,118 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { within } from '../helpers/wait.js';
+
+const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
+
+interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: { key: string; value: Record<string, unknown> }[];
+}
+
+/** A local OTLP/HTTP collector: decodes each JSON export and keeps its spans. */
+async function startCollector(): Promise<{ url: string; spans: ReceivedSpan[]; raw: string[]; close(): Promise<void> }> {
+  const spans: ReceivedSpan[] = [];
+  const raw: string[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      raw.push(body);
+      const doc = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: ReceivedSpan[] }[] }[] };
+      for (const rs of doc.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    raw,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+describe(`OpenTelemetry traces (${db})`, () => {
+  let gw: TestGateway;
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  beforeAll(async () => {
+    collector = await startCollector();
+    gw = await startTestGateway({ tracing: { otlp: { endpoint: collector.url, headers: { 'x-api-key': 'collector-key' } } } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await collector?.close();
+  });
+
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const CALLER = '00f067aa0ba902b7';
+
+  it('a sign-in continues the caller\'s trace: server span, then verification and user sync as its children', async () => {
+    const token = await gw.token({ preferred_username: 'grace', sub: 'u-grace' });
+    const r = await call(`${gw.url}/claimgate/sso?jwt=${token}`, { headers: { traceparent: `00-${TRACE}-${CALLER}-01` } });
+    expect(r.status).toBe(303);
+    await within(5000, () => collector.spans.some((s) => s.name === 'claimgate.user_sync' && s.traceId === TRACE));
+    const ofTrace = collector.spans.filter((s) => s.traceId === TRACE);
+    const server = ofTrace.find((s) => s.name === 'GET /claimgate/sso')!;
+    expect(server).toBeDefined();
+    expect(server.parentSpanId).toBe(CALLER);
+    expect(server.kind).toBe(2); // SERVER
+    for (const child of ['claimgate.verify', 'claimgate.user_sync']) {
+      expect(ofTrace.find((s) => s.name === child)?.parentSpanId).toBe(server.spanId);
+    }
+    // Nothing personal or secret in what was exported.
+    const exported = collector.raw.join('\n');
+    expect(exported).not.toContain(token.split('.')[2]!);
+    expect(exported).not.toContain('grace');
+    expect(exported).not.toContain('u-grace');
+  });
+
+  it('a proxied request reaches the app with the same trace id, parented by the upstream span', async () => {
+    const cookie = cookieOf((await call(`${gw.url}/claimgate/sso?jwt=${await gw.token()}`)).headers['set-cookie']);
+    const trace2 = 'aaf92f3577b34da6a3ce929d0e0e4736';
+    const r = await call(`${gw.url}/reports/7?secret=x`, { headers: { cookie, traceparent: `00-${trace2}-${CALLER}-01` } });
+    expect(r.status).toBe(200);
+    const atApp = String(r.json().headers.traceparent);
+    expect(atApp).toMatch(new RegExp(`^00-${trace2}-[0-9a-f]{16}-01$`));
+    const parentAtApp = atApp.split('-')[2];
+    expect(parentAtApp).not.toBe(CALLER);
+    await within(5000, () => collector.spans.some((s) => s.spanId === parentAtApp));
+    const upstream = collector.spans.find((s) => s.spanId === parentAtApp)!;
+    expect(upstream.name).toBe('claimgate.upstream');
+    const server = collector.spans.find((s) => s.spanId === upstream.parentSpanId)!;
+    expect(server.name).toBe('GET proxy');
+    expect(server.parentSpanId).toBe(CALLER);
+    expect(collector.raw.join('\n')).not.toMatch(/reports\/7|secret=x/);
+  });
+
+  it('a job run is a span of its own, named by job', async () => {
+    await gw.running.gateway.ctx.jobs.trigger('deletion', { trigger: 'manual', dryRun: true, actor: 'test' });
+    await within(5000, () => collector.spans.some((s) => s.name === 'claimgate.job'));
+    const job = collector.spans.find((s) => s.name === 'claimgate.job')!;
+    expect(job.attributes).toEqual(expect.arrayContaining([{ key: 'claimgate.job', value: { stringValue: 'deletion' } }]));
+  });
+});
+
+describe(`without tracing (${db})`, () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway();
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('the caller\'s traceparent still reaches the app unchanged', async () => {
+    const cookie = cookieOf((await call(`${gw.url}/claimgate/sso?jwt=${await gw.token()}`)).headers['set-cookie']);
+    const tp = '00-bbf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const r = await call(`${gw.url}/x`, { headers: { cookie, traceparent: tp } });
+    expect(r.json().headers.traceparent).toBe(tp);
+  });
+});
