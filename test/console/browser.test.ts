@@ -174,6 +174,15 @@ const MAPPING = {
 
     expect((await rolesAtApp('bob')).sort()).toEqual(['analyst', 'finance_analyst']);
 
+    // The diff between the file's mapping and the saved version shows exactly the added rule.
+    await page.getByRole('combobox', { name: 'From', exact: true }).selectOption('file');
+    await page.getByRole('combobox', { name: 'To', exact: true }).selectOption('1');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    const diff = page.getByLabel('Differences');
+    await diff.waitFor();
+    expect((await diff.locator('ins').allTextContents()).sort()).toEqual(['+       finance: finance_analyst\n', '+     map:\n', '+   - from: groups\n']);
+    expect(await diff.locator('del').count()).toBe(0);
+
     await page.getByRole('combobox', { name: 'Version to restore' }).selectOption('file');
     await page.getByRole('button', { name: 'Roll back', exact: true }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Roll back now' }).click();

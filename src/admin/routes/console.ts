@@ -18,6 +18,18 @@ const HOUR = 3_600_000;
 const parseJson = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
 
 /**
+ * Mappings as YAML always in one key order (the database does not keep the order a document was saved in), so two
+ * versions differ only where their content does, and the order reads like the documentation's examples.
+ */
+const KEY_ORDER = ['match', 'require', 'user', 'roles', 'permissions', 'attributes', 'sync', 'expr', 'message', 'from', 'when', 'map', 'pattern', 'to', 'add', 'default', 'ignoreCase', 'usercode'];
+const rank = (k: unknown) => {
+  const i = KEY_ORDER.indexOf(String(k));
+  return i === -1 ? KEY_ORDER.length : i;
+};
+const toYaml = (doc: unknown) =>
+  stringify(doc, { sortMapEntries: (a, b) => rank(a.key) - rank(b.key) || (String(a.key) < String(b.key) ? -1 : String(a.key) > String(b.key) ? 1 : 0) });
+
+/**
  * Operations the console needs beyond the rest of the API: an overview in one call, a mapping as YAML text and its
  * validation as the person types, and the recent logins whose claims make good preview samples.
  */
@@ -84,12 +96,12 @@ export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore
         const hasFileMapping = file !== undefined;
         const v =
           query.version === 'file' ? null : query.version !== undefined ? await store.get(params.name, Number(query.version)) : await store.active(params.name);
-        if (v) return { name: params.name, version: v.version, source: 'database' as const, hasFileMapping, yaml: stringify(v.document) };
+        if (v) return { name: params.name, version: v.version, source: 'database' as const, hasFileMapping, yaml: toYaml(v.document) };
         if (query.version !== undefined && query.version !== 'file') {
           throw new GatewayError('version_not_found', 404, `"${params.name}" has no version ${query.version}.`);
         }
         if (!file) throw new GatewayError('mapping_not_found', 404, `There is no mapping called "${params.name}".`);
-        return { name: params.name, version: null, source: 'file' as const, hasFileMapping, yaml: stringify(file) };
+        return { name: params.name, version: null, source: 'file' as const, hasFileMapping, yaml: toYaml(file) };
       },
     }),
     defineRoute({
