@@ -305,6 +305,19 @@ const MAPPING = {
     expect(run.actor).toBe('user:pat');
     expect(JSON.stringify(run.detail)).toContain('wouldDelete');
 
+    // The audit trail: filtered by type, a row expanded to its detail, the person named as the actor.
+    await open(page, 'audit');
+    await page.getByRole('textbox', { name: 'Type' }).fill('mapping_saved');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('cell', { name: 'mapping_saved' }).first().waitFor();
+    expect(await page.getByRole('cell', { name: 'user:pat' }).count()).toBeGreaterThanOrEqual(1);
+    const show = page.locator('td button[aria-expanded]').first();
+    expect(await show.textContent()).toBe('Show');
+    await show.click();
+    expect(await show.getAttribute('aria-expanded')).toBe('true');
+    expect(await show.textContent()).toBe('Hide');
+    expect(await page.locator('td pre:visible').first().textContent()).toContain('"version": 1');
+
     const bob = (await gw.db.knex('users').where({ usercode: 'bob' }).first()) as { id: string };
     await open(page, `users/${bob.id}`);
     await page.getByRole('button', { name: 'Why does bob have role analyst?' }).click();
