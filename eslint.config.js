@@ -5,6 +5,14 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.claimgate/**', 'bench/results/**'] },
   js.configs.recommended,
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  {
+    files: ['src/console/static/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'history', 'location', 'navigator', 'URL', 'URLSearchParams', 'HTMLElement', 'Event', 'setTimeout', 'clearTimeout', 'Intl', 'Node', 'Element', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -177,11 +177,13 @@ export function demoConfig(c: DemoConfigInput): Config {
     mappings: {
       demo: {
         user: { usercode: 'preferred_username', email: 'email', displayName: 'name' },
-        roles: [{ from: 'groups', map: { 'bi-admins': 'admin', 'bi-analysts': 'analyst' } }, { default: ['viewer'] }],
+        roles: [{ from: 'groups', map: { 'bi-admins': 'admin', 'bi-analysts': 'analyst', 'platform-team': 'platform' } }, { default: ['viewer'] }],
         permissions: [{ when: "contains(groups, 'finance')", add: ['finance_read'] }],
         attributes: { region: 'regions' },
       },
     },
+    // The platform team changes mappings in the console; the app's admins may look.
+    console: { enabled: true, readRoles: ['admin'], writeRoles: ['platform'] },
     routes: [
       { path: '/portal/*', public: true },
       { path: '/admin/*', anyRole: ['admin'] },

@@ -1,4 +1,4 @@
-/** The two demo people the local OpenID provider knows. No passwords: it is a demo. */
+/** The demo people the local OpenID provider knows. No passwords: it is a demo. */
 export interface DemoPerson {
   /** Account id at the provider, and the `sub` of every token issued for this person. */
   id: string;
@@ -25,6 +25,15 @@ export const PEOPLE: readonly DemoPerson[] = [
     name: 'Grace Hopper',
     groups: ['bi-analysts'],
     regions: ['US'],
+  },
+  {
+    // The platform team: she configures claimgate itself (the console's write role), not the analytics app.
+    id: 'margaret',
+    preferred_username: 'margaret',
+    email: 'margaret@example.test',
+    name: 'Margaret Hamilton',
+    groups: ['platform-team'],
+    regions: ['EU'],
   },
 ];
 

@@ -32,6 +32,8 @@ const demo = await startDemo({
 });
 
 const links = await Promise.all(PEOPLE.map(async (p) => ({ p, link: await demo.ssoLink(p) })));
+const consoleUrl = `${demo.gatewayUrl}/claimgate/console/`;
+const consoleLink = await demo.ssoLink('margaret', '/claimgate/console/');
 const line = '-'.repeat(78);
 console.log(
   [
@@ -40,7 +42,10 @@ console.log(
     ' claimgate demo is running',
     line,
     ` Open:            ${demo.gatewayUrl}/portal   (the portal: a fresh sign-in link per click)`,
-    ` Sign in (OIDC):  ${demo.loginUrl}   (the demo provider: pick Ada or Grace)`,
+    ` Sign in (OIDC):  ${demo.loginUrl}   (the demo provider: pick Ada, Grace or Margaret)`,
+    ` Console:         ${consoleUrl}   (sign in as Margaret, platform team: she may change mappings)`,
+    `   Margaret, straight into the console (single use, 10 minutes):`,
+    `     ${consoleLink}`,
     ` The app:         ${demo.gatewayUrl}/dashboards/42   (through the gateway; sign in first)`,
     ` Identity (JSON): ${demo.gatewayUrl}/claimgate/me`,
     ` OpenID provider: ${demo.providerUrl}/.well-known/openid-configuration`,
@@ -52,7 +57,8 @@ console.log(
       `    ${link}`,
     ]),
     '',
-    ' Ada is an admin (she may open /admin/settings); Grace is an analyst (she gets 403 there).',
+    ' Ada is an admin (she may open /admin/settings; she may look around the console); Grace is an analyst (she gets',
+    ' 403 there and in the console). Margaret is the platform team: the console lets her change the mappings.',
     ' Stop with Ctrl-C.',
     line,
     '',

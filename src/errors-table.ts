@@ -92,6 +92,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorEntry>> = Object.freeze({
   mapping_not_found: { statuses: [404], area: 'admin api', meaning: 'No mapping with this name.' },
   mapping_not_stored: { statuses: [404], area: 'admin api', meaning: 'No stored version of this mapping is in force, so there is nothing to reset.' },
   version_not_found: { statuses: [404], area: 'admin api', meaning: 'No such version of the mapping.' },
+  session_not_found: { statuses: [404], area: 'admin api', meaning: 'The user has no live session with this `ref` (it ended, or belongs to someone else).' },
   credential_not_found: { statuses: [404], area: 'admin api', meaning: 'No API credential with this name or id.' },
   job_not_found: { statuses: [404], area: 'admin api', meaning: 'No job with this name.' },
   credential_exists: { statuses: [409], area: 'admin api', meaning: 'A live credential already has this name.' },

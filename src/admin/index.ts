@@ -13,6 +13,7 @@ import { mappingRoutes } from './routes/mappings.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { inactivityRoutes } from './routes/inactivity.js';
+import { consoleApiRoutes } from './routes/console.js';
 import { lifecycleAdminJobs } from '../jobs/index.js';
 
 export { MappingVersionStore } from './mapping-store.js';
@@ -29,7 +30,7 @@ const VERSION = (() => {
 /** Every operation of the admin API, in documentation order. */
 export function adminRouteTable(ctx: GatewayContext): AdminRoute[] {
   const store = new MappingVersionStore(ctx.db.knex, ctx.now);
-  return [...userRoutes(ctx), ...mappingRoutes(ctx, store), ...tokenRoutes(ctx), ...logRoutes(ctx, [requestLogPurgeJob(ctx), ...lifecycleAdminJobs(() => ctx.jobs)]), ...inactivityRoutes(ctx)];
+  return [...userRoutes(ctx), ...mappingRoutes(ctx, store), ...tokenRoutes(ctx), ...logRoutes(ctx, [requestLogPurgeJob(ctx), ...lifecycleAdminJobs(() => ctx.jobs)]), ...inactivityRoutes(ctx), ...consoleApiRoutes(ctx, store)];
 }
 
 /**

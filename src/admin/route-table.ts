@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { ApiPrincipal, Scope } from '../credentials/index.js';
+import { requireAdmin } from '../console/admin-auth.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayContext } from '../gateway-context.js';
 import { joinPath } from '../mapping/paths.js';
@@ -13,8 +14,9 @@ export interface AdminCall<P, Q, B> {
   params: P;
   query: Q;
   body: B;
-  principal: ApiPrincipal;
-  /** For the audit trail: `admin:<credential name>`. */
+  /** The credential, or null for a person signed in to the console. */
+  principal: ApiPrincipal | null;
+  /** For the audit trail: `admin:<credential name>`, or `user:<usercode>` for the console. */
   actor: string;
 }
 
@@ -85,7 +87,7 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'para
 export function mountRoutes(router: Router, ctx: GatewayContext, routes: AdminRoute[]): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
-      const principal = await ctx.credentials.auth.require(req, route.scope);
+      const caller = await requireAdmin(ctx, req, route.scope);
       if (route.body && req.method !== 'GET' && req.method !== 'DELETE') {
         const types = route.bodyTypes ?? ['application/json'];
         if (!req.is(types)) {
@@ -95,7 +97,7 @@ export function mountRoutes(router: Router, ctx: GatewayContext, routes: AdminRo
       const params = parse(route.params, req.params, 'params');
       const query = parse(route.query, { ...(req.query as object) }, 'query');
       const body = parse(route.body, req.body ?? {}, 'body');
-      const out = await route.handler({ req, res, params, query, body, principal, actor: `admin:${principal.credential.name}` });
+      const out = await route.handler({ req, res, params, query, body, principal: caller.principal, actor: caller.actor });
       res.setHeader('Cache-Control', 'no-store');
       if (out === undefined) res.status(204).end();
       else res.status(res.statusCode === 200 ? 200 : res.statusCode).json(out);

@@ -61,7 +61,7 @@ export const userSchema = z.object({
 });
 
 export const listUsersQuery = z.strictObject({
-  q: z.string().max(200).optional().describe('Substring of usercode, e-mail or display name (case-insensitive).'),
+  q: z.string().max(200).optional().describe('Substring of usercode, e-mail, display name or an IdP identifier (case-insensitive).'),
   lifecycle: z.enum(LIFECYCLES as [string, ...string[]]).optional(),
   role: z.string().max(200).optional().describe('Only users holding this role (from any source).'),
   limit: limitParam(200, 50),
@@ -92,6 +92,7 @@ export const userPatchSchema = z
   .describe('JSON merge patch (application/merge-patch+json or application/json).');
 
 export const sessionSchema = z.object({
+  ref: z.string().describe('Names this session for `DELETE …/users/:id/sessions/:ref`; not its cookie, nor derivable into one.'),
   issuerId: z.string().nullable(),
   createdAt: time,
   lastSeenAt: time,

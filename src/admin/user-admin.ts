@@ -30,7 +30,11 @@ export async function listUsers(knex: Knex, query: z.output<typeof listUsersQuer
   if (query.lifecycle) q.where('u.lifecycle', query.lifecycle);
   if (query.q) {
     const like = `%${likeEscape(query.q)}%`;
-    q.where((w) => w.whereILike('u.usercode', like).orWhereILike('u.email', like).orWhereILike('u.display_name', like));
+    // The IdP identifiers too: people often only have the one the directory shows them.
+    q.where((w) => {
+      w.whereILike('u.usercode', like).orWhereILike('u.email', like).orWhereILike('u.display_name', like);
+      for (const c of ['idp_reference_id', 'idp_username', 'idp_workforce_id', 'idp_cloud_username']) w.orWhereILike(`u.${c}`, like);
+    });
   }
   if (query.role) {
     q.whereExists(knex('user_grants as g').select(knex.raw('1')).whereRaw('g.user_id = u.id').where({ 'g.kind': 'role', 'g.name': query.role }));

@@ -383,6 +383,14 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('OpenTelemetry traces, off unless an OTLP endpoint is set here or in the OTEL_EXPORTER_OTLP_* variables; spans never carry tokens, secrets or personal data.'),
+  console: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('Serve the web console at `<basePath>/console/`; off, sessions carry no admin rights at all.'),
+      readRoles: z.array(z.string().min(1)).default([]).describe('A signed-in user holding one of these roles may use the console to look (`admin:read` through the session cookie).'),
+      writeRoles: z.array(z.string().min(1)).default([]).describe('A signed-in user holding one of these roles may also change things (`admin:read` and `admin:write`).'),
+    })
+    .prefault({})
+    .describe('The web console of the platform team: who may use it, by role.'),
   trustedProxies: z.array(z.string().min(1)).default([])
     .describe('IP addresses or CIDR ranges of the proxies in front; forwarding headers are believed only from them, so a client cannot choose its own address.'),
   routes: z.array(routeSchema).default([]).describe('Rules for the app\'s paths; the first match wins, and no match means any signed-in user.'),

@@ -187,6 +187,9 @@ function loops(pathname: string, basePath: string): boolean {
     return true;
   }
   const base = basePath.replace(/\/+$/, '').toLowerCase();
+  // The console is a page people return to after signing in; it sends a browser without a session to sign in,
+  // never onwards, so it cannot loop.
+  if (decoded === `${base}/console` || decoded.startsWith(`${base}/console/`)) return false;
   if (base !== '') return decoded === base || decoded.startsWith(`${base}/`);
   return /^\/(sso|login|logout|callback|backchannel-logout|auth)(\/|$)/.test(decoded);
 }

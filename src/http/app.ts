@@ -15,6 +15,7 @@ import { resolveClient } from './client-ip.js';
 import type { LimitName } from './rate-limit.js';
 import { gatewayResponseHeaders } from './security-headers.js';
 import { bodyDeadline } from './body-deadline.js';
+import { consoleSession, sessionPseudonym } from '../console/admin-auth.js';
 
 /** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
 export type RouteModule = (router: Router, ctx: GatewayContext) => void;
@@ -50,7 +51,10 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
       logger: ctx.logger,
       basePath: ctx.config.basePath,
       clientIp: (req) => resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip,
-      identify: async (req) => (await ctx.credentials.auth.authenticate(req))?.credential.name ?? null,
+      identify: async (req) => {
+        const viaConsole = await consoleSession(ctx, req);
+        return viaConsole ? sessionPseudonym(viaConsole) : ((await ctx.credentials.auth.authenticate(req))?.credential.name ?? null);
+      },
     }),
   );
   r.get('/sso', wrap(ssoHandler(ctx)));

@@ -10,6 +10,7 @@ import {
 } from 'jose';
 import type { IssuerConfig } from '../config/schema.js';
 import { isLoopback } from '../config/validate.js';
+import { noteKeyFetchFailed, noteKeysFetched } from './key-status.js';
 
 /**
  * Where an issuer's verification keys come from. Only the issuer's configuration names a key source: the
@@ -41,7 +42,7 @@ export function keySourceFor(issuer: IssuerConfig, fetchImpl: typeof fetch = fet
     // (jose caches the CryptoKey), so no token pays for a key import after the first.
     return createLocalJWKSet({ keys: issuer.keys as unknown as JWK[] });
   }
-  if (issuer.jwksUri !== undefined) return remoteKeySet(new URL(issuer.jwksUri), issuer.jwks, fetchImpl);
+  if (issuer.jwksUri !== undefined) return remoteKeySet(new URL(issuer.jwksUri), issuer.jwks, fetchImpl, issuer.issuer);
   if (issuer.discovery === true) return discoveredKeySet(issuer, fetchImpl);
   throw new Error(`issuer "${issuer.id}" has no key source`);
 }
@@ -76,7 +77,7 @@ export function hmacKeySet(secret: string): KeyResolver {
  * so an outage (or a flood of unknown `kid`s during one) costs the key endpoint at most one request per
  * cooldown, and callers fail fast with `jwks_unavailable` instead of each waiting for the timeout.
  */
-export function remoteKeySet(url: URL, tuning: IssuerConfig['jwks'], fetchImpl: typeof fetch = fetch): KeyResolver {
+export function remoteKeySet(url: URL, tuning: IssuerConfig['jwks'], fetchImpl: typeof fetch = fetch, statusOf?: string): KeyResolver {
   const backoffMs = tuning.cooldownSeconds * 1000;
   let failedAt = Number.NEGATIVE_INFINITY;
   const guardedFetch: FetchImplementation = async (href, init) => {
@@ -86,9 +87,11 @@ export function remoteKeySet(url: URL, tuning: IssuerConfig['jwks'], fetchImpl: 
     try {
       const res = await fetchImpl(href, init);
       if (res.status !== 200) failedAt = Date.now();
+      if (statusOf !== undefined) noteFetch(statusOf, res);
       return res;
     } catch (e) {
       failedAt = Date.now();
+      if (statusOf !== undefined) noteKeyFetchFailed(statusOf, 'the key endpoint could not be reached');
       throw e;
     }
   };
@@ -111,6 +114,23 @@ export function remoteKeySet(url: URL, tuning: IssuerConfig['jwks'], fetchImpl: 
 }
 
 /** `<issuer>/.well-known/openid-configuration`, without doubling a trailing slash of the issuer. */
+/** Records the outcome of a key-set fetch for the console (key ids only; the keys themselves stay with jose). */
+function noteFetch(issuer: string, res: Response): void {
+  if (res.status !== 200) {
+    noteKeyFetchFailed(issuer, `the key endpoint answered HTTP ${res.status}`);
+    return;
+  }
+  res
+    .clone()
+    .json()
+    .then((body: unknown) => {
+      const keys = (body as { keys?: unknown }).keys;
+      const kids = Array.isArray(keys) ? keys.map((k) => (k as { kid?: unknown }).kid).filter((k): k is string => typeof k === 'string') : [];
+      noteKeysFetched(issuer, kids);
+    })
+    .catch(() => noteKeyFetchFailed(issuer, 'the key set is not JSON'));
+}
+
 export function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
 }
@@ -167,7 +187,7 @@ export function discoveredKeySet(issuer: IssuerConfig, fetchImpl: typeof fetch =
     if (jwksUrl.protocol !== 'https:' && !insecureOk) {
       throw new KeySourceUnavailable('the discovered jwks_uri is not https');
     }
-    return remoteKeySet(jwksUrl, issuer.jwks, fetchImpl);
+    return remoteKeySet(jwksUrl, issuer.jwks, fetchImpl, issuer.issuer);
   };
 
   const start = (): Promise<KeyResolver> => {
@@ -186,6 +206,7 @@ export function discoveredKeySet(issuer: IssuerConfig, fetchImpl: typeof fetch =
           (e: unknown) => {
             failedAt = Date.now();
             lastError = e;
+            noteKeyFetchFailed(issuer.issuer, e instanceof Error ? e.message : 'OpenID discovery failed');
             throw e;
           },
         )

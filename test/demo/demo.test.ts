@@ -381,3 +381,20 @@ describe('demo: the redirect login (OpenID Connect code flow) through the gatewa
     expect(html).toContain('href="/claimgate/login?return_to=%2Fdashboards%2F42"');
   });
 });
+
+describe('demo: the console', () => {
+  it('lets margaret (platform team) into the console with the write scope, and turns grace away', async () => {
+    const { res, cookie } = await signInWith(await demo.ssoLink('margaret', '/claimgate/console/'));
+    expect(res.headers.get('location')).toBe('/claimgate/console/');
+    const page = await fetch(`${demo.gatewayUrl}/claimgate/console/`, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
+    await page.body?.cancel();
+    expect(page.status).toBe(200);
+    const me = (await (await fetch(`${demo.gatewayUrl}/claimgate/me`, { headers: { cookie } })).json()) as { adminScopes: string[] };
+    expect(me.adminScopes).toEqual(['admin:read', 'admin:write']);
+
+    const grace = await signInWith(await demo.ssoLink('grace', '/claimgate/console/'));
+    const refused = await fetch(`${demo.gatewayUrl}/claimgate/console/`, { headers: { cookie: grace.cookie, accept: 'text/html' }, redirect: 'manual' });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('not allowed');
+  });
+});

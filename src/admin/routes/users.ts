@@ -4,6 +4,7 @@ import { userToJson } from '../../users/index.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
 import { idParams, list, listUsersQuery, sessionSchema, userPatchSchema, userSchema } from '../schemas.js';
 import { deleteUser, listUsers, patchUser, resolveUser } from '../user-admin.js';
+import { sessionRef } from '../session-ref.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -76,6 +77,7 @@ export function userRoutes(ctx: GatewayContext): AdminRoute[] {
         const sessions = await ctx.sessions.listForUser(user.id);
         return {
           items: sessions.map((s) => ({
+            ref: sessionRef(s.idHash),
             issuerId: s.issuerId,
             createdAt: iso(s.createdAt),
             lastSeenAt: iso(s.lastSeenAt),

@@ -8,6 +8,7 @@ import { userToJson } from '../../users/index.js';
 import { SessionCookie } from '../../sessions/cookie.js';
 import { providerLogoutUrl } from '../../oidc/provider-logout.js';
 import { prefersHtmlPage, renderMePage } from './me-page.js';
+import { consoleFields } from '../../console/me-fields.js';
 
 /** `GET /claimgate/me`: who the gateway thinks the caller is. */
 export function meHandler(ctx: GatewayContext) {
@@ -29,6 +30,7 @@ export function meHandler(ctx: GatewayContext) {
       session: auth.session
         ? { expiresAt: new Date(Math.min(auth.session.idleExpiresAt, auth.session.absoluteExpiresAt)).toISOString() }
         : null,
+      ...consoleFields(ctx, auth),
     });
   };
 }
