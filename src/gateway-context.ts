@@ -1,3 +1,4 @@
+import type { Tracing } from './audit/tracing.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './audit/logger.js';
 import type { Database } from './db/index.js';
@@ -42,6 +43,8 @@ export interface GatewayContext {
   rateLimits: RateLimits;
   /** Prometheus metrics of this gateway (served at `<basePath>/metrics`). */
   metrics: GatewayMetrics;
+  /** Spans (a pass-through when tracing is off). */
+  tracing: Tracing;
   /** The lifecycle jobs (deletion, profile): schedule, runs, admin runs. */
   jobs: JobService;
   now: () => number;

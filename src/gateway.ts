@@ -23,6 +23,7 @@ import { RateLimits } from './http/rate-limit.js';
 import { GatewayMetrics } from './audit/metrics.js';
 import { Outcomes } from './audit/outcomes.js';
 import { createTracing, routeLabel } from './audit/tracing.js';
+import { SpanKind } from '@opentelemetry/api';
 import { AuditStreamer } from './audit/audit-stream.js';
 import { JobLock } from './jobs/lock.js';
 import { startAdminRuntime } from './admin/index.js';
@@ -71,8 +72,13 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     await bus.start();
 
     const egress = egressFetch(config.egress);
+    const tracing = createTracing(config.tracing);
+    // A key-set or discovery fetch is a span of its own inside the sign-in's verification.
+    const keyFetch: typeof fetch = tracing.enabled
+      ? (input, init) => tracing.span('claimgate.key_fetch', {}, () => egress(input, init), SpanKind.CLIENT)
+      : egress;
     const trustMap = new TrustMap(config.issuers, {
-      fetch: egress,
+      fetch: keyFetch,
       publicUrl: config.publicUrl,
       maxTokenBytes: config.limits.tokenBytes,
       now: () => Math.floor(now() / 1000),
@@ -84,7 +90,6 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     });
     const jtis = new JtiStore(db.knex);
     const outcomes = new Outcomes();
-    const tracing = createTracing(config.tracing);
     const entraGroups = new EntraGroups(config.issuers, egress, now);
     const login = new LoginService({
       knex: db.knex,
@@ -176,6 +181,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       credentials,
       rateLimits,
       metrics,
+      tracing,
       jobs: createJobService({
         config,
         db,

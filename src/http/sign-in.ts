@@ -26,7 +26,9 @@ export async function startSession(
     // The hand-off token travels in the URL: it must not leak onwards through a Referer.
     res.setHeader('Referrer-Policy', 'no-referrer');
   }
-  const { id } = await ctx.sessions.create(result.user.id, result.issuer.id, data);
+  const { id } = await ctx.tracing.span('claimgate.session', { 'claimgate.issuer': result.issuer.id }, () =>
+    ctx.sessions.create(result.user.id, result.issuer.id, data),
+  );
   await recordAudit(ctx.db.knex, {
     type: 'login',
     userId: result.user.id,

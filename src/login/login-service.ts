@@ -164,7 +164,10 @@ export class LoginService {
       throw new GatewayError('mapping_missing', 500, 'The sign-in mapping for this issuer is not configured.');
     }
     const mapStarted = performance.now();
-    const outcome = evaluateMapping(mapping.compiled, claims, evaluateOptionsFor(issuer));
+    const evaluate = () => evaluateMapping(mapping.compiled, claims, evaluateOptionsFor(issuer));
+    const outcome = this.deps.tracing?.enabled
+      ? await this.deps.tracing.span('claimgate.mapping', { 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': mapping.version ?? 0 }, async () => evaluate())
+      : evaluate();
     seen.mappingSeconds = (performance.now() - mapStarted) / 1000;
     this.deps.tracing?.annotate({ 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': mapping.version ?? 0, 'claimgate.mapping_seconds': seen.mappingSeconds });
     const sub = typeof claims.sub === 'string' ? claims.sub : '';

@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { within } from '../helpers/wait.js';
+import { ISS } from '../helpers/gateway.js';
+import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
 
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
 
@@ -64,7 +66,7 @@ describe(`OpenTelemetry traces (${db})`, () => {
     expect(server).toBeDefined();
     expect(server.parentSpanId).toBe(CALLER);
     expect(server.kind).toBe(2); // SERVER
-    for (const child of ['claimgate.verify', 'claimgate.user_sync']) {
+    for (const child of ['claimgate.verify', 'claimgate.mapping', 'claimgate.user_sync', 'claimgate.session']) {
       expect(ofTrace.find((s) => s.name === child)?.parentSpanId).toBe(server.spanId);
     }
     // Nothing personal or secret in what was exported.
@@ -97,6 +99,37 @@ describe(`OpenTelemetry traces (${db})`, () => {
     await within(5000, () => collector.spans.some((s) => s.name === 'claimgate.job'));
     const job = collector.spans.find((s) => s.name === 'claimgate.job')!;
     expect(job.attributes).toEqual(expect.arrayContaining([{ key: 'claimgate.job', value: { stringValue: 'deletion' } }]));
+  });
+});
+
+describe(`OpenTelemetry traces with a remote key set (${db})`, () => {
+  let gw: TestGateway;
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let jwks: Server;
+  let key: KeyPair;
+  beforeAll(async () => {
+    collector = await startCollector();
+    key = await makeKeyPair('RS256', 'remote-1');
+    jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [key.publicJwk] })));
+    await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+    const jwksUri = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
+    gw = await startTestGateway({ tracing: { otlp: { endpoint: collector.url } } }, { keys: undefined, jwksUri });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await collector?.close();
+    await new Promise<void>((r) => jwks?.close(() => r()));
+  });
+
+  it('the key-set fetch is a child of the verification span', async () => {
+    const trace = 'ccf92f3577b34da6a3ce929d0e0e4736';
+    const token = await signToken({ iss: ISS, aud: 'claimgate', sub: 'u-kf', preferred_username: 'kf', jti: 'kf-1' }, { key, now: Math.floor(Date.now() / 1000) });
+    expect((await call(`${gw.url}/claimgate/sso?jwt=${token}`, { headers: { traceparent: `00-${trace}-00f067aa0ba902b7-01` } })).status).toBe(303);
+    await within(5000, () => collector.spans.some((s) => s.name === 'claimgate.key_fetch' && s.traceId === trace));
+    const fetchSpan = collector.spans.find((s) => s.name === 'claimgate.key_fetch' && s.traceId === trace)!;
+    const verify = collector.spans.find((s) => s.spanId === fetchSpan.parentSpanId)!;
+    expect(verify.name).toBe('claimgate.verify');
+    expect(fetchSpan.kind).toBe(3); // CLIENT
   });
 });
 
