@@ -252,6 +252,16 @@ export const configSchema = z.strictObject({
     .strictObject({
       level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
       requestRetentionDays: n(z.number().int().positive().default(30)),
+      /** Per row kind; a kind left out keeps requestRetentionDays. */
+      retentionDays: z
+        .strictObject({
+          request: n(z.number().int().positive()).optional(),
+          payload: n(z.number().int().positive()).optional(),
+          exception: n(z.number().int().positive()).optional(),
+        })
+        .prefault({}),
+      /** How much of the client address request-log rows keep. */
+      clientIp: z.enum(['full', 'truncated', 'none']).default('truncated'),
     })
     .prefault({}),
   metrics: z

@@ -7,7 +7,8 @@ import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js
 import { jwksHandler, liveHandler, readyHandler } from './routes/meta.js';
 import { loginPageHandler } from './routes/login-page.js';
 import { tokenHandler } from './routes/oauth-token.js';
-import { noteRequestError, REQUEST_LOG_PATHS, requestLog } from '../audit/request-log.js';
+import { REQUEST_LOG_PATHS, requestLog } from '../audit/request-log.js';
+import { exceptionLog, noteRequestError } from '../audit/exception-log.js';
 import { resolveClient } from './client-ip.js';
 
 /** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
@@ -27,6 +28,18 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
   const form = express.urlencoded({ extended: false, limit, parameterLimit: 100 });
   const json = express.json({ limit, type: ['application/json', 'application/*+json'] });
 
+  const clientIp = (req: Request) => resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip;
+  // Every route, whichever router answers it: an unhandled error leaves an exception row.
+  r.use(
+    exceptionLog({
+      knex: ctx.db.knex,
+      logger: ctx.logger,
+      basePath: ctx.config.basePath,
+      prefixes: REQUEST_LOG_PATHS,
+      clientIp,
+      clientIpMode: ctx.config.logs.clientIp,
+    }),
+  );
   // The request log: API, SCIM, token and event calls only (never /sso, never the proxied app traffic).
   r.use(
     REQUEST_LOG_PATHS,
@@ -34,7 +47,8 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
       knex: ctx.db.knex,
       logger: ctx.logger,
       basePath: ctx.config.basePath,
-      clientIp: (req) => resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip,
+      clientIp,
+      clientIpMode: ctx.config.logs.clientIp,
       identify: async (req) => (await ctx.credentials.auth.authenticate(req))?.credential.name ?? null,
     }),
   );

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { noteRequestError } from '../../audit/exception-log.js';
 import type { GatewayContext } from '../../gateway-context.js';
 import { EventPushError, internal } from './errors.js';
 import { EventReceiver } from './receiver.js';
@@ -51,6 +52,7 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
       if (err instanceof EventPushError) e = err;
       else if ((err as { type?: string }).type === 'entity.too.large') e = new EventPushError(400, 'bad_request', 'the push is too large');
       else e = internal('the push could not be processed; retry later', err);
+      if (e.status >= 500) noteRequestError(res, err);
       if (e.status >= 500) ctx.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
       else ctx.logger.info('event push refused', { status: e.status, reason: e.description });
       sendPushError(res, e);

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
+import { noteRequestError } from '../../audit/exception-log.js';
 import type { ScimDeps } from './deps.js';
 import { KINDS, list, resourceType, SCHEMAS, schemaResource, serviceProviderConfig } from './discovery.js';
 import { ScimGroups } from './group-service.js';
@@ -131,6 +132,7 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
   r.use((_req: Request, _res: Response, next: NextFunction) => next(notFound('Resource')));
   r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = sendScimError(res, err);
+    if (e.status >= 500) noteRequestError(res, err);
     if (e.status >= 500) ctx.logger.error('SCIM request failed', { path: req.path, code: e.code, cause: err });
     else ctx.logger.debug('SCIM request refused', { path: req.path, method: req.method, status: e.status, code: e.code });
   });
