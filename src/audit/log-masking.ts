@@ -47,6 +47,13 @@ const HARMLESS_QUERY = new Set([
 /** Body keys that hold credentials or search values, masked in stored payloads. */
 const MASKED_BODY_KEY = /^(client_id|clientId|filter|q|search|query|refresh_token|username)$/i;
 
+/**
+ * Body keys that name or describe a person (SCIM, sync, admin and event field names): their values, and every
+ * string below them, are masked in stored payloads. Ids, types, flags and the shape stay.
+ */
+const PERSONAL_KEY =
+  /^(user_?name|usercode|user_?code|readable_?user_?code|e_?mails?|display_?name|given_?name|family_?name|middle_?name|honorific_?(prefix|suffix)|formatted|nick_?name|name|external_?id|user_?external_?id|phone_?numbers?|phone|mobile|employee_?number|manager|addresses|address|street_?address|locality|postal_?code|title|ims|photos|x509certificates|idp_?workforce_?id|workforce_?id|department|cost_?center|organization|division|preferred_?username|sub|q|claims|ssoemail|sso_?email|attributes|first_?name|last_?name|full_?name)$/i;
+
 /** The query as stored: values of anything but paging and projection parameters are masked. */
 export function maskedQuery(query: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
@@ -59,6 +66,8 @@ export function maskedQuery(query: unknown): Record<string, unknown> {
 
 /** A body with credentials masked by key (headers never get here: only a short allow-list is kept). */
 export function maskedBodyValue(body: unknown, depth = 0): unknown {
+  // A bare string body says nothing about the API's use; it may well be a person's address.
+  if (typeof body === 'string') return `[string ${body.length}]`;
   const r = redact(body);
   return maskKeys(r, depth);
 }
@@ -67,9 +76,29 @@ function maskKeys(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object' || depth > 8) return value;
   if (Array.isArray(value)) return value.map((v) => maskKeys(v, depth + 1));
   const out: Record<string, unknown> = {};
+  // A SCIM PATCH operation names its target in `path`: a personal attribute's `value` is personal too.
+  const path = (value as { path?: unknown }).path;
+  // A mapping trace does the same with `values`.
+  const valueIsPersonal =
+    typeof path === 'string' &&
+    path
+      .replace(/\[[^\]]*\]/g, '')
+      .split(/[.:]/)
+      .some((seg) => PERSONAL_KEY.test(seg));
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = MASKED_BODY_KEY.test(k) && v !== null && v !== undefined && typeof v !== 'boolean' ? MASK : maskKeys(v, depth + 1);
+    if (MASKED_BODY_KEY.test(k) && v !== null && v !== undefined && typeof v !== 'boolean') out[k] = MASK;
+    else if (PERSONAL_KEY.test(k) || (valueIsPersonal && (k === 'value' || k === 'values'))) out[k] = maskStrings(v, depth + 1);
+    else out[k] = maskKeys(v, depth + 1);
   }
+  return out;
+}
+
+function maskStrings(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return MASK;
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((v) => maskStrings(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = k === 'type' || k === 'primary' ? v : maskStrings(v, depth + 1);
   return out;
 }
 

@@ -172,7 +172,9 @@ function maskedBody(body: unknown): unknown {
   if (Buffer.isBuffer(body)) return body.length ? `[${body.length} bytes]` : undefined;
   if (typeof body === 'string') {
     const parsed = tryJson(body);
-    return parsed === undefined ? redactString(maskForm(body)) : maskedBodyValue(parsed);
+    if (parsed !== undefined) return maskedBodyValue(parsed);
+    const form = maskForm(body);
+    return form === body ? `[${body.length} characters]` : redactString(form);
   }
   return maskedBodyValue(body);
 }

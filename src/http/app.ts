@@ -9,6 +9,7 @@ import { loginPageHandler } from './routes/login-page.js';
 import { tokenHandler } from './routes/oauth-token.js';
 import { REQUEST_LOG_PATHS, requestLog } from '../audit/request-log.js';
 import { exceptionLog, noteRequestError } from '../audit/exception-log.js';
+import { routeTemplate } from '../audit/route-template.js';
 import { resolveClient } from './client-ip.js';
 
 /** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
@@ -71,8 +72,8 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ge = toGatewayError(err);
     noteRequestError(res, err);
-    if (ge.status >= 500) ctx.logger.error('request failed', { path: req.path, code: ge.code, cause: ge.cause ?? err });
-    else ctx.logger.debug('request refused', { path: req.path, code: ge.code });
+    if (ge.status >= 500) ctx.logger.error('request failed', { route: routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS), code: ge.code, cause: ge.cause ?? err });
+    else ctx.logger.debug('request refused', { route: routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS), code: ge.code });
     sendError(req, res, ge);
   });
   return app;

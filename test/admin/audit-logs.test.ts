@@ -119,7 +119,7 @@ describe(`admin API: audit trail, request logs, tokens, jobs, OpenAPI, metrics (
     expect(Number(previewRow.duration_ms)).toBeGreaterThanOrEqual(0);
     const payload = rows.find((r) => r.kind === 'payload' && r.request_id === previewRow.request_id)!;
     const detail = (typeof payload.detail === 'string' ? JSON.parse(payload.detail) : payload.detail) as any;
-    expect(detail.request.body).toEqual({ token: '[redacted]', claims: { sub: 'u-zed', password: '[redacted]' } });
+    expect(detail.request.body).toEqual({ token: '[redacted]', claims: { sub: '[redacted]', password: '[redacted]' } });
     expect(detail.request.headers).toMatchObject({ 'content-type': 'application/json' });
     expect(Object.keys(detail.request.headers).sort()).toEqual(['content-length', 'content-type']);
     expect(detail.response.body).toMatchObject({ code: 'invalid_request', status: 400 });

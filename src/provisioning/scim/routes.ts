@@ -1,6 +1,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
 import { noteRequestError } from '../../audit/exception-log.js';
+import { REQUEST_LOG_PATHS } from '../../audit/request-log.js';
+import { routeTemplate } from '../../audit/route-template.js';
 import type { ScimDeps } from './deps.js';
 import { KINDS, list, resourceType, SCHEMAS, schemaResource, serviceProviderConfig } from './discovery.js';
 import { ScimGroups } from './group-service.js';
@@ -133,8 +135,8 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
   r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = sendScimError(res, err);
     if (e.status >= 500) noteRequestError(res, err);
-    if (e.status >= 500) ctx.logger.error('SCIM request failed', { path: req.path, code: e.code, cause: err });
-    else ctx.logger.debug('SCIM request refused', { path: req.path, method: req.method, status: e.status, code: e.code });
+    if (e.status >= 500) ctx.logger.error('SCIM request failed', { route: routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS), code: e.code, cause: err });
+    else ctx.logger.debug('SCIM request refused', { route: routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS), method: req.method, status: e.status, code: e.code });
   });
   router.use('/scim/v2', r);
 }
