@@ -185,6 +185,8 @@ export const configSchema = z.strictObject({
         .strictObject({
           groupRoles: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
           allowedRoles: z.array(z.string()).optional(),
+          /** Written to idp_source of SCIM users (e.g. AAD); unset leaves it alone. */
+          idpSource: z.string().min(1).max(64).optional(),
         })
         .prefault({}),
       api: z.strictObject({ allowedRoles: z.array(z.string()).optional() }).prefault({}),
@@ -198,6 +200,8 @@ export const configSchema = z.strictObject({
           groupRoles: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
           allowedRoles: z.array(z.string()).optional(),
           clockToleranceSeconds: n(z.number().int().min(0).default(60)),
+          /** Written to idp_source of event users; users written as `events` before stay recognised. */
+          idpSource: z.string().min(1).max(64).default('IDAAS'),
         })
         .optional(),
       /** Lifetime of /oauth/token access tokens. */

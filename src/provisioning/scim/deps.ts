@@ -10,6 +10,8 @@ export interface ScimDeps {
   groupRoles: Record<string, string | string[]>;
   /** provisioning.scim.allowedRoles: when set, only these roles may come from SCIM groups. */
   allowedRoles?: string[];
+  /** provisioning.scim.idpSource: the identity system SCIM users come from (idp_source), if configured. */
+  idpSource?: string;
   /** Absolute URL of `/scim/v2`, for `meta.location` and `$ref`. */
   baseUrl: string;
 }

@@ -23,6 +23,7 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
     now: ctx.now,
     groupRoles: ctx.config.provisioning.scim.groupRoles,
     allowedRoles: ctx.config.provisioning.scim.allowedRoles,
+    idpSource: ctx.config.provisioning.scim.idpSource,
     baseUrl,
   };
   const users = new ScimUsers(deps);

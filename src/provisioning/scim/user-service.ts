@@ -5,6 +5,7 @@ import {
   inProvisioningTx,
   updateProvisionedUser,
   UsercodeTaken,
+  type ProvisionedChanges,
   type WriteMeta,
 } from '../../users/user-writer.js';
 import type { ScimDeps } from './deps.js';
@@ -35,6 +36,12 @@ export class ScimUsers {
 
   private async load(id: string, q: Knex | Knex.Transaction = this.deps.knex, withGroups = true): Promise<ScimUserRow | undefined> {
     return (await this.base(q).select(this.columns(q, withGroups)).where('u.id', id).first()) as ScimUserRow | undefined;
+  }
+
+  /** Every SCIM user carries the `scim` tag and, when configured, the identity system's name. */
+  private channel(changes: ProvisionedChanges): ProvisionedChanges {
+    const profile = { ...changes.profile, ...(this.deps.idpSource ? { idpSource: this.deps.idpSource } : {}) };
+    return { ...changes, profile, addTags: ['scim'] };
   }
 
   private meta(actor: string | null): WriteMeta {
@@ -68,7 +75,8 @@ export class ScimUsers {
     const doc = canonicalDocument(USER_KIND, body);
     const { changes, attributes } = documentToChanges(doc, null);
     const id = await this.write(async (trx, touched) => {
-      const r = await createProvisionedUser(trx, changes.usercode!, { profile: changes.profile, lifecycle: changes.lifecycle }, this.meta(actor));
+      const c = this.channel(changes);
+      const r = await createProvisionedUser(trx, changes.usercode!, { profile: c.profile, lifecycle: c.lifecycle, addTags: c.addTags }, this.meta(actor));
       touched(r);
       await trx('scim_users').insert({ user_id: r.userId, attributes: JSON.stringify(attributes) });
       return r.userId;
@@ -120,7 +128,7 @@ export class ScimUsers {
   ): Promise<void> {
     const { changes, attributes } = documentToChanges(doc, row.lifecycle);
     const meta = this.meta(actor);
-    const r = await updateProvisionedUser(trx, row.id, changes, meta);
+    const r = await updateProvisionedUser(trx, row.id, this.channel(changes), meta);
     touched(r);
     const stored = typeof row.scim_attributes === 'string' ? (JSON.parse(row.scim_attributes) as JsonObject) : row.scim_attributes;
     if (stableJson(stored ?? {}) !== stableJson(attributes)) {

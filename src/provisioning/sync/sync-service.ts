@@ -68,7 +68,8 @@ export class UserSync {
       const existing = (await trx('users').whereRaw('lower(usercode) = lower(?)', [user.usercode]).first('id', 'usercode')) as
         | { id: string; usercode: string }
         | undefined;
-      const changes = { profile: user.profile, lifecycle: user.lifecycle, grants: user.grants };
+      // Every user the sync API writes carries the `api` tag beside its own.
+      const changes = { profile: user.profile, lifecycle: user.lifecycle, grants: user.grants, addTags: ['api'] };
       if (!existing) {
         const r = await createProvisionedUser(trx, user.usercode, changes, meta);
         return { index, usercode: user.usercode, id: r.userId, outcome: 'created' as const, errors: [] };

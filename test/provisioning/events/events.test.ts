@@ -90,9 +90,11 @@ describe(`event receiver POST /claimgate/events (${process.env.DATABASE_URL ? 'P
       lifecycle: 'ACTIVE',
       email: 'ada@corp.test',
       displayName: 'Ada Lovelace',
-      idpSource: 'events',
+      // The identity system's name (provisioning.events.idpSource, default IDAAS), not the channel's.
+      idpSource: 'IDAAS',
       idpReferenceId: 'user_ada',
       idpWorkforceId: 'W-0001',
+      tags: ['events'],
     });
     expect(ada.roles).toEqual([
       { name: 'admin', source: 'events' },
