@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mappingSchema } from '../mapping/schema.js';
+import { MAPPABLE_USER_FIELDS, mappingSchema, nameRuleSchema } from '../mapping/schema.js';
 
 /**
  * The one typed configuration (CONTRACT §2). Defaults live here and nowhere else; unknown keys are
@@ -185,6 +185,25 @@ export const configSchema = z.strictObject({
         .strictObject({
           groupRoles: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
           allowedRoles: z.array(z.string()).optional(),
+          /** Role rules (the forms of a mapping's roles) over the SCIM User resource as received. */
+          userRoles: z.array(nameRuleSchema).default([]),
+          /** Enterprise extension attribute -> profile field or `attributes.<name>` (null: ignored). */
+          enterprise: z
+            .strictObject(
+              Object.fromEntries(
+                ['employeeNumber', 'department', 'costCenter', 'organization', 'division', 'manager'].map((f) => [
+                  f,
+                  z
+                    .union([
+                      z.null(),
+                      z.enum(MAPPABLE_USER_FIELDS.filter((x) => x !== 'usercode' && x !== 'tags') as [string, ...string[]]),
+                      z.string().regex(/^attributes\.[A-Za-z0-9_.-]{1,64}$/, 'must be a profile field or attributes.<name>'),
+                    ])
+                    .optional(),
+                ]),
+              ),
+            )
+            .prefault({}),
           /** Written to idp_source of SCIM users (e.g. AAD); unset leaves it alone. */
           idpSource: z.string().min(1).max(64).optional(),
         })

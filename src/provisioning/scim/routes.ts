@@ -11,6 +11,7 @@ import { parseProjection } from './projection.js';
 import { notFound, ScimError, sendScim, sendScimError } from './scim-error.js';
 import { GROUP_KIND, USER_KIND, type ResourceKind } from './schema.js';
 import { ScimUsers } from './user-service.js';
+import { compileUserRoles, DEFAULT_ENTERPRISE_TARGETS, type EnterpriseField } from './user-roles.js';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -24,6 +25,8 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
     groupRoles: ctx.config.provisioning.scim.groupRoles,
     allowedRoles: ctx.config.provisioning.scim.allowedRoles,
     idpSource: ctx.config.provisioning.scim.idpSource,
+    userRoles: compileUserRoles(ctx.config.provisioning.scim.userRoles),
+    enterprise: { ...DEFAULT_ENTERPRISE_TARGETS, ...(ctx.config.provisioning.scim.enterprise as Partial<Record<EnterpriseField, string | null>>) },
     baseUrl,
   };
   const users = new ScimUsers(deps);
