@@ -219,6 +219,10 @@ export const configSchema = z.strictObject({
           groupRoles: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
           allowedRoles: z.array(z.string()).optional(),
           clockToleranceSeconds: n(z.number().int().min(0).default(60)),
+          /** Peers (CIDRs or addresses) pushes are accepted from; empty: any. */
+          allowedSources: z.array(z.string().min(1)).default([]),
+          /** Largest push body accepted. */
+          maxBodyBytes: n(z.number().int().positive().max(256 * 1024 * 1024).default(16 * 1024 * 1024)),
           /** Written to idp_source of event users; users written as `events` before stay recognised. */
           idpSource: z.string().min(1).max(64).default('IDAAS'),
         })

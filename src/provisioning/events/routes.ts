@@ -4,10 +4,10 @@ import type { GatewayContext } from '../../gateway-context.js';
 import { EventPushError, internal } from './errors.js';
 import { EventReceiver } from './receiver.js';
 import { EventVerifier } from './verify.js';
+import { compileTrustedProxies, resolveClient } from '../../http/client-ip.js';
 
 function sendPushError(res: Response, e: EventPushError): void {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-  if (e.status === 401) headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
   res.status(e.status).set(headers).json({ error: e.error, errorDescription: e.description });
 }
 
@@ -34,9 +34,25 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
     onUserChanged: (id) => void ctx.bus.publish({ kind: 'user', id }),
     now: ctx.now,
   });
-  const raw = express.raw({ type: () => true, limit: ctx.config.limits.bodyBytes });
+  const raw = express.raw({ type: () => true, limit: config.maxBodyBytes });
+  let allowed: ReturnType<typeof compileTrustedProxies> | null = null;
+  try {
+    allowed = config.allowedSources.length ? compileTrustedProxies(config.allowedSources) : null;
+  } catch (e) {
+    throw new Error(`provisioning.events.allowedSources: ${(e as Error).message.replace(/^trustedProxies\[(\d+)\]: /, '[$1] ')}`);
+  }
+  // The sender's published addresses only, decided on the peer (behind trusted proxies) before the body is read.
+  const fromAllowedSource = (req: Request, res: Response, next: NextFunction) => {
+    if (!allowed) return next();
+    const ip = resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip;
+    if (ip && allowed.has(ip)) return next();
+    res.setHeader('Connection', 'close');
+    req.resume();
+    next(new EventPushError(403, 'forbidden', 'pushes are not accepted from this address'));
+  };
   router.post(
     '/events',
+    fromAllowedSource,
     raw,
     async (req: Request, res: Response) => {
       const wait = ctx.rateLimits.retryAfter('events', req);
