@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { call } from '../helpers/gateway.js';
 import { ENTERPRISE, GROUP, patch, startScim, USER, type ScimClient } from './scim-helpers.js';
 
 /**
@@ -112,5 +113,39 @@ describe(`SCIM user roles and enterprise fields (${process.env.DATABASE_URL ? 'P
     const back = await c.scim('PUT', `/Users/${id}`, { ...body, id, entitlements: [{ value: 'bi:finance' }] });
     expect(back.status).toBe(200);
     expect(await roleNames(id)).toEqual(['analyst:scim', 'finance:scim']);
+  });
+
+  it('the admin API shows the rules and previews a resource without writing (OpenAPI documents both)', async () => {
+    const { token } = await c.gw.running.gateway.ctx.credentials.store.create({ name: 'roles-reader', scopes: ['admin:read'] });
+    const admin = (method: string, path: string, body?: unknown) =>
+      call(`${c.gw.url}/claimgate/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const shown = (await admin('GET', '/provisioning/scim-roles')).json();
+    expect(shown.userRoles).toHaveLength(3);
+    expect(shown.enterprise).toMatchObject({ employeeNumber: 'idpWorkforceId', costCenter: 'attributes.cost_center', division: null, department: 'attributes.department' });
+    const before = await c.gw.db.knex('users').count({ n: '*' }).first();
+    const preview = await admin('POST', '/provisioning/scim-roles/preview', {
+      resource: {
+        schemas: [USER, ENTERPRISE],
+        userName: 'preview@corp.test',
+        roles: [{ type: 'WindowsAzureActiveDirectoryRole', value: 'App.Analyst' }, { value: 'App.Root' }],
+        [ENTERPRISE]: { employeeNumber: 'E-9', department: 'Finance' },
+      },
+      groups: ['BI Admins'],
+    });
+    expect(preview.status).toBe(200);
+    expect(preview.json()).toMatchObject({
+      roles: ['admin', 'analyst', 'finance'],
+      refused: ['superuser'],
+      fromGroups: ['admin'],
+      enterprise: { profile: { idpWorkforceId: 'E-9' }, attributes: { department: ['Finance'] } },
+    });
+    expect(preview.json().trace.map((t: { path: string }) => t.path)).toEqual(['roles[0]', 'roles[1]', 'roles[2]']);
+    expect(await c.gw.db.knex('users').count({ n: '*' }).first()).toEqual(before);
+    const doc = (await call(`${c.gw.url}/claimgate/admin/v1/openapi.json`)).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/provisioning/scim-roles', '/provisioning/scim-roles/preview']));
   });
 });

@@ -144,9 +144,9 @@ export class ScimUsers {
         .onConflict('user_id')
         .merge(['attributes']);
       if (!r?.bumped) await trx('users').where({ id: row.id }).update({ updated_at: meta.at });
-      // Roles from the resource follow every change of it.
-      if (this.deps.userRoles?.length) for (const x of await recomputeScimRoles(trx, this.deps, [row.id], meta)) touched(x);
     }
+    // Roles from the resource follow every write of it (and a rule changed since the last one).
+    if (this.deps.userRoles?.length) for (const x of await recomputeScimRoles(trx, this.deps, [row.id], meta)) touched(x);
   }
 
   private async write<T>(fn: (trx: Knex.Transaction, touched: (r: { userId: string; bumped: boolean } | null) => void) => Promise<T>): Promise<T> {
