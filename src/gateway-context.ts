@@ -45,4 +45,6 @@ export interface GatewayContext {
   /** The lifecycle jobs (deletion, profile): schedule, runs, admin runs. */
   jobs: JobService;
   now: () => number;
+  /** Registers background work a route module started, stopped when the gateway closes. */
+  onClose?: (stop: () => Promise<void>) => void;
 }

@@ -128,6 +128,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     metrics.instrumentLogin(login);
     if (proxy) metrics.instrumentProxy(proxy);
 
+    const closers: (() => Promise<void>)[] = [];
     const ctx: GatewayContext = {
       config,
       logger: opts.logger,
@@ -150,6 +151,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       metrics,
       jobs: createJobService({ config, db, logger: opts.logger, clock: opts.jobs?.clock, onUserChanged: (id) => void bus.publish({ kind: 'user', id }) }),
       now,
+      onClose: (stop) => void closers.push(stop),
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
     // claims (personal data, kept for mapping previews) only as the newest logins per issuer.
@@ -174,6 +176,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       upgrade,
       async close() {
         clearInterval(purgeTimer);
+        for (const stop of closers) await stop();
         authenticator.observeSessions(null);
         await refresher.close();
         await ctx.jobs.stop();

@@ -4,6 +4,7 @@ import type { GatewayContext } from '../../gateway-context.js';
 import { EventPushError, internal } from './errors.js';
 import { EventReceiver } from './receiver.js';
 import { EventVerifier } from './verify.js';
+import { EventQueueWorker } from './queue-worker.js';
 import { compileTrustedProxies, resolveClient } from '../../http/client-ip.js';
 
 function sendPushError(res: Response, e: EventPushError): void {
@@ -34,6 +35,9 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
     onUserChanged: (id) => void ctx.bus.publish({ kind: 'user', id }),
     now: ctx.now,
   });
+  const worker = new EventQueueWorker({ knex: ctx.db.knex, receiver, logger: ctx.logger, now: ctx.now });
+  worker.start();
+  ctx.onClose?.(() => worker.stop());
   const raw = express.raw({ type: () => true, limit: config.maxBodyBytes });
   let allowed: ReturnType<typeof compileTrustedProxies> | null = null;
   try {
