@@ -4,7 +4,8 @@ import type { GatewayContext } from '../../gateway-context.js';
 import { EventPushError, internal } from './errors.js';
 import { EventReceiver } from './receiver.js';
 import { EventVerifier } from './verify.js';
-import { EventQueueWorker } from './queue-worker.js';
+import { Gauge } from 'prom-client';
+import { EventQueueWorker, queueStatus } from './queue-worker.js';
 import { compileTrustedProxies, resolveClient } from '../../http/client-ip.js';
 
 function sendPushError(res: Response, e: EventPushError): void {
@@ -37,6 +38,18 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
   });
   const worker = new EventQueueWorker({ knex: ctx.db.knex, receiver, logger: ctx.logger, now: ctx.now });
   worker.start();
+  // Scraped from the database, so every instance reports the one shared queue.
+  new Gauge({
+    name: 'claimgate_event_queue_events',
+    help: 'Identity-service events waiting in the queue (queued), and those among them being retried (failing).',
+    labelNames: ['state'],
+    registers: [ctx.metrics.registry],
+    async collect() {
+      const s = await queueStatus(ctx.db.knex);
+      this.set({ state: 'queued' }, s.depth);
+      this.set({ state: 'failing' }, s.failing);
+    },
+  });
   ctx.onClose?.(() => worker.stop());
   const raw = express.raw({ type: () => true, limit: config.maxBodyBytes });
   let allowed: ReturnType<typeof compileTrustedProxies> | null = null;

@@ -64,6 +64,9 @@ describe(`event receiver queue (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGl
         return s.failing === 1 && s;
       });
       expect(status).toMatchObject({ depth: 1, failing: 1, lastError: expect.stringContaining('event_subjects') });
+      const metrics = await call(`${gw.url}/claimgate/metrics`, { headers: { authorization: `Bearer ${gw.tokens.metrics}` } });
+      expect(metrics.text).toContain('claimgate_event_queue_events{state="failing"} 1');
+      expect(metrics.text).toContain('claimgate_event_queue_events{state="queued"} 1');
       const row = (await gw.db.knex('event_queue').first()) as { attempts: number; next_attempt_at: Date };
       expect(Number(row.attempts)).toBeGreaterThanOrEqual(1);
       expect(new Date(row.next_attempt_at).getTime()).toBeGreaterThan(Date.now());
