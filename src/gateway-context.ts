@@ -50,4 +50,6 @@ export interface GatewayContext {
   now: () => number;
   /** Fetch for identity-side outbound calls (through `egress.proxy` when one applies). */
   egressFetch?: typeof fetch;
+  /** Registers background work a route module started, stopped when the gateway closes. */
+  onClose?: (stop: () => Promise<void>) => void;
 }

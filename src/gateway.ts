@@ -161,6 +161,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const auditStream = new AuditStreamer({ db, config: config.audit.stream, lock: new JobLock(db), logger: opts.logger, registry: metrics.registry });
     await auditStream.start();
 
+    const closers: (() => Promise<void>)[] = [];
     const ctx: GatewayContext = {
       config,
       logger: opts.logger,
@@ -193,6 +194,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       }),
       now,
       egressFetch: egress,
+      onClose: (stop) => void closers.push(stop),
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
     // claims (personal data, kept for mapping previews) only as the newest logins per issuer.
@@ -237,6 +239,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       upgrade,
       async close() {
         clearInterval(purgeTimer);
+        for (const stop of closers) await stop();
         authenticator.observeSessions(null);
         await refresher.close();
         await ctx.jobs.stop();

@@ -11,6 +11,8 @@ import { mountRoutes, type AdminRoute } from './route-table.js';
 import { logRoutes, requestLogPurgeJob } from './routes/logs.js';
 import { mappingRoutes } from './routes/mappings.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { scimRoleRoutes } from './routes/scim-roles.js';
+import { eventQueueRoutes } from './routes/event-queue.js';
 import { userRoutes } from './routes/users.js';
 import { inactivityRoutes } from './routes/inactivity.js';
 import { consoleApiRoutes } from './routes/console.js';
@@ -30,7 +32,7 @@ const VERSION = (() => {
 /** Every operation of the admin API, in documentation order. */
 export function adminRouteTable(ctx: GatewayContext): AdminRoute[] {
   const store = new MappingVersionStore(ctx.db.knex, ctx.now);
-  return [...userRoutes(ctx), ...mappingRoutes(ctx, store), ...tokenRoutes(ctx), ...logRoutes(ctx, [requestLogPurgeJob(ctx), ...lifecycleAdminJobs(() => ctx.jobs)]), ...inactivityRoutes(ctx), ...consoleApiRoutes(ctx, store)];
+  return [...userRoutes(ctx), ...mappingRoutes(ctx, store), ...tokenRoutes(ctx), ...scimRoleRoutes(ctx), ...eventQueueRoutes(ctx), ...logRoutes(ctx, [requestLogPurgeJob(ctx), ...lifecycleAdminJobs(() => ctx.jobs)]), ...inactivityRoutes(ctx), ...consoleApiRoutes(ctx, store)];
 }
 
 /**

@@ -3,7 +3,10 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from './logger.js';
 import { requestContext } from './logger.js';
-import { MASK, isSensitiveKey, redact, redactString } from './redact.js';
+import { MASK, isSensitiveKey, redactString } from './redact.js';
+import { noteRequestError } from './exception-log.js';
+import { maskClientIp, maskedBodyValue, maskedQuery, maskLiterals, obfuscateClientId, requestLiterals, type ClientIpMode } from './log-masking.js';
+import { routeTemplate } from './route-template.js';
 
 /**
  * The path prefixes (under basePath) whose calls the request log records: the admin API, SCIM, the sync API,
@@ -29,24 +32,19 @@ export interface RequestLogOptions {
   basePath: string;
   /** The client's address (behind trusted proxies). */
   clientIp: (req: Request) => string;
+  /** How much of that address a row keeps (`logs.clientIp`). */
+  clientIpMode?: ClientIpMode;
   /** The name of the API credential that made the call, or null (cheap: answered from the credential cache). */
   identify: (req: Request) => Promise<string | null>;
 }
 
-const errors = new WeakMap<Response, unknown>();
+export { noteRequestError };
 
 /**
- * Tells the request log about an unhandled error of this call, so it writes an `exception` row with its detail.
- * The app's error handler calls it; a route that renders its own error body (SCIM) may too.
- */
-export function noteRequestError(res: Response, err: unknown): void {
-  errors.set(res, err);
-}
-
-/**
- * Express middleware writing the request log: one `request` row (method, path, status, client, duration), one
- * `payload` row (request and response bodies with Authorization, cookies, passwords, secrets and tokens masked)
- * and, for a 5xx with an error, one `exception` row. Rows are written after the answer is sent; a failed write is
+ * Express middleware writing the request log: one `request` row (method, route template, status, obfuscated
+ * client, duration) and one `payload` row (request and response bodies with Authorization, cookies, passwords,
+ * secrets, client ids, tokens and search values masked, and any echo of the request's path or query values).
+ * Exception rows are the exception log's (exception-log.ts). Rows are written after the answer is sent; a failed write is
  * logged and never affects the call.
  */
 export function requestLog(opts: RequestLogOptions): RequestHandler {
@@ -100,27 +98,28 @@ async function writeRows(
   res: Response,
   r: { at: Date; requestId: string; ip: string; duration: number; response: Buffer },
 ): Promise<void> {
-  const path = maskedUrl(req.originalUrl ?? req.url);
-  const pathOnly = path.split('?')[0]!.slice(opts.basePath.length);
+  const template = routeTemplate(req, opts.basePath, REQUEST_LOG_PATHS);
+  const pathOnly = (req.originalUrl ?? req.url).split('?')[0]!.slice(opts.basePath.length);
   const status = res.headersSent ? res.statusCode : null;
   const client = await clientOf(opts, req);
   const base = {
     at: r.at,
     request_id: r.requestId,
     method: req.method,
-    path,
+    path: template,
     status,
-    client_ip: r.ip || null,
+    client_ip: maskClientIp(r.ip, opts.clientIpMode ?? 'full'),
     client,
     duration_ms: r.duration,
   };
   const bodyStored = !BODY_NOT_STORED.some((p) => pathOnly === p || pathOnly.startsWith(`${p}/`));
   const headers: Record<string, unknown> = {};
   for (const h of KEPT_HEADERS) if (req.headers[h] !== undefined) headers[h] = req.headers[h];
+  const query = maskedQuery(req.query);
   const payload = {
     request: {
       headers,
-      query: redact(req.query ?? {}),
+      query,
       body: bodyStored ? maskedBody(req.body) : req.body === undefined ? undefined : '[event push not stored]',
     },
     response: {
@@ -128,14 +127,11 @@ async function writeRows(
       body: maskedBody(parseResponse(r.response, String(res.getHeader('content-type') ?? ''))),
     },
   };
+  const literals = requestLiterals(req);
   const rows: Record<string, unknown>[] = [
-    { ...base, kind: 'request', detail: JSON.stringify({}) },
-    { ...base, kind: 'payload', detail: bounded(payload) },
+    { ...base, kind: 'request', detail: JSON.stringify({ query }) },
+    { ...base, kind: 'payload', detail: maskLiterals(bounded(payload), literals) },
   ];
-  const err = errors.get(res);
-  if (err !== undefined && (status === null || status >= 500)) {
-    rows.push({ ...base, kind: 'exception', detail: JSON.stringify(exceptionDetail(err)) });
-  }
   await opts.knex('request_logs').insert(rows);
 }
 
@@ -147,12 +143,16 @@ async function clientOf(opts: RequestLogOptions, req: Request): Promise<string |
     // An invalid credential: the call was refused, and the row says who tried only by address.
   }
   const body = req.body as Record<string, unknown> | undefined;
-  if (body && typeof body.client_id === 'string') return `client:${body.client_id.slice(0, 64)}`;
+  if (body && typeof body === 'object' && typeof body.client_id === 'string') return obfuscateClientId(body.client_id);
   const auth = req.headers.authorization;
   const basic = typeof auth === 'string' ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth) : null;
   if (basic) {
     const user = Buffer.from(basic[1]!, 'base64').toString('utf8').split(':', 1)[0] ?? '';
-    return `client:${decodeURIComponent(user).slice(0, 64)}`;
+    try {
+      return obfuscateClientId(decodeURIComponent(user));
+    } catch {
+      return obfuscateClientId(user);
+    }
   }
   return null;
 }
@@ -172,15 +172,17 @@ function maskedBody(body: unknown): unknown {
   if (Buffer.isBuffer(body)) return body.length ? `[${body.length} bytes]` : undefined;
   if (typeof body === 'string') {
     const parsed = tryJson(body);
-    return parsed === undefined ? redactString(maskForm(body)) : redact(parsed);
+    if (parsed !== undefined) return maskedBodyValue(parsed);
+    const form = maskForm(body);
+    return form === body ? `[${body.length} characters]` : redactString(form);
   }
-  return redact(body);
+  return maskedBodyValue(body);
 }
 
 /** `a=1&client_secret=x` style text: masks sensitive fields by name. */
 function maskForm(text: string): string {
   if (!/^[^=&\s]+=[^&]*(&[^=&\s]+=[^&]*)*$/.test(text)) return text;
-  return text.replace(/(^|&)([^=&]+)=([^&]*)/g, (m, sep: string, k: string) => (isSensitiveKey(decodeURIComponent(k)) ? `${sep}${k}=${MASK}` : m));
+  return text.replace(/(^|&)([^=&]+)=([^&]*)/g, (m, sep: string, k: string) => (isSensitiveKey(decodeURIComponent(k)) || /^client_id$/i.test(decodeURIComponent(k)) ? `${sep}${k}=${MASK}` : m));
 }
 
 function parseResponse(buf: Buffer, contentType: string): unknown {
@@ -205,28 +207,26 @@ function bounded(payload: object): string {
   return JSON.stringify({ truncated: true, chars: text.length, head: text.slice(0, MAX_PAYLOAD_CHARS) });
 }
 
-function exceptionDetail(err: unknown): Record<string, unknown> {
-  const e = err as { name?: string; message?: string; code?: unknown; stack?: string; cause?: unknown };
-  const cause = e?.cause as { name?: string; message?: string; code?: unknown; stack?: string } | undefined;
-  return {
-    name: e?.name ?? typeof err,
-    code: e?.code ?? null,
-    message: redactString(String(e?.message ?? err)),
-    stack: e?.stack ? redactString(e.stack).split('\n').slice(0, 20).join('\n') : null,
-    cause: cause
-      ? {
-          name: cause.name ?? null,
-          code: cause.code ?? null,
-          message: redactString(String(cause.message ?? cause)),
-          stack: cause.stack ? redactString(cause.stack).split('\n').slice(0, 20).join('\n') : null,
-        }
-      : null,
-  };
+export type LogKind = 'request' | 'payload' | 'exception';
+
+/** The retention of each row kind: `logs.retentionDays.<kind>`, else `logs.requestRetentionDays`. */
+export function retentionOf(logs: { requestRetentionDays: number; retentionDays?: Partial<Record<LogKind, number | undefined>> }): Record<LogKind, number> {
+  const d = logs.requestRetentionDays;
+  const r = logs.retentionDays ?? {};
+  return { request: r.request ?? d, payload: r.payload ?? d, exception: r.exception ?? d };
 }
 
-/** Deletes request-log rows older than `retentionDays` (`logs.requestRetentionDays`). Returns how many. */
-export async function purgeRequestLogs(knex: Knex, retentionDays: number, now: number = Date.now()): Promise<number> {
-  return knex('request_logs')
-    .where('at', '<', new Date(now - retentionDays * 86_400_000))
-    .delete();
+/**
+ * Deletes request-log rows older than their kind's retention (a single number applies to all kinds).
+ * Returns how many.
+ */
+export async function purgeRequestLogs(knex: Knex, retention: number | Record<LogKind, number>, now: number = Date.now(), dryRun = false): Promise<number> {
+  const days = typeof retention === 'number' ? { request: retention, payload: retention, exception: retention } : retention;
+  let n = 0;
+  for (const kind of ['request', 'payload', 'exception'] as const) {
+    const q = knex('request_logs').where({ kind }).andWhere('at', '<', new Date(now - days[kind] * 86_400_000));
+    if (dryRun) n += Number(((await q.clone().count({ n: '*' }).first()) as { n: string | number }).n);
+    else n += await q.delete();
+  }
+  return n;
 }

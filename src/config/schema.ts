@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mappingSchema } from '../mapping/schema.js';
+import { MAPPABLE_USER_FIELDS, mappingSchema, nameRuleSchema } from '../mapping/schema.js';
 import { dict } from '../own-keys.js';
 import { ownRecord } from './own-record.js';
 import { egressSchema, entraSchema, googleSchema, inactivitySchema, presetSchema } from './idp-schema.js';
@@ -216,6 +216,26 @@ export const configSchema = z.strictObject({
           groupRoles: ownRecord(z.string(), z.union([z.string(), z.array(z.string())])).default(() => dict<never>())
             .describe('SCIM group (`displayName` or `externalId`, any case) -> role name or list, granted with the source `scim`.'),
           allowedRoles: z.array(z.string()).optional().describe('When set, the only roles SCIM grants; other mapped roles are left out.'),
+          userRoles: z.array(nameRuleSchema).default([])
+            .describe('Role rules (the forms of a mapping\'s `roles`) evaluated against the SCIM User resource as received (`roles[].value`, `entitlements[].value`, enterprise fields); roles granted with the source `scim`.'),
+          enterprise: z
+            .strictObject(
+              Object.fromEntries(
+                ['employeeNumber', 'department', 'costCenter', 'organization', 'division', 'manager'].map((f) => [
+                  f,
+                  z
+                    .union([
+                      z.null(),
+                      z.enum(MAPPABLE_USER_FIELDS.filter((x) => x !== 'usercode' && x !== 'tags') as [string, ...string[]]),
+                      z.string().regex(/^attributes\.[A-Za-z0-9_.-]{1,64}$/, 'must be a profile field or attributes.<name>'),
+                    ])
+                    .optional(),
+                ]),
+              ),
+            )
+            .prefault({})
+            .describe('Enterprise extension attribute -> profile field or `attributes.<name>` (null: ignored); `employeeNumber` fills `idpWorkforceId` by default.'),
+          idpSource: z.string().min(1).max(64).optional().describe('Written to `idp_source` of SCIM users (e.g. `AAD`); unset leaves it alone.'),
         })
         .prefault({})
         .describe('SCIM 2.0 provisioning.'),
@@ -234,6 +254,10 @@ export const configSchema = z.strictObject({
             .describe('Organisational unit or group (name, external id or id, exact spelling) -> role name or list, granted with the source `events`.'),
           allowedRoles: z.array(z.string()).optional().describe('When set, the only roles events grant.'),
           clockToleranceSeconds: n(z.number().int().min(0).default(60)).describe('Allowed clock skew for the push token\'s `exp` and `iat`.'),
+          allowedSources: z.array(z.string().min(1)).default([])
+            .describe('Peers (CIDRs or addresses, after `trustedProxies`) pushes are accepted from, checked before anything else (`403`); empty: any.'),
+          maxBodyBytes: n(z.number().int().positive().max(256 * 1024 * 1024).default(16 * 1024 * 1024)).describe('Largest push body accepted.'),
+          idpSource: z.string().min(1).max(64).default('IDAAS').describe('Written to `idp_source` of event users; users written as `events` before stay recognised.'),
         })
         .optional()
         .describe('Turns on the change event receiver `POST /claimgate/events`; without it that path answers `404`.'),
@@ -314,6 +338,16 @@ export const configSchema = z.strictObject({
       level: z.enum(['error', 'warn', 'info', 'debug']).default('info')
         .describe('Log level of the JSON lines on stdout (errors on stderr); tokens, secrets and cookies are always redacted.'),
       requestRetentionDays: n(z.number().int().positive().default(30)).describe('Request-log rows older than this are deleted hourly.'),
+      retentionDays: z
+        .strictObject({
+          request: n(z.number().int().positive()).optional().describe('Days request rows are kept (default: `requestRetentionDays`).'),
+          payload: n(z.number().int().positive()).optional().describe('Days payload rows are kept (default: `requestRetentionDays`).'),
+          exception: n(z.number().int().positive()).optional().describe('Days exception rows are kept (default: `requestRetentionDays`).'),
+        })
+        .prefault({})
+        .describe('Retention per row kind of the request log.'),
+      clientIp: z.enum(['full', 'truncated', 'none']).default('truncated')
+        .describe('How much of the client address request rows keep: `truncated` is IPv4 /24 and IPv6 /48.'),
     })
     .prefault({})
     .describe('Logging.'),

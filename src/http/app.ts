@@ -10,7 +10,9 @@ import { logoutHandler, logoutPageHandler, meHandler } from './routes/session.js
 import { jwksHandler, liveHandler, readyHandler } from './routes/meta.js';
 import { loginPageHandler } from './routes/login-page.js';
 import { tokenHandler, tokenRateLimit } from './routes/oauth-token.js';
-import { noteRequestError, REQUEST_LOG_PATHS, requestLog } from '../audit/request-log.js';
+import { REQUEST_LOG_PATHS, requestLog } from '../audit/request-log.js';
+import { exceptionLog, noteRequestError } from '../audit/exception-log.js';
+import { routeTemplate } from '../audit/route-template.js';
 import { resolveClient } from './client-ip.js';
 import type { LimitName } from './rate-limit.js';
 import { gatewayResponseHeaders } from './security-headers.js';
@@ -43,6 +45,18 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
     next();
   };
 
+  const clientIp = (req: Request) => resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip;
+  // Every route, whichever router answers it: an unhandled error leaves an exception row.
+  r.use(
+    exceptionLog({
+      knex: ctx.db.knex,
+      logger: ctx.logger,
+      basePath: ctx.config.basePath,
+      prefixes: REQUEST_LOG_PATHS,
+      clientIp,
+      clientIpMode: ctx.config.logs.clientIp,
+    }),
+  );
   // The request log: API, SCIM, token and event calls only (never /sso, never the proxied app traffic).
   r.use(
     REQUEST_LOG_PATHS,
@@ -50,7 +64,8 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
       knex: ctx.db.knex,
       logger: ctx.logger,
       basePath: ctx.config.basePath,
-      clientIp: (req) => resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip,
+      clientIp,
+      clientIpMode: ctx.config.logs.clientIp,
       identify: async (req) => {
         const viaConsole = await consoleSession(ctx, req);
         return viaConsole ? sessionPseudonym(viaConsole) : ((await ctx.credentials.auth.authenticate(req))?.credential.name ?? null);
@@ -77,8 +92,9 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ge = toGatewayError(err);
     noteRequestError(res, err);
-    if (ge.status >= 500) ctx.logger.error('request failed', { path: req.path, code: ge.code, cause: ge.cause ?? err });
-    else if (ge.code !== 'not_found') logRefusal(ctx.logger, { code: ge.code, status: ge.status, route: req.path, err });
+    const route = routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS);
+    if (ge.status >= 500) ctx.logger.error('request failed', { route, code: ge.code, cause: ge.cause ?? err });
+    else if (ge.code !== 'not_found') logRefusal(ctx.logger, { code: ge.code, status: ge.status, route, err });
     if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
     void pageNav(ctx, req).then(
       (nav) => sendError(req, res, ge, {}, { nav }),

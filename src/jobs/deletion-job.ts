@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { UserRow } from '../users/row.js';
 import { applySourceGrants } from '../users/source-grants.js';
 import { setLifecycleTx } from '../users/lifecycle-tx.js';
+import { EXPIRATION_ATTRIBUTE } from '../provisioning/sync/user-input.js';
 import type { Job, JobContext } from './job.js';
 import { nextDailyAt, previousDailyAt, startOfDay } from './time-zone.js';
 import type { InactivityStep } from './inactivity.js';
@@ -62,6 +63,7 @@ export class DeletionJob implements Job {
   async run(ctx: JobContext): Promise<void> {
     await this.deps.inactivity?.run(ctx);
     if (ctx.signal.aborted) return;
+    await this.suspendExpired(ctx);
     const deadline = new Date(this.deadline(ctx.at));
     let after = '';
     for (;;) {
@@ -77,6 +79,49 @@ export class DeletionJob implements Job {
       }
       if (ids.length < PAGE) return;
       after = ids[ids.length - 1]!;
+    }
+  }
+
+  /**
+   * Active users whose expiration date (the sync envelope's `userExpirationDate`) has passed are suspended,
+   * audited with reason `expired`; the grace period then runs as for any suspension.
+   */
+  private async suspendExpired(ctx: JobContext): Promise<void> {
+    const k = this.deps.knex;
+    const rows = (await k('user_attributes as a')
+      .join('users as u', 'u.id', 'a.user_id')
+      .where('a.name', EXPIRATION_ATTRIBUTE)
+      .where('u.lifecycle', 'ACTIVE')
+      .orderBy('u.id')
+      .select('u.id', 'a.values')) as { id: string; values: unknown }[];
+    const now = ctx.now();
+    for (const r of rows) {
+      if (ctx.signal.aborted) return;
+      const values = (typeof r.values === 'string' ? JSON.parse(r.values) : r.values) as unknown[];
+      const at = Date.parse(String(values?.[0] ?? ''));
+      if (!Number.isFinite(at) || at > now) continue;
+      if (ctx.dryRun) {
+        ctx.count('wouldSuspendExpired');
+        continue;
+      }
+      try {
+        const changed = await k.transaction(async (trx) => {
+          const row = (await trx('users').where({ id: r.id }).forUpdate().first()) as UserRow | undefined;
+          if (!row || row.lifecycle !== 'ACTIVE') return false;
+          return setLifecycleTx(trx, row, 'SUSPENDED', {
+            at: new Date(now),
+            actor: 'job:deletion',
+            source: null,
+            detail: { reason: 'expired', expiredAt: new Date(at).toISOString(), runId: ctx.run.id },
+          });
+        });
+        if (changed) {
+          ctx.count('suspendedExpired');
+          this.deps.onUserChanged(r.id);
+        }
+      } catch (e) {
+        ctx.error({ userId: r.id, message: e instanceof Error ? e.message : String(e) });
+      }
     }
   }
 

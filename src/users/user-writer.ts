@@ -27,6 +27,16 @@ export interface ProvisionedChanges {
   lifecycle?: Lifecycle;
   /** What `source` grants (an omitted kind is left as it is). */
   grants?: SourceGrants;
+  /** Tags the channel always adds (`scim`, `api`), kept beside whatever other tags the user has. */
+  addTags?: string[];
+}
+
+/** `profile.tags` (or the stored tags) with the channel's own tags added; undefined when nothing changes. */
+function withChannelTags(changes: Omit<ProvisionedChanges, 'usercode'>, current: string[] | null): ProfileValue | undefined {
+  const given = changes.profile?.tags;
+  if (!changes.addTags?.length) return given;
+  const base = given === undefined || given === null ? (current ?? []) : Array.isArray(given) ? given : [given];
+  return [...new Set([...base.map(String), ...changes.addTags])];
 }
 
 export interface WriteMeta {
@@ -95,7 +105,7 @@ export async function createProvisionedUser(
   const columns: Record<string, unknown> = {};
   const fields: ProfileField[] = [];
   for (const field of PROFILE_FIELDS) {
-    const raw = changes.profile?.[field];
+    const raw = field === 'tags' ? withChannelTags(changes, null) : changes.profile?.[field];
     if (raw === undefined) continue;
     const v = normalise(field, raw);
     if (v === undefined || v === null) continue;
@@ -142,7 +152,7 @@ export async function updateProvisionedUser(
   const before: Record<string, ProfileValue> = {};
   const after: Record<string, ProfileValue> = {};
   for (const field of PROFILE_FIELDS) {
-    const raw = changes.profile?.[field];
+    const raw = field === 'tags' ? withChannelTags(changes, profileValue(row, 'tags') as string[] | null) : changes.profile?.[field];
     if (raw === undefined) continue;
     const next = normalise(field, raw);
     if (next === undefined) continue;

@@ -110,14 +110,16 @@ describe(`admin API: audit trail, request logs, tokens, jobs, OpenAPI, metrics (
 
     const reqRows = rows.filter((r) => r.kind === 'request');
     const tokenRow = reqRows.find((r) => r.path === '/claimgate/oauth/token')!;
-    expect(tokenRow).toMatchObject({ method: 'POST', status: 200, client: `client:${created.clientId}` });
-    const previewRow = reqRows.find((r) => String(r.path).startsWith('/claimgate/admin/v1/mappings/corp/preview'))!;
+    // The client id is a stable hash prefix, never the id itself.
+    expect(tokenRow).toMatchObject({ method: 'POST', status: 200, client: expect.stringMatching(/^client:[0-9a-f]{12}$/) });
+    expect(dump).not.toContain(created.clientId);
+    const previewRow = reqRows.find((r) => r.path === '/claimgate/admin/v1/mappings/:name/preview')!;
     expect(previewRow).toMatchObject({ status: 400, client: 'logger-test' });
-    expect(previewRow.path).toBe('/claimgate/admin/v1/mappings/corp/preview?token=[redacted]');
+    expect(previewRow.detail).toEqual({ query: { token: '[redacted]' } });
     expect(Number(previewRow.duration_ms)).toBeGreaterThanOrEqual(0);
     const payload = rows.find((r) => r.kind === 'payload' && r.request_id === previewRow.request_id)!;
     const detail = (typeof payload.detail === 'string' ? JSON.parse(payload.detail) : payload.detail) as any;
-    expect(detail.request.body).toEqual({ token: '[redacted]', claims: { sub: 'u-zed', password: '[redacted]' } });
+    expect(detail.request.body).toEqual({ token: '[redacted]', claims: { sub: '[redacted]', password: '[redacted]' } });
     expect(detail.request.headers).toMatchObject({ 'content-type': 'application/json' });
     expect(Object.keys(detail.request.headers).sort()).toEqual(['content-length', 'content-type']);
     expect(detail.response.body).toMatchObject({ code: 'invalid_request', status: 400 });

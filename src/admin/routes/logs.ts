@@ -1,4 +1,4 @@
-import { purgeRequestLogs } from '../../audit/request-log.js';
+import { purgeRequestLogs, retentionOf } from '../../audit/request-log.js';
 import { GatewayError } from '../../errors.js';
 import type { GatewayContext } from '../../gateway-context.js';
 import { recordAudit } from '../../audit/audit-log.js';
@@ -80,17 +80,15 @@ export function logRoutes(ctx: GatewayContext, jobs: AdminJob[]): AdminRoute[] {
   ];
 }
 
-/** The request-log purge (`logs.requestRetentionDays`), also run hourly by every instance. */
+/** The request-log purge (`logs.retentionDays`, per row kind), also run hourly by every instance. */
 export function requestLogPurgeJob(ctx: GatewayContext): AdminJob {
-  const days = ctx.config.logs.requestRetentionDays;
+  const days = retentionOf(ctx.config.logs);
   return {
     name: 'request-log-purge',
-    description: `Deletes request-log rows older than logs.requestRetentionDays (${days} days).`,
+    description: `Deletes request-log rows older than logs.retentionDays (request ${days.request}, payload ${days.payload}, exception ${days.exception} days).`,
     run: async (opts) => {
       if (!opts?.dryRun) return { deleted: await purgeRequestLogs(ctx.db.knex, days, ctx.now()) };
-      const cutoff = new Date(ctx.now() - days * 86_400_000);
-      const r = (await ctx.db.knex('request_logs').where('at', '<', cutoff).count({ n: '*' }).first()) as { n: string | number };
-      return { wouldDelete: Number(r.n) };
+      return { wouldDelete: await purgeRequestLogs(ctx.db.knex, days, ctx.now(), true) };
     },
   };
 }

@@ -1,8 +1,5 @@
 import { badRequest } from './errors.js';
 
-/** Largest accepted `event` token (a full push carries many users). The body limit applies first. */
-const MAX_TOKEN_CHARS = 4 * 1024 * 1024;
-
 /**
  * The request body `{ "event": "<compact JWS>" }` (docs/provisioning.md#change-events). Everything travels inside
  * that token; no header or other member is trusted.
@@ -18,7 +15,7 @@ export function parseEnvelope(raw: Buffer | string | undefined): string {
   }
   const event = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { event?: unknown }).event : undefined;
   if (typeof event !== 'string' || !event) throw badRequest('the body must be {"event": "<signed token>"}');
-  if (event.length > MAX_TOKEN_CHARS) throw badRequest('the event token is too large');
+  // No size check of its own: provisioning.events.maxBodyBytes bounds the whole body (a full push is large).
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(event)) throw badRequest('the event is not a compact JWS');
   return event;
 }

@@ -78,10 +78,13 @@ export class EventReceiver {
       logger: Logger;
       onUserChanged: (userId: string) => void;
       now: () => number;
+      /** How long a push may spend applying events before the rest go to the queue (ms). */
+      inlineBudgetMs?: number;
     },
   ) {}
 
   async receive(raw: Buffer | string | undefined): Promise<PushAnswer> {
+    const t0 = Date.now();
     const token = parseEnvelope(raw);
     const claims = await this.deps.verifier.verify(token);
     let data: unknown;
@@ -95,23 +98,49 @@ export class EventReceiver {
     } else if (claims.plainData !== undefined) data = claims.plainData;
     else throw badRequest('the push carries neither plainData nor cipherData');
     const { events } = parseEventData(data);
+    this.deps.logger.debug('event push read', { ms: Date.now() - t0, events: events.length });
     const answer: PushAnswer = { successEvents: [], skippedEvents: [], failedEvents: [], retriedEvents: [] };
     const jti = typeof claims.jti === 'string' ? claims.jti.slice(0, 200) : null;
-    for (const event of events) {
+    const started = Date.now();
+    const budget = this.deps.inlineBudgetMs ?? 1500;
+    let i = 0;
+    // The sender gives up after 10 s: what is not applied within the budget is queued durably, then acknowledged.
+    for (; i < events.length && Date.now() - started < budget; i++) {
+      const event = events[i]!;
       const r = await this.applyOne(event, jti);
       const entry: EventAnswer = { eventId: event.eventId, eventCode: CODES[r.outcome], eventMessage: r.message };
       (r.outcome === 'success' ? answer.successEvents : r.outcome === 'skipped' ? answer.skippedEvents : answer.failedEvents).push(entry);
     }
+    const rest = events.slice(i);
+    if (rest.length) {
+      await this.enqueue(rest, jti);
+      for (const e of rest) answer.successEvents.push({ eventId: e.eventId, eventCode: 'SUCCESS', eventMessage: 'QUEUED' });
+    }
     this.deps.logger.info('event push applied', {
       jti,
-      success: answer.successEvents.length,
+      ms: Date.now() - started,
+      success: answer.successEvents.length - rest.length,
+      queued: rest.length,
       skipped: answer.skippedEvents.length,
       failed: answer.failedEvents.length,
     });
     return answer;
   }
 
-  private async applyOne(event: PushEvent, jti: string | null): Promise<Outcome> {
+  /** Writes events to the queue in one transaction: all of them are durable before the answer, or none. */
+  private async enqueue(events: PushEvent[], jti: string | null): Promise<void> {
+    try {
+      await this.deps.knex.transaction(async (trx) => {
+        for (let i = 0; i < events.length; i += 200) {
+          await trx('event_queue').insert(events.slice(i, i + 200).map((e) => ({ push_jti: jti, event_id: e.eventId, event: JSON.stringify(e) })));
+        }
+      });
+    } catch (e) {
+      throw internal('the events could not be queued; retry later', e);
+    }
+  }
+
+  async applyOne(event: PushEvent, jti: string | null): Promise<Outcome> {
     // The console's connectivity test changes nothing, not even the receipts.
     if (event.type === 'common:test') return { outcome: 'success', message: 'SUCCESS' };
     const changedUsers = new Set<string>();

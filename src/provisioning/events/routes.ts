@@ -1,12 +1,15 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { noteRequestError } from '../../audit/exception-log.js';
 import type { GatewayContext } from '../../gateway-context.js';
 import { EventPushError, internal } from './errors.js';
 import { EventReceiver } from './receiver.js';
 import { EventVerifier } from './verify.js';
+import { Gauge } from 'prom-client';
+import { EventQueueWorker, queueStatus } from './queue-worker.js';
+import { compileTrustedProxies, resolveClient } from '../../http/client-ip.js';
 
 function sendPushError(res: Response, e: EventPushError): void {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-  if (e.status === 401) headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
   res.status(e.status).set(headers).json({ error: e.error, errorDescription: e.description });
 }
 
@@ -33,9 +36,40 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
     onUserChanged: (id) => void ctx.bus.publish({ kind: 'user', id }),
     now: ctx.now,
   });
-  const raw = express.raw({ type: () => true, limit: ctx.config.limits.bodyBytes });
+  const worker = new EventQueueWorker({ knex: ctx.db.knex, receiver, logger: ctx.logger, now: ctx.now });
+  worker.start();
+  // Scraped from the database, so every instance reports the one shared queue.
+  new Gauge({
+    name: 'claimgate_event_queue_events',
+    help: 'Identity-service events waiting in the queue (queued), and those among them being retried (failing).',
+    labelNames: ['state'],
+    registers: [ctx.metrics.registry],
+    async collect() {
+      const s = await queueStatus(ctx.db.knex);
+      this.set({ state: 'queued' }, s.depth);
+      this.set({ state: 'failing' }, s.failing);
+    },
+  });
+  ctx.onClose?.(() => worker.stop());
+  const raw = express.raw({ type: () => true, limit: config.maxBodyBytes });
+  let allowed: ReturnType<typeof compileTrustedProxies> | null = null;
+  try {
+    allowed = config.allowedSources.length ? compileTrustedProxies(config.allowedSources) : null;
+  } catch (e) {
+    throw new Error(`provisioning.events.allowedSources: ${(e as Error).message.replace(/^trustedProxies\[(\d+)\]: /, '[$1] ')}`);
+  }
+  // The sender's published addresses only, decided on the peer (behind trusted proxies) before the body is read.
+  const fromAllowedSource = (req: Request, res: Response, next: NextFunction) => {
+    if (!allowed) return next();
+    const ip = resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip;
+    if (ip && allowed.has(ip)) return next();
+    res.setHeader('Connection', 'close');
+    req.resume();
+    next(new EventPushError(403, 'forbidden', 'pushes are not accepted from this address'));
+  };
   router.post(
     '/events',
+    fromAllowedSource,
     // Counted before the body is read: a refused pusher does not get to send it.
     (req: Request, res: Response, next: NextFunction) => {
       const wait = ctx.rateLimits.retryAfter('events', req);
@@ -54,6 +88,7 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
       if (err instanceof EventPushError) e = err;
       else if ((err as { type?: string }).type === 'entity.too.large') e = new EventPushError(400, 'bad_request', 'the push is too large');
       else e = internal('the push could not be processed; retry later', err);
+      if (e.status >= 500) noteRequestError(res, err);
       if (e.status >= 500) ctx.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
       else ctx.logger.info('event push refused', { status: e.status, reason: e.description });
       sendPushError(res, e);

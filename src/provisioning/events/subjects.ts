@@ -18,6 +18,14 @@ export interface ApplyContext {
 export type HandlerOutcome = { outcome: 'success' | 'skipped'; message: string };
 
 export const SOURCE = 'events';
+
+/** Users written before idp_source named the identity system carry the channel name instead. */
+const LEGACY_IDP_SOURCE = 'events';
+
+/** Whether the user's reference fields are the identity service's (configured name, or the legacy one). */
+export function ownedByEvents(c: Pick<ApplyContext, 'config'>, idpSource: string | null): boolean {
+  return idpSource !== null && (idpSource === c.config.idpSource || idpSource === LEGACY_IDP_SOURCE);
+}
 export const ACTOR = 'events';
 
 export const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : null);
@@ -55,6 +63,11 @@ export async function findLocalUser(c: ApplyContext, idaasUserId: string, localI
   }
   const byId = id ? ((await c.trx('users').where({ id }).forUpdate().first()) as UserRow | undefined) : undefined;
   if (byId) return byId;
-  const byRef = (await c.trx('users').where({ idp_source: SOURCE, idp_reference_id: idaasUserId }).forUpdate().first()) as UserRow | undefined;
+  const byRef = (await c
+    .trx('users')
+    .whereIn('idp_source', [c.config.idpSource, LEGACY_IDP_SOURCE])
+    .andWhere({ idp_reference_id: idaasUserId })
+    .forUpdate()
+    .first()) as UserRow | undefined;
   return byRef ?? null;
 }

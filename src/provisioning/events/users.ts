@@ -4,11 +4,11 @@ import { recordAudit } from '../../audit/audit-log.js';
 import type { ProfileField } from '../../mapping/index.js';
 import { setLifecycleTx } from '../../users/lifecycle-tx.js';
 import { planProfile } from '../../users/profile.js';
-import type { UserRow } from '../../users/row.js';
+import { profileValue, type UserRow } from '../../users/row.js';
 import type { Lifecycle } from '../../users/types.js';
 import { EventDataError } from './errors.js';
 import { recomputeRoles } from './roles.js';
-import { ACTOR, SOURCE, claimSubject, findLocalUser, setLocalUser, str, type ApplyContext, type HandlerOutcome } from './subjects.js';
+import { ACTOR, SOURCE, claimSubject, ownedByEvents, findLocalUser, setLocalUser, str, type ApplyContext, type HandlerOutcome } from './subjects.js';
 import { applyTextRule, hasControlCharacter } from '../../users/text-rules.js';
 
 const stale = (what: string): HandlerOutcome => ({ outcome: 'skipped', message: `older than the last event applied to this ${what}` });
@@ -56,8 +56,8 @@ async function setUnits(c: ApplyContext, uid: string, units: { ids: string[]; pr
 }
 
 /** The profile a user object gives (docs/provisioning.md#change-events). Never the password. */
-function profileOf(b: Record<string, unknown>, row: UserRow | null, uid: string): Partial<Record<ProfileField, string>> {
-  const p: Partial<Record<ProfileField, string>> = {};
+function profileOf(c: ApplyContext, b: Record<string, unknown>, row: UserRow | null, uid: string): Partial<Record<ProfileField, string | string[]>> {
+  const p: Partial<Record<ProfileField, string | string[]>> = {};
   const set = (f: ProfileField, v: unknown) => {
     const s = str(v);
     if (s) p[f] = s;
@@ -66,13 +66,16 @@ function profileOf(b: Record<string, unknown>, row: UserRow | null, uid: string)
   set('email', b.email);
   set('idpWorkforceId', b.userExternalId);
   // The reference fields name the identity service only on users it owns (or that nobody else has claimed).
-  if (!row || row.idp_source === SOURCE || (row.idp_source === null && row.idp_reference_id === null)) {
-    p.idpSource = SOURCE;
+  if (!row || ownedByEvents(c, row.idp_source) || (row.idp_source === null && row.idp_reference_id === null)) {
+    p.idpSource = c.config.idpSource;
     p.idpReferenceId = uid;
   }
+  // The channel's tag joins whatever tags the user has.
+  const tags = row ? (profileValue(row, 'tags') as string[]) : [];
+  p.tags = tags.includes(SOURCE) ? tags : [...tags, SOURCE];
   const checked = applyTextRule({ profile: p });
   if (!checked.ok) throw new EventDataError(checked.problems.map((x) => `bizData ${x.field}: ${x.message}`).join('; '));
-  return checked.value.profile as Partial<Record<ProfileField, string>>;
+  return checked.value.profile as Partial<Record<ProfileField, string | string[]>>;
 }
 
 async function reload(c: ApplyContext, id: string): Promise<UserRow> {
@@ -92,12 +95,12 @@ export async function upsertUser(c: ApplyContext, b: Record<string, unknown>): P
     if (!username) throw new EventDataError('bizData.username is missing');
     const existing = (await c.trx('users').whereRaw('lower(usercode) = lower(?)', [username]).forUpdate().first()) as UserRow | undefined;
     if (existing) {
-      if (existing.idp_source === SOURCE && existing.idp_reference_id && existing.idp_reference_id !== uid) {
+      if (ownedByEvents(c, existing.idp_source) && existing.idp_reference_id && existing.idp_reference_id !== uid) {
         throw new EventDataError('the username is the usercode of another identity-service user');
       }
       row = existing;
     } else {
-      const plan = planProfile(null, { profile: profileOf(b, null, uid), sync: {} });
+      const plan = planProfile(null, { profile: profileOf(c, b, null, uid), sync: {} });
       const lifecycle = lifecycleOf(b, c.at.getTime()) ?? 'ACTIVE';
       const id = ulid();
       await c.trx('users').insert({
@@ -117,7 +120,7 @@ export async function upsertUser(c: ApplyContext, b: Record<string, unknown>): P
   await setLocalUser(c, uid, row.id);
   await touchActivity(c.trx, row.id, c.at);
   if (!created) {
-    const plan = planProfile(row, { profile: profileOf(b, row, uid), sync: {} });
+    const plan = planProfile(row, { profile: profileOf(c, b, row, uid), sync: {} });
     const columns: Record<string, unknown> = { ...plan.columns };
     if (username && username !== row.usercode) {
       const taken = await c.trx('users').whereRaw('lower(usercode) = lower(?)', [username]).whereNot('id', row.id).first('id');

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { updateProvisionedUser, type WriteMeta, type WriteResult } from '../../users/user-writer.js';
 import type { ScimDeps } from './deps.js';
+import { rolesOfResource } from './user-roles.js';
+import type { JsonObject } from './values.js';
 
 /** The roles one group grants: provisioning.scim.groupRoles keyed by its displayName or externalId (any case). */
 export function rolesOfGroup(groupRoles: ScimDeps['groupRoles'], displayName: string, externalId: string | null): string[] {
@@ -13,14 +15,20 @@ export function rolesOfGroup(groupRoles: ScimDeps['groupRoles'], displayName: st
   return [...out];
 }
 
+/** The resource as received, as far as it is kept: userName, externalId and the SCIM-only attributes. */
+function storedResource(r: { usercode: string; idp_reference_id: string | null; attributes: unknown }): JsonObject {
+  const attrs = (typeof r.attributes === 'string' ? JSON.parse(r.attributes) : (r.attributes ?? {})) as JsonObject;
+  return { ...attrs, userName: r.usercode, ...(r.idp_reference_id ? { externalId: r.idp_reference_id } : {}) };
+}
+
 /**
- * Recomputes the `scim` roles of these users from their current memberships and replaces what source `scim`
- * grants them (roles only). Call in the transaction that changed the memberships; users whose roles did not
+ * Recomputes the `scim` roles of these users from their current memberships (groupRoles) and their own
+ * resource (userRoles), and replaces what source `scim` grants them (roles only). Call in the transaction that changed the memberships; users whose roles did not
  * change are not written.
  */
 export async function recomputeScimRoles(
   trx: Knex.Transaction,
-  deps: Pick<ScimDeps, 'groupRoles' | 'allowedRoles'>,
+  deps: Pick<ScimDeps, 'groupRoles' | 'allowedRoles' | 'userRoles'>,
   userIds: Iterable<string>,
   meta: WriteMeta,
 ): Promise<WriteResult[]> {
@@ -32,8 +40,18 @@ export async function recomputeScimRoles(
       .join('scim_groups as g', 'g.id', 'm.group_id')
       .whereIn('m.user_id', chunk)
       .select('m.user_id', 'g.display_name', 'g.external_id')) as { user_id: string; display_name: string; external_id: string | null }[];
+    const resources = new Map<string, JsonObject>();
+    if (deps.userRoles?.length) {
+      const rs = (await trx('users as u')
+        .leftJoin('scim_users as s', 's.user_id', 'u.id')
+        .whereIn('u.id', chunk)
+        .select('u.id', 'u.usercode', 'u.idp_reference_id', 's.attributes')) as { id: string; usercode: string; idp_reference_id: string | null; attributes: unknown }[];
+      for (const r of rs) resources.set(r.id, storedResource(r));
+    }
     for (const id of chunk) {
       const roles = new Set<string>();
+      const resource = resources.get(id);
+      if (resource && deps.userRoles) for (const role of rolesOfResource(deps.userRoles, resource).roles) roles.add(role);
       for (const r of rows) if (r.user_id === id) for (const role of rolesOfGroup(deps.groupRoles, r.display_name, r.external_id)) roles.add(role);
       const allowed = deps.allowedRoles ? [...roles].filter((r) => deps.allowedRoles!.includes(r)) : [...roles];
       const res = await updateProvisionedUser(trx, id, { grants: { roles: allowed } }, { ...meta, source: 'scim' });

@@ -1,5 +1,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
+import { noteRequestError } from '../../audit/exception-log.js';
+import { REQUEST_LOG_PATHS } from '../../audit/request-log.js';
+import { routeTemplate } from '../../audit/route-template.js';
 import type { ScimDeps } from './deps.js';
 import { KINDS, list, resourceType, SCHEMAS, schemaResource, serviceProviderConfig } from './discovery.js';
 import { ScimGroups } from './group-service.js';
@@ -9,6 +12,7 @@ import { notFound, ScimError, sendScim, sendScimError } from './scim-error.js';
 import { GROUP_KIND, USER_KIND, type ResourceKind } from './schema.js';
 import { ScimUsers } from './user-service.js';
 import { ScimReadLimit } from './read-limit.js';
+import { compileUserRoles, DEFAULT_ENTERPRISE_TARGETS, type EnterpriseField } from './user-roles.js';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -21,6 +25,9 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
     now: ctx.now,
     groupRoles: ctx.config.provisioning.scim.groupRoles,
     allowedRoles: ctx.config.provisioning.scim.allowedRoles,
+    idpSource: ctx.config.provisioning.scim.idpSource,
+    userRoles: compileUserRoles(ctx.config.provisioning.scim.userRoles),
+    enterprise: { ...DEFAULT_ENTERPRISE_TARGETS, ...(ctx.config.provisioning.scim.enterprise as Partial<Record<EnterpriseField, string | null>>) },
     baseUrl,
   };
   const users = new ScimUsers(deps);
@@ -138,8 +145,9 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
   r.use((_req: Request, _res: Response, next: NextFunction) => next(notFound('Resource')));
   r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = sendScimError(res, err);
-    if (e.status >= 500) ctx.logger.error('SCIM request failed', { path: req.path, code: e.code, cause: err });
-    else ctx.logger.debug('SCIM request refused', { path: req.path, method: req.method, status: e.status, code: e.code });
+    if (e.status >= 500) noteRequestError(res, err);
+    if (e.status >= 500) ctx.logger.error('SCIM request failed', { route: routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS), code: e.code, cause: err });
+    else ctx.logger.debug('SCIM request refused', { route: routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS), method: req.method, status: e.status, code: e.code });
   });
   router.use('/scim/v2', r);
 }

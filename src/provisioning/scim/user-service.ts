@@ -5,6 +5,7 @@ import {
   inProvisioningTx,
   updateProvisionedUser,
   UsercodeTaken,
+  type ProvisionedChanges,
   type WriteMeta,
 } from '../../users/user-writer.js';
 import type { ScimDeps } from './deps.js';
@@ -17,6 +18,8 @@ import { USER_KIND } from './schema.js';
 import { documentToChanges, USER_COLUMNS, USER_GROUPS_COLUMN, userDocument, userResource, type ScimUserRow } from './user-resource.js';
 import { canonicalDocument, type JsonObject } from './values.js';
 import { stableJson } from './stable-json.js';
+import { recomputeScimRoles } from './group-roles.js';
+import { enterpriseValues } from './user-roles.js';
 
 const duplicate = () => new ScimError(409, 'A user with this userName already exists.', 'uniqueness');
 const isUniqueViolation = (e: unknown) => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === '23505';
@@ -35,6 +38,16 @@ export class ScimUsers {
 
   private async load(id: string, q: Knex | Knex.Transaction = this.deps.knex, withGroups = true): Promise<ScimUserRow | undefined> {
     return (await this.base(q).select(this.columns(q, withGroups)).where('u.id', id).first()) as ScimUserRow | undefined;
+  }
+
+  /**
+   * Every SCIM user carries the `scim` tag and, when configured, the identity system's name; the enterprise
+   * extension fills the fields and attributes it is mapped to.
+   */
+  private channel(changes: ProvisionedChanges, doc: JsonObject): ProvisionedChanges {
+    const ent = this.deps.enterprise ? enterpriseValues(doc, this.deps.enterprise) : { profile: {}, attributes: {} };
+    const profile = { ...ent.profile, ...changes.profile, ...(this.deps.idpSource ? { idpSource: this.deps.idpSource } : {}) };
+    return { ...changes, profile, addTags: ['scim'], ...(this.deps.enterprise ? { grants: { attributes: ent.attributes } } : {}) };
   }
 
   private meta(actor: string | null): WriteMeta {
@@ -68,9 +81,11 @@ export class ScimUsers {
     const doc = canonicalDocument(USER_KIND, body);
     const { changes, attributes } = documentToChanges(doc, null);
     const id = await this.write(async (trx, touched) => {
-      const r = await createProvisionedUser(trx, changes.usercode!, { profile: changes.profile, lifecycle: changes.lifecycle }, this.meta(actor));
+      const c = this.channel(changes, doc);
+      const r = await createProvisionedUser(trx, changes.usercode!, { profile: c.profile, lifecycle: c.lifecycle, addTags: c.addTags, grants: c.grants }, this.meta(actor));
       touched(r);
       await trx('scim_users').insert({ user_id: r.userId, attributes: JSON.stringify(attributes) });
+      for (const x of await recomputeScimRoles(trx, this.deps, [r.userId], this.meta(actor))) touched(x);
       return r.userId;
     });
     return userResource((await this.load(id))!, this.deps.baseUrl);
@@ -120,7 +135,7 @@ export class ScimUsers {
   ): Promise<void> {
     const { changes, attributes } = documentToChanges(doc, row.lifecycle);
     const meta = this.meta(actor);
-    const r = await updateProvisionedUser(trx, row.id, changes, meta);
+    const r = await updateProvisionedUser(trx, row.id, this.channel(changes, doc), meta);
     touched(r);
     const stored = typeof row.scim_attributes === 'string' ? (JSON.parse(row.scim_attributes) as JsonObject) : row.scim_attributes;
     if (stableJson(stored ?? {}) !== stableJson(attributes)) {
@@ -130,6 +145,8 @@ export class ScimUsers {
         .merge(['attributes']);
       if (!r?.bumped) await trx('users').where({ id: row.id }).update({ updated_at: meta.at });
     }
+    // Roles from the resource follow every write of it (and a rule changed since the last one).
+    if (this.deps.userRoles?.length) for (const x of await recomputeScimRoles(trx, this.deps, [row.id], meta)) touched(x);
   }
 
   private async write<T>(fn: (trx: Knex.Transaction, touched: (r: { userId: string; bumped: boolean } | null) => void) => Promise<T>): Promise<T> {

@@ -76,10 +76,16 @@ export class UserSync {
     enforceTextRule({ usercode: user.usercode });
     const meta: WriteMeta = { source: 'api', actor, at: new Date(this.deps.now()) };
     return inProvisioningTx(this.deps.knex, this.deps.publish, async (trx, touched) => {
-      const existing = (await trx('users').whereRaw('lower(usercode) = lower(?)', [user.usercode]).first('id', 'usercode')) as
-        | { id: string; usercode: string }
+      const existing = (await trx('users').whereRaw('lower(usercode) = lower(?)', [user.usercode]).first('id', 'usercode', 'display_name')) as
+        | { id: string; usercode: string; display_name: string | null }
         | undefined;
-      const changes = { profile: user.profile, lifecycle: user.lifecycle, grants: user.grants };
+      // The readable usercode names a user that has no display name (and is given none here).
+      const profile =
+        user.displayNameFallback && !user.profile.displayName && !existing?.display_name
+          ? { ...user.profile, displayName: user.displayNameFallback }
+          : user.profile;
+      // Every user the sync API writes carries the `api` tag beside its own.
+      const changes = { profile, lifecycle: user.lifecycle, grants: user.grants, addTags: ['api'] };
       if (!existing) {
         const r = await createProvisionedUser(trx, user.usercode, changes, meta);
         return { index, usercode: user.usercode, id: r.userId, outcome: 'created' as const, errors: [] };

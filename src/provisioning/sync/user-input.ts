@@ -22,7 +22,12 @@ export interface SyncUser {
   grants: SourceGrants;
   /** Where the roles came from in the request (`roles`, or the vendor's `userRoles`), for error messages. */
   rolesField: string;
+  /** A display name for a user that has none (the vendor's `readableUserCode`). */
+  displayNameFallback?: string;
 }
+
+/** The attribute holding the vendor's `userExpirationDate` (ISO 8601); the deletion job suspends past it. */
+export const EXPIRATION_ATTRIBUTE = 'userExpirationDate';
 
 export type Parsed = { ok: true; user: SyncUser } | { ok: false; usercode: string | null; errors: SyncError[] };
 
@@ -159,11 +164,32 @@ function parseVendorItem(item: Record<string, unknown>): Parsed {
     const names = vendorNames(item[from], from, errors);
     if (names.length) attributes[to] = names;
   }
+  const org = user.orgIdentifier;
+  if (typeof org === 'string' && org.trim() !== '') attributes.orgIdentifier = [org.trim()];
+  else if (org !== undefined && org !== null && org !== '') errors.push({ field: 'user.orgIdentifier', code: 'invalid_type', message: 'user.orgIdentifier must be a string.' });
+  const expires = user.userExpirationDate;
+  if (expires !== undefined && expires !== null && expires !== '') {
+    const t = typeof expires === 'number' ? expires : typeof expires === 'string' ? Date.parse(expires) : Number.NaN;
+    if (!Number.isFinite(t)) {
+      errors.push({ field: 'user.userExpirationDate', code: 'invalid_value', message: 'user.userExpirationDate must be a date (ISO 8601) or null.' });
+    } else attributes[EXPIRATION_ATTRIBUTE] = [new Date(t).toISOString()];
+  }
+  const readable = typeof user.readableUserCode === 'string' && user.readableUserCode.trim() !== '' ? user.readableUserCode.trim() : undefined;
   const roles = vendorNames(item.userRoles, 'userRoles', errors);
+  // The envelope's flags: booleans that are true. Fields describing the user (readableUserCode…) are not flags.
   const permissions = Object.entries(user)
     .filter(([, v]) => v === true)
     .map(([k]) => k)
     .sort();
   if (errors.length) return { ok: false, usercode: typeof usercode === 'string' ? usercode : null, errors };
-  return { ok: true, user: { usercode: usercode as string, profile, grants: { roles, permissions, attributes }, rolesField: 'userRoles' } };
+  return {
+    ok: true,
+    user: {
+      usercode: usercode as string,
+      profile,
+      grants: { roles, permissions, attributes },
+      rolesField: 'userRoles',
+      ...(readable ? { displayNameFallback: readable } : {}),
+    },
+  };
 }

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { call } from '../helpers/gateway.js';
+import { makeKeyPair, startJwksServer, type JwksServer, type KeyPair } from '../helpers/tokens.js';
+import { eventually, startAdminGateway, type AdminGateway } from '../admin/helpers.js';
+import { APP_ID, pushBody } from '../provisioning/events/push.js';
+
+const PII = 'ann.exception-pii@corp.test';
+
+/** Exception rows: one per unhandled error, whichever router raised it, with the route template and no PII. */
+describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
+  let gw: AdminGateway;
+  let jwks: JwksServer;
+  let key: KeyPair;
+  const aesKey = randomBytes(32);
+  let scimToken: string;
+  let syncToken: string;
+
+  beforeAll(async () => {
+    key = await makeKeyPair('RS256', 'KEYexc');
+    jwks = await startJwksServer([key.publicJwk]);
+    gw = await startAdminGateway({
+      provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID, decryptionKey: aesKey.toString('hex') } },
+    });
+    const store = gw.running.gateway.ctx.credentials.store;
+    scimToken = (await store.create({ name: 'exc-scim', scopes: ['scim'] })).token;
+    syncToken = (await store.create({ name: 'exc-sync', scopes: ['users:sync'] })).token;
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await jwks?.close();
+  });
+
+  /** Runs `fn` while `table` is missing: a real database failure below the route. */
+  const withoutTable = async <T>(table: string, fn: () => Promise<T>): Promise<T> => {
+    await gw.db.knex.raw('ALTER TABLE ?? RENAME TO ??', [table, `${table}_gone`]);
+    try {
+      return await fn();
+    } finally {
+      await gw.db.knex.raw('ALTER TABLE ?? RENAME TO ??', [`${table}_gone`, table]);
+    }
+  };
+  const exceptionRow = (path: string) =>
+    eventually(3000, async () => (await gw.db.knex('request_logs').where({ kind: 'exception', path }).first()) as Record<string, any> | undefined);
+  const detailOf = (row: Record<string, any>) => (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as Record<string, any>;
+
+  it('a SCIM route: the SCIM error body answers, and an exception row is written with the template', async () => {
+    const r = await withoutTable('users', () =>
+      call(`${gw.url}/claimgate/scim/v2/Users/${encodeURIComponent(PII)}`, { headers: { authorization: `Bearer ${scimToken}` } }),
+    );
+    expect(r.status).toBe(500);
+    expect(r.json().schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+    const row = await exceptionRow('/claimgate/scim/v2/Users/:id');
+    const d = detailOf(row);
+    expect(row).toMatchObject({ method: 'GET', status: 500 });
+    expect(row.request_id).toEqual(expect.any(String));
+    expect(d.route).toBe('/claimgate/scim/v2/Users/:id');
+    expect(d.class).toEqual(expect.any(String));
+    expect(String(d.stack ?? d.cause?.stack)).toMatch(/at /);
+    expect(JSON.stringify(d)).toMatch(/users/);
+    expect(d.input).toMatchObject({ params: ['id'] });
+    expect(JSON.stringify(row)).not.toContain(PII);
+    expect(JSON.stringify(row)).not.toContain('ann.exception-pii');
+  });
+
+  it('the event receiver: a store failure answers 500 in the format and writes an exception row', async () => {
+    const body = await pushBody(
+      [{ type: 'ud:user:create', eventTime: 1, bizData: { userId: 'u-exc', username: 'exc-user', email: PII, displayName: 'Exc' } }],
+      { key, encryptWith: aesKey },
+    );
+    const r = await withoutTable('event_receipts', () =>
+      call(`${gw.url}/claimgate/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    );
+    expect(r.status).toBe(500);
+    expect(r.json()).toMatchObject({ error: 'internal_error' });
+    const row = await exceptionRow('/claimgate/events');
+    const d = detailOf(row);
+    expect(d.class).toBe('EventPushError');
+    expect(JSON.stringify(d.cause)).toMatch(/event_receipts/);
+    expect(JSON.stringify(row)).not.toContain(PII);
+  });
+
+  it('the sync API, the token endpoint and the admin API write exception rows too', async () => {
+    const sync = await withoutTable('users', () =>
+      call(`${gw.url}/claimgate/api/v1/users/sync`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${syncToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ usercode: 'exc-sync-user', email: PII }),
+      }),
+    );
+    // A per-item failure may be reported in the results; a whole-call failure is a 500 with a row.
+    if (sync.status === 500) expect(detailOf(await exceptionRow('/claimgate/api/v1/users/sync')).route).toBe('/claimgate/api/v1/users/sync');
+
+    const store = gw.running.gateway.ctx.credentials.store;
+    const original = store.authenticateClient.bind(store);
+    store.authenticateClient = async () => {
+      throw new Error('credential store unreachable');
+    };
+    try {
+      const tok = await call(`${gw.url}/claimgate/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&client_id=some-client&client_secret=cgs_not-a-real-secret-but-long-enough',
+      });
+      expect(tok.status).toBe(500);
+    } finally {
+      store.authenticateClient = original;
+    }
+    const tokenRow = await exceptionRow('/claimgate/oauth/token');
+    expect(detailOf(tokenRow).message).toBe('credential store unreachable');
+    expect(JSON.stringify(tokenRow)).not.toContain('some-client');
+    expect(JSON.stringify(tokenRow)).not.toContain('cgs_not-a-real');
+
+    const admin = await withoutTable('users', () => gw.api('GET', `/users/${encodeURIComponent(PII)}`));
+    expect(admin.status).toBe(500);
+    const adminRow = await exceptionRow('/claimgate/admin/v1/users/:id');
+    expect(JSON.stringify(adminRow)).not.toContain(PII);
+    // A refusal (4xx) is not an exception.
+    expect((await gw.api('GET', '/users/nobody-here')).status).toBe(404);
+    const rows = (await gw.db.knex('request_logs').where({ kind: 'exception' })) as Record<string, any>[];
+    expect(rows.every((x) => Number(x.status) >= 500)).toBe(true);
+  });
+});
