@@ -5,16 +5,9 @@ import { join } from 'node:path';
 import { ROOT } from '../../scripts/generate-docs.js';
 import { brokenAnchors, brokenLinks, headingAnchors } from '../../scripts/docs/links.js';
 
-/**
- * Pages linked from the docs that are being written on other branches. Once they are merged this list is emptied;
- * a link to anything else that does not exist fails the test.
- */
-const PENDING = new Set([
-]);
-
 describe('docs: relative links', () => {
   it('every relative link in README.md and docs/**/*.md points to an existing file', () => {
-    const broken = brokenLinks(ROOT).filter((l) => !PENDING.has(l.path));
+    const broken = brokenLinks(ROOT);
     expect(broken.map((l) => `${l.from}: (${l.target}) -> ${l.path} does not exist`)).toEqual([]);
   });
 
@@ -72,7 +65,6 @@ describe('docs pages named in the source', () => {
     expect(named.length).toBeGreaterThan(20);
     const missing = [...new Set(named)].filter((ref) => {
       const [page, anchor] = ref.split('#');
-      if (PENDING.has(page)) return false;
       if (!existsSync(join(ROOT, page))) return true;
       return anchor !== undefined && !headingAnchors(readFileSync(join(ROOT, page), 'utf8')).has(anchor);
     });
