@@ -109,6 +109,18 @@ describe(`SCIM role rules: versions through the admin API (${process.env.DATABAS
     // The rules in force are still version 3.
     const inForce = await a.api('POST', '/provisioning/scim-roles/preview', { token: a.tokens.read, body: { resource: { userName: 'x', roles: [{ value: 'App.Analyst' }] } } });
     expect(inForce.json().roles).toEqual(['analyst']);
+    // A stored user, by usercode, through a draft: its kept resource (App.Analyst, App.Exporter) and its groups.
+    const group = await scimCall(a.url, a.tokens.scim, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Team Y', members: [{ value: userId }] });
+    expect(group.status).toBe(201);
+    const byUser = await a.api('POST', '/provisioning/scim-roles/preview', {
+      token: a.tokens.read,
+      body: { user: 'rita@corp.test', groupRoles: { 'Team Y': 'viewer' }, userRoles: [{ from: 'roles[].value', map: { 'App.Exporter': 'exporter' } }] },
+    });
+    expect(byUser.status).toBe(200);
+    expect(byUser.json()).toMatchObject({ roles: ['viewer', 'exporter'], fromGroups: ['viewer'], fromUser: ['exporter'] });
+    expect((await a.api('POST', '/provisioning/scim-roles/preview', { token: a.tokens.read, body: { user: 'nobody' } })).status).toBe(404);
+    expect((await a.api('POST', '/provisioning/scim-roles/preview', { token: a.tokens.read, body: {} })).status).toBe(400);
+    expect(await roles()).toEqual(['analyst:scim', 'exporter:scim']);
     expect((await a.api('GET', '/provisioning/scim-roles/versions', { token: a.tokens.read })).json().items).toHaveLength(3);
   });
 

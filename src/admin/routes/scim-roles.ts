@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { recordAudit } from '../../audit/audit-log.js';
 import { GatewayError } from '../../errors.js';
 import type { GatewayContext } from '../../gateway-context.js';
-import { rolesOfGroup } from '../../provisioning/scim/group-roles.js';
+import { rolesOfGroup, storedScimUser } from '../../provisioning/scim/group-roles.js';
+import { resolveUser } from '../user-admin.js';
 import { SCIM_ROLES_DOCUMENT, type MappingVersion } from '../mapping-store.js';
 import { list, rollbackBody, versionSchema } from '../schemas.js';
 import { scimRoleRulesOf, validateScimRoles } from '../scim-role-rules.js';
@@ -11,8 +12,10 @@ import type { JsonObject } from '../../provisioning/scim/values.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
 
 const previewBody = z.strictObject({
-  /** A SCIM User resource as a client would send it. */
-  resource: z.record(z.string(), z.unknown()),
+  /** A SCIM User resource as a client would send it (or `user`). */
+  resource: z.record(z.string(), z.unknown()).optional(),
+  /** A stored user (id or usercode): its SCIM resource as kept and its SCIM groups, instead of `resource`. */
+  user: z.string().min(1).max(200).optional(),
   /** Display names (or external ids) of SCIM groups the user would be a member of. */
   groups: z.array(z.string()).max(1000).default([]),
   /** Unsaved rules to try instead of those in force (each part left out keeps the one in force). */
@@ -156,14 +159,18 @@ export function scimRoleRoutes(ctx: GatewayContext): AdminRoute[] {
       tag: 'provisioning',
       scope: 'admin:read',
       summary: 'Preview the roles a SCIM User resource would get',
-      description: 'Runs the rules in force, or an unsaved draft (`groupRoles`, `userRoles`), on the resource and the named groups without writing anything; `refused` lists roles outside allowedRoles.',
+      description: 'Runs the rules in force, or an unsaved draft (`groupRoles`, `userRoles`), on the resource (or the stored `user` and its SCIM groups) and the named groups without writing anything; `refused` lists roles outside allowedRoles.',
+      errors: [404],
       body: previewBody,
       response: previewAnswer,
       handler: async ({ body }) => {
-        const resource = body.resource as JsonObject;
+        if (!body.resource === !body.user) throw new GatewayError('invalid_request', 400, 'Give either `resource` or `user`.', { extra: { problems: [{ path: 'body.resource', message: 'give either resource or user' }] } });
+        const stored = body.user ? await storedScimUser(ctx.db.knex, (await resolveUser(ctx, body.user)).id) : null;
+        const resource = (stored?.resource ?? body.resource) as JsonObject;
+        const groups = [...(stored?.groups ?? []), ...body.groups.map((displayName) => ({ displayName, externalId: null }))];
         const inForce = rules.get();
         const draft = body.groupRoles !== undefined || body.userRoles !== undefined ? validateScimRoles({ groupRoles: body.groupRoles ?? inForce.groupRoles, userRoles: body.userRoles ?? inForce.userRoles }) : inForce;
-        const fromGroups = [...new Set(body.groups.flatMap((g) => rolesOfGroup(draft.groupRoles, g, null)))];
+        const fromGroups = [...new Set(groups.flatMap((g) => rolesOfGroup(draft.groupRoles, g.displayName, g.externalId)))];
         const { roles: fromUser, trace } = rolesOfResource(draft.compiled, resource);
         const all = [...new Set([...fromGroups, ...fromUser])];
         const allowed = cfg.allowedRoles;
