@@ -13,7 +13,7 @@ const FILE_RULES = {
 };
 
 async function start(): Promise<AdminGateway> {
-  return startAdminGateway({ provisioning: { scim: FILE_RULES } });
+  return startAdminGateway({ provisioning: { scim: FILE_RULES }, console: { enabled: true, readRoles: ['analyst'], writeRoles: ['admin'] } });
 }
 
 const scimCall = (url: string, token: string, method: string, path: string, body?: unknown) =>
@@ -136,6 +136,22 @@ describe(`SCIM role rules: versions through the admin API (${process.env.DATABAS
     expect(compile.json().code).toBe('scim_roles_invalid');
     expect((compile.json().problems as { path: string }[]).map((p) => p.path)).toContain('userRoles[0].from');
     expect((await a.api('GET', '/provisioning/scim-roles/versions', { token: a.tokens.read })).json().items).toHaveLength(3);
+  });
+
+  it('a change made in the console names the person as createdBy and in the audit trail', async () => {
+    const cookie = await a.login();
+    const csrf = (await call(`${a.url}/claimgate/me`, { headers: { cookie } })).json().csrfToken as string;
+    const r = await call(`${a.url}/claimgate/admin/v1/provisioning/scim-roles`, {
+      method: 'PUT',
+      headers: { cookie, origin: 'http://gateway.test', 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ userRoles: [{ from: 'roles[].value', map: { 'App.Analyst': 'analyst', 'App.Exporter': 'exporter' } }] }),
+    });
+    expect(r.status).toBe(200);
+    expect(r.json().version).toBe(4);
+    const versions = (await a.api('GET', '/provisioning/scim-roles/versions', { token: a.tokens.read })).json().items;
+    expect(versions[0]).toMatchObject({ version: 4, active: true, createdBy: 'user:ada' });
+    const audit = await a.db.knex('audit_events').where({ type: 'scim_roles_saved' }).orderBy('at', 'desc').select('actor');
+    expect(audit[0]).toEqual({ actor: 'user:ada' });
   });
 
   it('admin:read cannot change the rules', async () => {
