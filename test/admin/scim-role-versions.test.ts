@@ -94,6 +94,15 @@ describe(`SCIM role rules: versions through the admin API (${process.env.DATABAS
     expect((await a.api('POST', '/provisioning/scim-roles/rollback', { body: { version: 99 } })).json().code).toBe('version_not_found');
   });
 
+  it('the OpenAPI document declares every call with its request body', async () => {
+    const doc = (await call(`${a.url}/claimgate/admin/v1/openapi.json`)).json();
+    const p = doc.paths['/provisioning/scim-roles'];
+    expect(Object.keys(p).sort()).toEqual(['delete', 'get', 'put']);
+    expect(p.put.requestBody).toBeDefined();
+    expect(doc.paths['/provisioning/scim-roles/versions'].get).toBeDefined();
+    expect(doc.paths['/provisioning/scim-roles/rollback'].post.requestBody).toBeDefined();
+  });
+
   it('stored rules never show up as a mapping', async () => {
     const r = await a.api('GET', '/mappings', { token: a.tokens.read });
     expect(r.json().items.map((m: { name: string }) => m.name)).toEqual(['corp']);
@@ -198,6 +207,16 @@ describeIfPostgres('SCIM role rules across two running instances', () => {
     let n = 1;
     await eventually(1000, async () => (await rolesOnB(n++)) === 'viewer');
     expect(Date.now() - took).toBeLessThan(1000);
+
+    // An instance started while a version is in force loads it.
+    const c = await startAnotherInstance(a);
+    try {
+      const late = await scimCall(c.url, a.tokens.scim, 'PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'displayName', value: 'Otto late' }] });
+      expect(late.status).toBe(200);
+      expect((await c.server.gateway.ctx.users.getById(id))!.roles.map((r) => r.name)).toEqual(['viewer']);
+    } finally {
+      await c.close();
+    }
 
     expect((await a.api('DELETE', '/provisioning/scim-roles')).status).toBe(204);
     await eventually(1000, async () => (await rolesOnB(n++)) === 'analyst');
