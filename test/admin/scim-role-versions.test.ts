@@ -163,6 +163,14 @@ describe(`SCIM role rules: versions through the admin API (${process.env.DATABAS
     expect(audit[0]).toEqual({ actor: 'user:ada' });
   });
 
+  it("a stored version's groupRoles grant to the members of a group at their next write", async () => {
+    // Rita has been a member of "Team Y" since the preview test.
+    const r = await a.api('PUT', '/provisioning/scim-roles', { body: { groupRoles: { 'team y': ['viewer', 'admin'] } } });
+    expect(r.status).toBe(200);
+    await touch('Rita 5');
+    expect(await roles()).toEqual(['admin:scim', 'viewer:scim']);
+  });
+
   it('admin:read cannot change the rules', async () => {
     expect((await a.api('PUT', '/provisioning/scim-roles', { token: a.tokens.read, body: { userRoles: [] } })).status).toBe(403);
     expect((await a.api('POST', '/provisioning/scim-roles/rollback', { token: a.tokens.read, body: { version: 1 } })).status).toBe(403);
