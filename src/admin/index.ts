@@ -6,6 +6,7 @@ import type { GatewayContext } from '../gateway-context.js';
 import { mappingSchema } from '../mapping/index.js';
 import { MappingVersionStore } from './mapping-store.js';
 import { MappingSync } from './mapping-sync.js';
+import { scimRoleRulesOf } from './scim-role-rules.js';
 import { buildOpenApi } from './openapi.js';
 import { mountRoutes, type AdminRoute } from './route-table.js';
 import { logRoutes, requestLogPurgeJob } from './routes/logs.js';
@@ -70,6 +71,8 @@ export interface AdminRuntime {
 export async function startAdminRuntime(ctx: GatewayContext): Promise<AdminRuntime> {
   const mappings = new MappingSync({ store: new MappingVersionStore(ctx.db.knex, ctx.now), registry: ctx.mappings, bus: ctx.bus, logger: ctx.logger });
   await mappings.start();
+  const scimRoles = scimRoleRulesOf(ctx);
+  await scimRoles.start();
   const purge = requestLogPurgeJob(ctx);
   const timer = setInterval(() => {
     purge.run().catch((e) => ctx.logger.warn('request log purge failed', { cause: e }));
@@ -81,6 +84,7 @@ export async function startAdminRuntime(ctx: GatewayContext): Promise<AdminRunti
       server = await startMetricsListener(ctx.metrics, ctx.config.metrics.listen, ctx.config.basePath);
     } catch (e) {
       mappings.stop();
+      scimRoles.stop();
       clearInterval(timer);
       throw e;
     }
@@ -89,6 +93,7 @@ export async function startAdminRuntime(ctx: GatewayContext): Promise<AdminRunti
     mappings,
     async stop() {
       mappings.stop();
+      scimRoles.stop();
       clearInterval(timer);
       if (server) {
         const s = server;

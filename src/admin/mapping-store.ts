@@ -34,6 +34,13 @@ function toVersion(r: VersionRow): MappingVersion {
   };
 }
 
+/**
+ * Names outside the mapping name syntax hold other versioned documents in the same tables (the SCIM role rules),
+ * so the admin API's mapping routes can never reach them and mapping listings leave them out.
+ */
+export const SCIM_ROLES_DOCUMENT = '@scim-roles';
+export const isReservedDocument = (name: string): boolean => name.startsWith('@');
+
 /** Parses a stored document into the definition the compiler takes (it was validated when saved). */
 export function definitionOf(v: MappingVersion): MappingDefinition {
   return mappingSchema.parse(v.document);
@@ -60,10 +67,11 @@ export class MappingVersionStore {
     return row ? toVersion(row) : null;
   }
 
-  /** Every name with a version in force. */
+  /** Every mapping name with a version in force (reserved documents left out). */
   async allActive(): Promise<MappingVersion[]> {
     const rows = (await this.knex('mapping_heads as h')
       .join('mapping_versions as v', (j) => j.on('v.name', 'h.name').andOn('v.version', 'h.version'))
+      .whereNot('h.name', 'like', '@%')
       .select('v.*')
       .orderBy('v.name')) as VersionRow[];
     return rows.map(toVersion);

@@ -1,7 +1,7 @@
 import type { Logger } from '../audit/logger.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
 import type { MappingRegistry } from '../login/mapping-registry.js';
-import { definitionOf, type MappingVersionStore } from './mapping-store.js';
+import { definitionOf, isReservedDocument, type MappingVersionStore } from './mapping-store.js';
 
 /**
  * Keeps the registry of this process in step with the stored mapping versions: all of them at start, one name
@@ -20,7 +20,7 @@ export class MappingSync {
   async start(): Promise<void> {
     await this.reloadAll();
     this.unsubscribe = this.deps.bus.on((m) => {
-      if (m.kind === 'mapping') void this.reload(m.id);
+      if (m.kind === 'mapping' && !isReservedDocument(m.id)) void this.reload(m.id);
       else if (m.kind === 'all') void this.reloadAll().catch((e) => this.deps.logger.warn('stored mappings not reloaded', { cause: e }));
     });
   }

@@ -121,6 +121,11 @@ const routeSchema = z.strictObject({
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name');
 
+/** SCIM group (displayName or externalId) -> role(s); also the body of the admin API's SCIM role rules. */
+export const scimGroupRolesSchema = ownRecord(z.string(), z.union([z.string(), z.array(z.string())]));
+/** Role rules evaluated against a SCIM User resource; also the body of the admin API's SCIM role rules. */
+export const scimUserRolesSchema = z.array(nameRuleSchema);
+
 export const configSchema = z.strictObject({
   publicUrl: url.describe(
     'The URL users open: sets the cookie\'s `Secure` flag, the origin of same-origin redirects and the assertion\'s `iss`, exactly as written; it can never be a trusted issuer.',
@@ -213,10 +218,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       scim: z
         .strictObject({
-          groupRoles: ownRecord(z.string(), z.union([z.string(), z.array(z.string())])).default(() => dict<never>())
+          groupRoles: scimGroupRolesSchema.default(() => dict<never>())
             .describe('SCIM group (`displayName` or `externalId`, any case) -> role name or list, granted with the source `scim`.'),
           allowedRoles: z.array(z.string()).optional().describe('When set, the only roles SCIM grants; other mapped roles are left out.'),
-          userRoles: z.array(nameRuleSchema).default([])
+          userRoles: scimUserRolesSchema.default([])
             .describe('Role rules (the forms of a mapping\'s `roles`) evaluated against the SCIM User resource as received (`roles[].value`, `entitlements[].value`, enterprise fields); roles granted with the source `scim`.'),
           enterprise: z
             .strictObject(

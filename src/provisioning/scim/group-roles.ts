@@ -16,7 +16,7 @@ export function rolesOfGroup(groupRoles: ScimDeps['groupRoles'], displayName: st
 }
 
 /** The resource as received, as far as it is kept: userName, externalId and the SCIM-only attributes. */
-function storedResource(r: { usercode: string; idp_reference_id: string | null; attributes: unknown }): JsonObject {
+export function storedResource(r: { usercode: string; idp_reference_id: string | null; attributes: unknown }): JsonObject {
   const attrs = (typeof r.attributes === 'string' ? JSON.parse(r.attributes) : (r.attributes ?? {})) as JsonObject;
   return { ...attrs, userName: r.usercode, ...(r.idp_reference_id ? { externalId: r.idp_reference_id } : {}) };
 }
@@ -32,6 +32,8 @@ export async function recomputeScimRoles(
   userIds: Iterable<string>,
   meta: WriteMeta,
 ): Promise<WriteResult[]> {
+  // One set of rules for the whole recomputation, even if a new version comes into force meanwhile.
+  const { groupRoles, userRoles, allowedRoles } = deps;
   const ids = [...new Set(userIds)].sort();
   const results: WriteResult[] = [];
   for (let i = 0; i < ids.length; i += 500) {
@@ -41,7 +43,7 @@ export async function recomputeScimRoles(
       .whereIn('m.user_id', chunk)
       .select('m.user_id', 'g.display_name', 'g.external_id')) as { user_id: string; display_name: string; external_id: string | null }[];
     const resources = new Map<string, JsonObject>();
-    if (deps.userRoles?.length) {
+    if (userRoles?.length) {
       const rs = (await trx('users as u')
         .leftJoin('scim_users as s', 's.user_id', 'u.id')
         .whereIn('u.id', chunk)
@@ -51,12 +53,28 @@ export async function recomputeScimRoles(
     for (const id of chunk) {
       const roles = new Set<string>();
       const resource = resources.get(id);
-      if (resource && deps.userRoles) for (const role of rolesOfResource(deps.userRoles, resource).roles) roles.add(role);
-      for (const r of rows) if (r.user_id === id) for (const role of rolesOfGroup(deps.groupRoles, r.display_name, r.external_id)) roles.add(role);
-      const allowed = deps.allowedRoles ? [...roles].filter((r) => deps.allowedRoles!.includes(r)) : [...roles];
+      if (resource && userRoles) for (const role of rolesOfResource(userRoles, resource).roles) roles.add(role);
+      for (const r of rows) if (r.user_id === id) for (const role of rolesOfGroup(groupRoles, r.display_name, r.external_id)) roles.add(role);
+      const allowed = allowedRoles ? [...roles].filter((r) => allowedRoles.includes(r)) : [...roles];
       const res = await updateProvisionedUser(trx, id, { grants: { roles: allowed } }, { ...meta, source: 'scim' });
       if (res) results.push(res);
     }
   }
   return results;
+}
+
+/** A stored user's SCIM resource (as far as it is kept) and its SCIM groups. */
+export async function storedScimUser(knex: Knex, userId: string): Promise<{ resource: JsonObject; groups: { displayName: string; externalId: string | null }[] } | null> {
+  const r = (await knex('users as u')
+    .leftJoin('scim_users as s', 's.user_id', 'u.id')
+    .where('u.id', userId)
+    .select('u.usercode', 'u.idp_reference_id', 's.attributes')
+    .first()) as { usercode: string; idp_reference_id: string | null; attributes: unknown } | undefined;
+  if (!r) return null;
+  const groups = (await knex('scim_group_members as m')
+    .join('scim_groups as g', 'g.id', 'm.group_id')
+    .where('m.user_id', userId)
+    .orderBy('g.display_name')
+    .select('g.display_name as displayName', 'g.external_id as externalId')) as { displayName: string; externalId: string | null }[];
+  return { resource: storedResource(r), groups };
 }

@@ -12,21 +12,28 @@ import { notFound, ScimError, sendScim, sendScimError } from './scim-error.js';
 import { GROUP_KIND, USER_KIND, type ResourceKind } from './schema.js';
 import { ScimUsers } from './user-service.js';
 import { ScimReadLimit } from './read-limit.js';
-import { compileUserRoles, DEFAULT_ENTERPRISE_TARGETS, type EnterpriseField } from './user-roles.js';
+import { scimRoleRulesOf } from '../../admin/scim-role-rules.js';
+import { DEFAULT_ENTERPRISE_TARGETS, type EnterpriseField } from './user-roles.js';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
 /** The SCIM 2.0 service at `<basePath>/scim/v2` (RFC 7644), scope `scim`. Every error is a SCIM error body. */
 export function scimRoutes(router: Router, ctx: GatewayContext): void {
   const baseUrl = `${ctx.config.publicUrl.replace(/\/+$/, '')}${ctx.config.basePath}/scim/v2`;
+  const rules = scimRoleRulesOf(ctx);
   const deps: ScimDeps = {
     knex: ctx.db.knex,
     publish: (id) => void ctx.bus.publish({ kind: 'user', id }),
     now: ctx.now,
-    groupRoles: ctx.config.provisioning.scim.groupRoles,
+    // The rules in force at each write: a stored version, else the file's (changed through the admin API).
+    get groupRoles() {
+      return rules.get().groupRoles;
+    },
     allowedRoles: ctx.config.provisioning.scim.allowedRoles,
     idpSource: ctx.config.provisioning.scim.idpSource,
-    userRoles: compileUserRoles(ctx.config.provisioning.scim.userRoles),
+    get userRoles() {
+      return rules.get().compiled;
+    },
     enterprise: { ...DEFAULT_ENTERPRISE_TARGETS, ...(ctx.config.provisioning.scim.enterprise as Partial<Record<EnterpriseField, string | null>>) },
     baseUrl,
   };

@@ -145,8 +145,8 @@ export class ScimUsers {
         .merge(['attributes']);
       if (!r?.bumped) await trx('users').where({ id: row.id }).update({ updated_at: meta.at });
     }
-    // Roles from the resource follow every write of it (and a rule changed since the last one).
-    if (this.deps.userRoles?.length) for (const x of await recomputeScimRoles(trx, this.deps, [row.id], meta)) touched(x);
+    // Roles follow every write of the resource, including a rule changed (stored, rolled back) since the last one.
+    for (const x of await recomputeScimRoles(trx, this.deps, [row.id], meta)) touched(x);
   }
 
   private async write<T>(fn: (trx: Knex.Transaction, touched: (r: { userId: string; bumped: boolean } | null) => void) => Promise<T>): Promise<T> {
