@@ -12,7 +12,7 @@ async function setup(suspendMissing: boolean) {
   const key = await makeKeyPair('RS256', 'KEYfull');
   const jwks = await startJwksServer([key.publicJwk]);
   const gw = await startTestGateway(
-    { provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID, fullSync: { suspendMissing, graceHours: 24 } } }, rateLimits: { events: { perMinute: 10000 } } },
+    { provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID, fullSync: { suspendMissing, graceHours: 24 }, groupRoles: { Sales: 'sales' } } }, rateLimits: { events: { perMinute: 10000 } } },
     {},
     { now: clock.now, jobs: { clock, disabled: true } },
   );
@@ -44,21 +44,28 @@ describe(`full push reconciliation (${dbName})`, () => {
   });
 
   it('suspends, after the grace period, an event user a completed full push did not mention (dry run first); SCIM and sync users are untouched', async () => {
-    expect((await t.post([t.user('kept'), t.user('left')])).status).toBe(200);
+    const unit = (id: string, type = 'ud:organizational_unit:create'): TestEvent => ({ type, eventTime: t.clock.now(), bizData: { organizationalUnitId: id, organizationalUnitName: id === 'ou-sales' ? 'Sales' : id } });
+    expect((await t.post([unit('ou-sales'), unit('ou-kept'), t.user('kept'), t.user('left'), { type: 'ud:organizational_unit:add_user', eventTime: t.clock.now(), bizData: { organizationalUnitId: 'ou-sales', userId: 'kept' } }])).status).toBe(200);
     const ctx = t.gw.running.gateway.ctx;
+    expect((await ctx.users.getByUsercode('kept'))!.roles.map((r) => r.name)).toContain('sales');
     await ctx.users.createUser({ usercode: 'from-sync', source: 'api' });
     await ctx.users.createUser({ usercode: 'from-scim', source: 'scim', profile: { idpSource: 'AAD', idpReferenceId: 'aad-1' } });
     await t.clock.advanceTo('2026-03-01T10:00:00Z');
-    expect((await t.post([t.user('kept', 'ud:user:push')])).status).toBe(200);
+    expect((await t.post([unit('ou-kept', 'ud:organizational_unit:push'), t.user('kept', 'ud:user:push')])).status).toBe(200);
     // Complete 10 minutes after its last event; the grace period runs from then.
     await t.clock.advanceTo('2026-03-02T10:09:00Z');
     expect((await t.deletion(true)).counts).not.toHaveProperty('wouldSuspendFullSyncMissing');
     await t.clock.advanceTo('2026-03-02T10:11:00Z');
     const dry = await t.deletion(true);
-    expect(dry).toMatchObject({ status: 'succeeded', dryRun: true, counts: { wouldSuspendFullSyncMissing: 1 } });
+    expect(dry).toMatchObject({ status: 'succeeded', dryRun: true, counts: { wouldSuspendFullSyncMissing: 1, wouldRemoveFullSyncMissingUnits: 1 } });
     expect(await t.lifecycle('left')).toBe('ACTIVE');
+    expect(await t.gw.db.knex('event_groups').where({ id: 'ou-sales' }).first()).toBeTruthy();
     const real = await t.deletion(false);
-    expect(real.counts).toMatchObject({ suspendedFullSyncMissing: 1 });
+    expect(real.counts).toMatchObject({ suspendedFullSyncMissing: 1, removedFullSyncMissingUnits: 1 });
+    expect((await t.gw.db.knex('event_groups').orderBy('id').pluck('id'))).toEqual(['ou-kept']);
+    expect((await ctx.users.getByUsercode('kept'))!.roles.map((r) => r.name)).not.toContain('sales');
+    const removed = await t.gw.db.knex('audit_events').where({ type: 'event_unit_removed' }).first();
+    expect(typeof removed.detail === 'string' ? JSON.parse(removed.detail) : removed.detail).toMatchObject({ reason: 'full_sync_missing', unitId: 'ou-sales', members: 1 });
     expect(await t.lifecycle('left')).toBe('SUSPENDED');
     for (const u of ['kept', 'from-sync', 'from-scim']) expect(await t.lifecycle(u)).toBe('ACTIVE');
     const audit = await t.gw.db.knex('audit_events').where({ usercode: 'left', type: 'lifecycle_change' }).orderBy('id', 'desc').first();
