@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { EventsConfig } from '../provisioning/events/subjects.js';
-import { completionOf, quietEnough, type FullSyncRun } from '../provisioning/events/full-sync.js';
+import { closing, quietEnough, type FullSyncRun } from '../provisioning/events/full-sync.js';
 import { setLifecycleTx } from '../users/lifecycle-tx.js';
 import type { UserRow } from '../users/row.js';
 import type { JobContext } from './job.js';
@@ -27,9 +27,9 @@ export class FullSyncStep {
     const run = (await k('event_full_sync').orderBy('id', 'desc').first()) as FullSyncRun | undefined;
     if (!run) return null;
     if (run.status === 'open' && (await quietEnough(k, run, ctx.now()))) {
-      const completed_at = completionOf(run);
-      if (!ctx.dryRun) await k('event_full_sync').where({ id: run.id, status: 'open' }).update({ status: 'completed', completed_at });
-      return { ...run, status: 'completed', completed_at };
+      const closed = closing(run);
+      if (!ctx.dryRun) await k('event_full_sync').where({ id: run.id, status: 'open' }).update(closed);
+      return { ...run, ...closed };
     }
     return run;
   }

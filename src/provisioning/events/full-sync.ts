@@ -19,6 +19,7 @@ export interface FullSyncRun {
   started_at: Date | string;
   last_event_at: Date | string;
   completed_at: Date | string | null;
+  interrupted_reason: string | null;
 }
 
 const ms = (d: Date | string) => new Date(d).getTime();
@@ -47,11 +48,20 @@ export async function noteFullPushEvent(trx: Knex.Transaction, type: string, biz
   if (!subjectId) return;
   let run = (await trx('event_full_sync').where({ status: 'open' }).forUpdate().first()) as FullSyncRun | undefined;
   if (run && (await quietEnough(trx, run, at.getTime()))) {
-    await trx('event_full_sync').where({ id: run.id }).update({ status: 'completed', completed_at: completionOf(run) });
+    await trx('event_full_sync').where({ id: run.id }).update(closing(run));
     run = undefined;
   }
   if (!run) {
-    await trx.raw(`INSERT INTO event_full_sync (status, started_at, last_event_at) VALUES ('open', ?, ?) ON CONFLICT DO NOTHING`, [at, at]);
+    // A push refused just before this one may have been the first page of this very full push.
+    const refused = (await trx('event_full_sync')
+      .where({ status: 'interrupted' })
+      .where('last_event_at', '>', new Date(at.getTime() - FULL_SYNC_QUIET_MS))
+      .first('id')) as { id: string } | undefined;
+    await trx.raw(`INSERT INTO event_full_sync (status, started_at, last_event_at, interrupted_reason) VALUES ('open', ?, ?, ?) ON CONFLICT DO NOTHING`, [
+      at,
+      at,
+      refused ? 'a push was refused just before it started' : null,
+    ]);
     run = (await trx('event_full_sync').where({ status: 'open' }).forUpdate().first()) as FullSyncRun;
   }
   if (ms(run.last_event_at) < at.getTime()) await trx('event_full_sync').where({ id: run.id }).update({ last_event_at: at });
@@ -62,6 +72,14 @@ export async function noteFullPushEvent(trx: Knex.Transaction, type: string, biz
  * A push refused or failed while a full push is open may have carried some of its records: that run is never
  * taken as complete, so it suspends nobody.
  */
-export async function interruptOpenRun(knex: Knex, reason: string): Promise<void> {
-  await knex('event_full_sync').where({ status: 'open' }).update({ status: 'interrupted', interrupted_reason: reason.slice(0, 200) });
+export async function interruptOpenRun(knex: Knex, reason: string, at: Date): Promise<void> {
+  // The open run goes on collecting its events (so later pages do not start a clean run) but will close interrupted.
+  const updated = await knex('event_full_sync').where({ status: 'open' }).update({ interrupted_reason: reason.slice(0, 200) });
+  // No run open: the refused push may have been the first page; a marker taints a run starting soon after.
+  if (!updated) await knex('event_full_sync').insert({ status: 'interrupted', started_at: at, last_event_at: at, interrupted_reason: reason.slice(0, 200) });
+}
+
+/** How an open run closes: completed, or interrupted when a push was refused while it ran. */
+export function closing(run: FullSyncRun): { status: 'completed' | 'interrupted'; completed_at: Date | null } {
+  return run.interrupted_reason ? { status: 'interrupted', completed_at: null } : { status: 'completed', completed_at: completionOf(run) };
 }

@@ -91,7 +91,7 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
       else e = internal('the push could not be processed; retry later', err);
       // 403 is a peer that is not the sender; anything else may have been part of a full push that is now incomplete.
       if (config.fullSync && e.status !== 403) {
-        await interruptOpenRun(ctx.db.knex, `push answered ${e.status}`).catch((x: unknown) => ctx.logger.warn('marking the full push interrupted failed', { cause: (x as Error).message }));
+        await interruptOpenRun(ctx.db.knex, `push answered ${e.status}`, new Date(ctx.now())).catch((x: unknown) => ctx.logger.warn('marking the full push interrupted failed', { cause: (x as Error).message }));
       }
       if (e.status >= 500) noteRequestError(res, err);
       if (e.status >= 500) ctx.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });

@@ -78,8 +78,23 @@ describe(`full push reconciliation (${dbName})`, () => {
     await t.clock.advanceTo('2026-03-03T10:00:00Z');
     expect((await t.post([t.user('kept', 'ud:user:push')])).status).toBe(200);
     expect((await t.post([t.user('other', 'ud:user:push')], { unsigned: true })).status).toBe(400);
-    expect((await t.gw.db.knex('event_full_sync').orderBy('id', 'desc').first()).status).toBe('interrupted');
+    // Later pages still join the run, which can then never count as complete.
+    expect((await t.post([t.user('late', 'ud:user:push')])).status).toBe(200);
+    const open = await t.gw.db.knex('event_full_sync').orderBy('id', 'desc').first();
+    expect(open).toMatchObject({ status: 'open', interrupted_reason: 'push answered 400' });
+    expect(await t.gw.db.knex('event_full_sync_seen').where({ run_id: open.id }).orderBy('subject_id').pluck('subject_id')).toEqual(['kept', 'late']);
     await t.clock.advanceTo('2026-03-05T10:00:00Z');
+    const real = await t.deletion(false);
+    expect(real.counts).not.toHaveProperty('suspendedFullSyncMissing');
+    expect(await t.lifecycle('other')).toBe('ACTIVE');
+    expect((await t.gw.db.knex('event_full_sync').orderBy('id', 'desc').first()).status).toBe('interrupted');
+  }, 60_000);
+
+  it('a refused first page taints the full push that follows it', async () => {
+    expect((await t.post([t.user('kept', 'ud:user:push')], { unsigned: true })).status).toBe(400);
+    await t.clock.advanceTo('2026-03-05T10:01:00Z');
+    expect((await t.post([t.user('kept', 'ud:user:push')])).status).toBe(200);
+    await t.clock.advanceTo('2026-03-07T10:00:00Z');
     const real = await t.deletion(false);
     expect(real.counts).not.toHaveProperty('suspendedFullSyncMissing');
     expect(await t.lifecycle('other')).toBe('ACTIVE');
