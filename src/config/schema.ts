@@ -263,6 +263,15 @@ export const configSchema = z.strictObject({
             .describe('Peers (CIDRs or addresses, after `trustedProxies`) pushes are accepted from, checked before anything else (`403`); empty: any.'),
           maxBodyBytes: n(z.number().int().positive().max(256 * 1024 * 1024).default(16 * 1024 * 1024)).describe('Largest push body accepted.'),
           idpSource: z.string().min(1).max(64).default('IDAAS').describe('Written to `idp_source` of event users; users written as `events` before stay recognised.'),
+          fullSync: z
+            .strictObject({
+              suspendMissing: z.boolean().default(false)
+                .describe('After a completed full push, suspend event users (and remove units) it did not mention; false: only record and preview (dry run).'),
+              graceHours: n(z.number().min(0).max(24 * 365).default(24))
+                .describe('Hours after a full push completed before what it did not mention is suspended or removed (by the deletion job).'),
+            })
+            .optional()
+            .describe('Full push reconciliation: records which users and units each full push (`ud:user:push`, `ud:organizational_unit:push`) mentioned.'),
         })
         .optional()
         .describe('Turns on the change event receiver `POST /claimgate/events`; without it that path answers `404`.'),

@@ -7,6 +7,7 @@ import { EXPIRATION_ATTRIBUTE } from '../provisioning/sync/user-input.js';
 import type { Job, JobContext } from './job.js';
 import { nextDailyAt, previousDailyAt, startOfDay } from './time-zone.js';
 import type { InactivityStep } from './inactivity.js';
+import type { FullSyncStep } from './full-sync.js';
 
 /** Grant sources the deletion job leaves in place: the IdP owns SCIM memberships (they grant nothing unless ACTIVE). */
 export const KEPT_SOURCES = ['scim'] as const;
@@ -35,6 +36,8 @@ export class DeletionJob implements Job {
       onUserChanged: (userId: string) => void;
       /** `jobs.inactivity`: suspends long-idle users first, in the same run (dry run included). */
       inactivity?: InactivityStep;
+      /** `provisioning.events.fullSync`: suspends event users a completed full push did not mention. */
+      fullSync?: FullSyncStep;
     },
   ) {
     this.enabled = deps.config.enabled;
@@ -62,6 +65,8 @@ export class DeletionJob implements Job {
 
   async run(ctx: JobContext): Promise<void> {
     await this.deps.inactivity?.run(ctx);
+    if (ctx.signal.aborted) return;
+    await this.deps.fullSync?.run(ctx);
     if (ctx.signal.aborted) return;
     await this.suspendExpired(ctx);
     const deadline = new Date(this.deadline(ctx.at));

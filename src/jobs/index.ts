@@ -7,6 +7,7 @@ import { DeletionJob } from './deletion-job.js';
 import { JobService } from './job-service.js';
 import { ProfileJob } from './profile-job.js';
 import { InactivityStep } from './inactivity.js';
+import { FullSyncStep } from './full-sync.js';
 
 export { JobService, type JobInfo, type RunStart } from './job-service.js';
 export type { JobClock } from './clock.js';
@@ -50,6 +51,9 @@ export function createJobService(deps: {
         config: config.jobs.deletion,
         onUserChanged: deps.onUserChanged,
         inactivity: inactivityStep(deps),
+        fullSync: config.provisioning.events?.fullSync
+          ? new FullSyncStep({ knex: db.knex, config: config.provisioning.events, onUserChanged: deps.onUserChanged })
+          : undefined,
       }),
       new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged, fetch: deps.fetch }),
     ],

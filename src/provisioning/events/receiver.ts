@@ -6,6 +6,7 @@ import { parseEnvelope } from './envelope.js';
 import { EventDataError, badRequest, internal, EventPushError } from './errors.js';
 import { changeMembership, deleteGroup, moveUnit, upsertGroup } from './groups.js';
 import type { ApplyContext, EventsConfig, HandlerOutcome } from './subjects.js';
+import { noteFullPushEvent } from './full-sync.js';
 import { setPrimaryUnit, setUserLifecycle, upsertUser } from './users.js';
 import type { EventVerifier } from './verify.js';
 
@@ -172,6 +173,8 @@ export class EventReceiver {
             outcome = { outcome: 'failed', message: e.message };
           }
         }
+        // Even a skipped or failed record was mentioned: the sender still has that user or unit.
+        if (this.deps.config.fullSync && !('invalid' in event.bizData)) await noteFullPushEvent(trx, event.type, event.bizData, at);
         await trx('event_receipts').where({ event_id: event.eventId }).update({ outcome: outcome.outcome, message: outcome.message });
         return outcome;
       });

@@ -3,6 +3,7 @@ import { noteRequestError } from '../../audit/exception-log.js';
 import type { GatewayContext } from '../../gateway-context.js';
 import { EventPushError, internal } from './errors.js';
 import { EventReceiver } from './receiver.js';
+import { interruptOpenRun } from './full-sync.js';
 import { EventVerifier } from './verify.js';
 import { Gauge } from 'prom-client';
 import { EventQueueWorker, queueStatus } from './queue-worker.js';
@@ -83,11 +84,15 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
       const answer = await receiver.receive(Buffer.isBuffer(req.body) ? req.body : undefined);
       res.status(200).set('Cache-Control', 'no-store').json(answer);
     },
-    (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    async (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       let e: EventPushError;
       if (err instanceof EventPushError) e = err;
       else if ((err as { type?: string }).type === 'entity.too.large') e = new EventPushError(400, 'bad_request', 'the push is too large');
       else e = internal('the push could not be processed; retry later', err);
+      // 403 is a peer that is not the sender; anything else may have been part of a full push that is now incomplete.
+      if (config.fullSync && e.status !== 403) {
+        await interruptOpenRun(ctx.db.knex, `push answered ${e.status}`, new Date(ctx.now())).catch((x: unknown) => ctx.logger.warn('marking the full push interrupted failed', { cause: (x as Error).message }));
+      }
       if (e.status >= 500) noteRequestError(res, err);
       if (e.status >= 500) ctx.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
       else ctx.logger.info('event push refused', { status: e.status, reason: e.description });

@@ -46,7 +46,7 @@ export async function claimSubject(
     | undefined;
   const last = Number(row?.last_event_time ?? -1);
   if (c.event.eventTime < last) return { fresh: false, localId: row?.local_id ?? null };
-  await c.trx('event_subjects').where({ kind, subject_id: subjectId }).update({ last_event_time: c.event.eventTime });
+  await c.trx('event_subjects').where({ kind, subject_id: subjectId }).update({ last_event_time: c.event.eventTime, applied_at: c.at });
   return { fresh: true, localId: row?.local_id ?? null };
 }
 

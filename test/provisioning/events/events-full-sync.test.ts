@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { call, startTestGateway } from '../../helpers/gateway.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { makeKeyPair, startJwksServer } from '../../helpers/tokens.js';
+import { APP_ID, pushBody, type TestEvent } from './push.js';
+
+const dbName = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
+
+/** A gateway receiving pushes, with a fake clock driving both the receiver and the deletion job. */
+async function setup(suspendMissing: boolean) {
+  const clock = new FakeClock('2026-03-01T09:00:00Z');
+  const key = await makeKeyPair('RS256', 'KEYfull');
+  const jwks = await startJwksServer([key.publicJwk]);
+  const gw = await startTestGateway(
+    { provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID, fullSync: { suspendMissing, graceHours: 24 }, groupRoles: { Sales: 'sales' } } }, rateLimits: { events: { perMinute: 10000 } } },
+    {},
+    { now: clock.now, jobs: { clock, disabled: true } },
+  );
+  const post = async (events: TestEvent[], opts: { unsigned?: boolean } = {}) =>
+    call(`${gw.url}/claimgate/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json;charset=utf-8' },
+      body: await pushBody(events, { key, now: Math.floor(clock.now() / 1000), ...opts }),
+    });
+  const user = (id: string, type = 'ud:user:create'): TestEvent => ({ type, eventTime: clock.now(), bizData: { userId: id, username: id, displayName: id } });
+  const lifecycle = async (usercode: string) => (await gw.running.gateway.ctx.users.getByUsercode(usercode))!.lifecycle;
+  const deletion = async (dryRun: boolean) => {
+    const r = await gw.running.gateway.ctx.jobs.trigger('deletion', { trigger: 'manual', dryRun, actor: 'admin:test' });
+    if (r.state !== 'started') throw new Error(r.state);
+    const done = await r.done;
+    await gw.running.gateway.ctx.jobs.idle();
+    return done;
+  };
+  return { clock, gw, jwks, post, user, lifecycle, deletion, close: async () => { await gw.close(); await jwks.close(); } };
+}
+
+describe(`full push reconciliation (${dbName})`, () => {
+  let t: Awaited<ReturnType<typeof setup>>;
+  beforeAll(async () => {
+    t = await setup(true);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('suspends, after the grace period, an event user a completed full push did not mention (dry run first); SCIM and sync users are untouched', async () => {
+    const unit = (id: string, type = 'ud:organizational_unit:create'): TestEvent => ({ type, eventTime: t.clock.now(), bizData: { organizationalUnitId: id, organizationalUnitName: id === 'ou-sales' ? 'Sales' : id } });
+    expect((await t.post([unit('ou-sales'), unit('ou-kept'), t.user('kept'), t.user('left'), { type: 'ud:organizational_unit:add_user', eventTime: t.clock.now(), bizData: { organizationalUnitId: 'ou-sales', userId: 'kept' } }])).status).toBe(200);
+    const ctx = t.gw.running.gateway.ctx;
+    expect((await ctx.users.getByUsercode('kept'))!.roles.map((r) => r.name)).toContain('sales');
+    await ctx.users.createUser({ usercode: 'from-sync', source: 'api' });
+    await ctx.users.createUser({ usercode: 'from-scim', source: 'scim', profile: { idpSource: 'AAD', idpReferenceId: 'aad-1' } });
+    await t.clock.advanceTo('2026-03-01T10:00:00Z');
+    expect((await t.post([unit('ou-kept', 'ud:organizational_unit:push'), t.user('kept', 'ud:user:push')])).status).toBe(200);
+    // Complete 10 minutes after its last event; the grace period runs from then.
+    await t.clock.advanceTo('2026-03-02T10:09:00Z');
+    expect((await t.deletion(true)).counts).not.toHaveProperty('wouldSuspendFullSyncMissing');
+    await t.clock.advanceTo('2026-03-02T10:11:00Z');
+    const dry = await t.deletion(true);
+    expect(dry).toMatchObject({ status: 'succeeded', dryRun: true, counts: { wouldSuspendFullSyncMissing: 1, wouldRemoveFullSyncMissingUnits: 1 } });
+    expect(await t.lifecycle('left')).toBe('ACTIVE');
+    expect(await t.gw.db.knex('event_groups').where({ id: 'ou-sales' }).first()).toBeTruthy();
+    const real = await t.deletion(false);
+    expect(real.counts).toMatchObject({ suspendedFullSyncMissing: 1, removedFullSyncMissingUnits: 1 });
+    expect((await t.gw.db.knex('event_groups').orderBy('id').pluck('id'))).toEqual(['ou-kept']);
+    expect((await ctx.users.getByUsercode('kept'))!.roles.map((r) => r.name)).not.toContain('sales');
+    const removed = await t.gw.db.knex('audit_events').where({ type: 'event_unit_removed' }).first();
+    expect(typeof removed.detail === 'string' ? JSON.parse(removed.detail) : removed.detail).toMatchObject({ reason: 'full_sync_missing', unitId: 'ou-sales', members: 1 });
+    expect(await t.lifecycle('left')).toBe('SUSPENDED');
+    for (const u of ['kept', 'from-sync', 'from-scim']) expect(await t.lifecycle(u)).toBe('ACTIVE');
+    const audit = await t.gw.db.knex('audit_events').where({ usercode: 'left', type: 'lifecycle_change' }).orderBy('id', 'desc').first();
+    const detail = typeof audit.detail === 'string' ? JSON.parse(audit.detail) : audit.detail;
+    expect(detail).toMatchObject({ before: 'ACTIVE', after: 'SUSPENDED', reason: 'full_sync_missing' });
+  }, 60_000);
+
+  it('a full push cut short (a push of it refused) suspends nobody', async () => {
+    expect((await t.post([t.user('other')])).status).toBe(200);
+    await t.clock.advanceTo('2026-03-03T10:00:00Z');
+    expect((await t.post([t.user('kept', 'ud:user:push')])).status).toBe(200);
+    expect((await t.post([t.user('other', 'ud:user:push')], { unsigned: true })).status).toBe(400);
+    // Later pages still join the run, which can then never count as complete.
+    expect((await t.post([t.user('late', 'ud:user:push')])).status).toBe(200);
+    const open = await t.gw.db.knex('event_full_sync').orderBy('id', 'desc').first();
+    expect(open).toMatchObject({ status: 'open', interrupted_reason: 'push answered 400' });
+    expect(await t.gw.db.knex('event_full_sync_seen').where({ run_id: open.id }).orderBy('subject_id').pluck('subject_id')).toEqual(['kept', 'late']);
+    await t.clock.advanceTo('2026-03-05T10:00:00Z');
+    const real = await t.deletion(false);
+    expect(real.counts).not.toHaveProperty('suspendedFullSyncMissing');
+    expect(await t.lifecycle('other')).toBe('ACTIVE');
+    expect((await t.gw.db.knex('event_full_sync').orderBy('id', 'desc').first()).status).toBe('interrupted');
+  }, 60_000);
+
+  it('a refused first page taints the full push that follows it', async () => {
+    expect((await t.post([t.user('kept', 'ud:user:push')], { unsigned: true })).status).toBe(400);
+    await t.clock.advanceTo('2026-03-05T10:01:00Z');
+    expect((await t.post([t.user('kept', 'ud:user:push')])).status).toBe(200);
+    await t.clock.advanceTo('2026-03-07T10:00:00Z');
+    const real = await t.deletion(false);
+    expect(real.counts).not.toHaveProperty('suspendedFullSyncMissing');
+    expect(await t.lifecycle('other')).toBe('ACTIVE');
+  }, 60_000);
+});
+
+describe(`full push reconciliation with suspendMissing false (${dbName})`, () => {
+  let t: Awaited<ReturnType<typeof setup>>;
+  beforeAll(async () => {
+    t = await setup(false);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('suspends nobody, while a dry run still shows who would be', async () => {
+    expect((await t.post([t.user('kept'), t.user('left')])).status).toBe(200);
+    await t.clock.advanceTo('2026-03-01T10:00:00Z');
+    expect((await t.post([t.user('kept', 'ud:user:push')])).status).toBe(200);
+    await t.clock.advanceTo('2026-03-03T10:00:00Z');
+    expect((await t.deletion(true)).counts).toMatchObject({ wouldSuspendFullSyncMissing: 1 });
+    expect((await t.deletion(false)).counts).not.toHaveProperty('suspendedFullSyncMissing');
+    expect(await t.lifecycle('left')).toBe('ACTIVE');
+  }, 60_000);
+});
