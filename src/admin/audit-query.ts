@@ -1,3 +1,4 @@
+import type { AuditRow } from '../audit/audit-log.js';
 import type { Knex } from 'knex';
 import type { z } from 'zod';
 import { decodeCursor, page } from './cursor.js';
@@ -6,16 +7,6 @@ import type { auditQuery, requestLogQuery } from './schemas.js';
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
 const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : ((v ?? {}) as Record<string, unknown>));
 
-interface AuditRow {
-  id: string | number;
-  at: Date | string;
-  type: string;
-  user_id: string | null;
-  usercode: string | null;
-  actor: string | null;
-  source: string | null;
-  detail: unknown;
-}
 
 /**
  * `GET …/audit`: newest first, keyset-paginated by id. `user` matches the user id or the usercode

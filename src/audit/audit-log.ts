@@ -15,6 +15,18 @@ export type AuditType =
   | 'lifecycle_change'
   | (string & {});
 
+/** An `audit_events` row as the database returns it (ids are bigints: a string from pg, a number from PGlite). */
+export interface AuditRow {
+  id: string | number;
+  at: Date | string;
+  type: string;
+  user_id: string | null;
+  usercode: string | null;
+  actor: string | null;
+  source: string | null;
+  detail: unknown;
+}
+
 /** One line of the audit trail. Never put a token, secret or cookie in `detail`. */
 export interface AuditEvent {
   type: AuditType;

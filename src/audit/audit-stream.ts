@@ -3,22 +3,15 @@ import type { Config } from '../config/schema.js';
 import type { Database } from '../db/index.js';
 import type { JobLock } from '../jobs/lock.js';
 import type { Logger } from './logger.js';
+import type { AuditRow } from './audit-log.js';
 import { createSink, type AuditSink, type StreamedAuditEvent } from './audit-sinks.js';
 
 type StreamConfig = NonNullable<Config['audit']['stream']>;
 
 const IDLE_POLL_MS = 500;
 
-interface OutboxRow {
+interface OutboxRow extends AuditRow {
   oid: string | number;
-  id: string | number;
-  at: Date | string;
-  type: string;
-  user_id: string | null;
-  usercode: string | null;
-  actor: string | null;
-  source: string | null;
-  detail: unknown;
 }
 
 /**
