@@ -107,6 +107,11 @@ const MAPPING = {
   /** Loads a console page and waits until it has drawn its h1 (the shell says "Loading…" until then). */
   async function open(page: Page, path: string) {
     await page.goto(`${publicUrl}/claimgate/console/${path}`);
+    await drawn(page);
+  }
+
+  /** Waits until the page has drawn its h1 (the shell says "Loading…" until its first API answer). */
+  async function drawn(page: Page) {
     await page.waitForFunction(() => {
       const h1 = document.querySelector('main h1');
       return !!h1 && h1.textContent !== 'Loading…';
@@ -132,6 +137,7 @@ const MAPPING = {
     await page.goto(`${publicUrl}/claimgate/console/mappings/corp`);
     await atProvider(page, 'pat');
     await page.waitForURL(`${publicUrl}/claimgate/console/mappings/corp`);
+    await drawn(page);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Mapping corp');
     expect(await page.locator('h1').count()).toBe(1);
 
