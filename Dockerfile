@@ -28,11 +28,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-# package.json is needed at run time: its "type": "module" makes dist/*.js and migrations/*.js load as ESM.
+# package.json is needed at run time: its "type": "module" makes dist/**/*.js and migrations/*.js load as ESM.
 COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# dist/db/migrations.js loads ../../migrations/<name>.js, i.e. /app/migrations next to /app/dist.
+# dist/store/db/migrations.js loads ../../migrations/<name>.js, i.e. /app/migrations next to /app/dist.
 COPY --from=build /app/migrations ./migrations
 # /app/.claimgate holds the embedded database (database.dataDir default ./.claimgate/data) when no DATABASE_URL is
 # given: mount a volume there to keep it. /etc/claimgate is where the configuration file is mounted.
@@ -42,5 +42,5 @@ EXPOSE 8080
 # The slim image has no curl; Node's fetch does the check. Assumes listen.port 8080 and the default basePath.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/claimgate/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["node", "dist/app/cli/main.js"]
 CMD ["start", "--config", "/etc/claimgate/claimgate.yaml"]

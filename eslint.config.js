@@ -6,7 +6,7 @@ export default tseslint.config(
   js.configs.recommended,
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
   {
-    files: ['src/console/static/**/*.js'],
+    files: ['src/features/console/static/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
         ['window', 'document', 'fetch', 'history', 'location', 'navigator', 'URL', 'URLSearchParams', 'HTMLElement', 'Event', 'setTimeout', 'clearTimeout', 'Intl', 'Node', 'Element', 'console'].map((g) => [g, 'readonly']),

@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     // Sources run through tsx (transpiled once at load; the same JavaScript as dist/ at run time).
     const profileDir = join(ROOT, 'bench/results/profiles');
     if (flags.profile) mkdirSync(profileDir, { recursive: true });
-    const gateway = startProc('claimgate', process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', config], {
+    const gateway = startProc('claimgate', process.execPath, ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'start', '--config', config], {
       ...process.env,
       DATABASE_URL: dbUrl,
       // Every process (primary and workers) writes its profile when it exits at the end of the run.
@@ -321,7 +321,7 @@ async function main(): Promise<void> {
         rows.push({ scenario: 'f', subject: 'SCIM', note: 'SCIM is not available in this build' });
       } else {
         const created = JSON.parse(
-          execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'tokens', 'create', '--name', `bench-${Date.now()}`, '--scopes', 'scim', '--json', '--config', config], {
+          execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'tokens', 'create', '--name', `bench-${Date.now()}`, '--scopes', 'scim', '--json', '--config', config], {
             env: { ...process.env, DATABASE_URL: dbUrl },
           }).toString(),
         ) as { token: string };

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { createLogger, type Logger } from '../src/audit/logger.js';
-import { parseConfigObject } from '../src/config/load.js';
-import type { Config } from '../src/config/schema.js';
-import { openDatabase, type Database } from '../src/db/index.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { createLogger, type Logger } from '../src/observability/logger.js';
+import { parseConfigObject } from '../src/core/config/load.js';
+import type { Config } from '../src/core/config/schema.js';
+import { openDatabase, type Database } from '../src/store/db/index.js';
+import { startServer, type RunningServer } from '../src/app/server.js';
 import { startApp, DEFAULT_RETURN_TO, type DemoApp } from './app.js';
 import { freePort } from './net.js';
 import { PEOPLE, findPerson, type DemoPerson } from './people.js';

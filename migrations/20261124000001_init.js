@@ -1,5 +1,5 @@
 // The initial schema, one for PostgreSQL and the embedded PGlite. Plain ESM JavaScript so it loads both
-// from the TypeScript sources and from dist/ (see src/db/migrations.ts). Times are timestamptz (UTC).
+// from the TypeScript sources and from dist/ (see src/store/db/migrations.ts). Times are timestamptz (UTC).
 
 /**
  * @param {import('knex').Knex} knex

@@ -1,5 +1,5 @@
 // Admin API storage (CONTRACT §3 "Admin API"): versioned claim mappings and the request log. Plain ESM
-// JavaScript so it loads from the TypeScript sources and from dist/ (see src/db/migrations.ts).
+// JavaScript so it loads from the TypeScript sources and from dist/ (see src/store/db/migrations.ts).
 
 /**
  * @param {import('knex').Knex} knex

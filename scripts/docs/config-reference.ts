@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configSchema } from '../../src/config/schema.js';
+import { configSchema } from '../../src/core/config/schema.js';
 
 /**
  * The reference part of docs/configuration.md, built from the zod schema: one table per top-level key with every

@@ -1,6 +1,6 @@
-import { ERROR_TABLE, type ErrorEntry } from '../../src/errors-table.js';
+import { ERROR_TABLE, type ErrorEntry } from '../../src/core/errors/table.js';
 
-/** The code table of docs/errors.md: one table per area, codes in the order of src/errors-table.ts. */
+/** The code table of docs/errors.md: one table per area, codes in the order of src/core/errors/table.ts. */
 const AREA_TITLES: Record<ErrorEntry['area'], string> = {
   'sign-in': 'Sign-in and login',
   token: 'Tokens refused by the trust map',

@@ -1,5 +1,5 @@
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import type { Scope } from '../../src/credentials/index.js';
+import type { Scope } from '../../src/core/credentials/index.js';
 
 export interface AdminGateway extends TestGateway {
   /** Bearer tokens: write (admin:write), read (admin:read), metrics (metrics:read), scim (no admin scope). */

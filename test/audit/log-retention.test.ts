@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parseConfigObject } from '../../src/config/load.js';
-import { purgeRequestLogs, retentionOf } from '../../src/audit/request-log.js';
-import { maskClientIp, obfuscateClientId } from '../../src/audit/log-masking.js';
+import { parseConfigObject } from '../../src/core/config/load.js';
+import { purgeRequestLogs, retentionOf } from '../../src/observability/request-log.js';
+import { maskClientIp, obfuscateClientId } from '../../src/observability/log-masking.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 describe(`request-log retention per kind, client addresses (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { redact, MASK } from '../../src/audit/redact.js';
+import { redact, MASK } from '../../src/observability/redact.js';
 
 describe('redact', () => {
   it('masks secrets by key, token-shaped strings anywhere, and SCIM PATCH values aimed at a password', () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
-import { InvalidationBus } from '../../src/cache/invalidation.js';
-import { InvalidatedCache } from '../../src/cache/invalidated-cache.js';
+import { InvalidationBus } from '../../src/core/cache/invalidation.js';
+import { InvalidatedCache } from '../../src/core/cache/invalidated-cache.js';
 
 describe('InvalidatedCache', () => {
   const setup = async () => {

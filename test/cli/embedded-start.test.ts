@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runCli, type CliIo } from '../../src/cli.js';
+import { runCli, type CliIo } from '../../src/app/cli/main.js';
 import { call } from '../helpers/gateway.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliIo } from '../../src/cli.js';
-import { parseConfigObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { openDatabase } from '../../src/db/index.js';
-import { DataDirLockedError, LOCK_FILE, lockDataDir, readLockOwner } from '../../src/db/data-dir-lock.js';
+import { runCli, type CliIo } from '../../src/app/cli/main.js';
+import { parseConfigObject } from '../../src/core/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer, type RunningServer } from '../../src/app/server.js';
+import { openDatabase } from '../../src/store/db/index.js';
+import { DataDirLockedError, LOCK_FILE, lockDataDir, readLockOwner } from '../../src/store/db/data-dir-lock.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { describeIfPostgres, TEST_DB_OPTIONS } from '../helpers/db.js';
 

@@ -68,7 +68,7 @@ mappings:
   corp: { user: { usercode: preferred_username }, roles: [{ default: [viewer] }] }
 `,
     );
-    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', join(dir, 'claimgate.yaml')], {
+    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'start', '--config', join(dir, 'claimgate.yaml')], {
       env: { ...process.env, DATABASE_URL: dbUrl, SESSION_SECRET: 'z'.repeat(40), PORT: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli.js';
+import { runCli } from '../../src/app/cli/main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cg-check-'));
 async function check(text: string | null, env: Record<string, string> = {}) {

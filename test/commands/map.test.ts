@@ -2,9 +2,9 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliIo } from '../../src/cli.js';
-import { openDatabase } from '../../src/db/index.js';
-import { UserStore } from '../../src/users/index.js';
+import { runCli, type CliIo } from '../../src/app/cli/main.js';
+import { openDatabase } from '../../src/store/db/index.js';
+import { UserStore } from '../../src/store/users/index.js';
 import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
 
 const CLAIM = 'https://www.panintelligence.com/claims/userSyncPayload';

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { runCli, type CliIo } from '../../src/cli.js';
-import { parseConfigObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { openDatabase } from '../../src/db/index.js';
-import { MappingVersionStore } from '../../src/admin/mapping-store.js';
+import { runCli, type CliIo } from '../../src/app/cli/main.js';
+import { parseConfigObject } from '../../src/core/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer, type RunningServer } from '../../src/app/server.js';
+import { openDatabase } from '../../src/store/db/index.js';
+import { MappingVersionStore } from '../../src/features/admin/mapping-store.js';
 import { call } from '../helpers/gateway.js';
 import { TEST_DB_OPTIONS } from '../helpers/db.js';
 

@@ -2,8 +2,8 @@ import { describe, it, expect } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfigText, loadConfigFile } from '../../src/config/load.js';
-import { ConfigError, formatProblem } from '../../src/config/problems.js';
+import { parseConfigText, loadConfigFile } from '../../src/core/config/load.js';
+import { ConfigError, formatProblem } from '../../src/core/config/problems.js';
 
 const SECRET = 'x'.repeat(40);
 const base = `

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader, decodeJwt } from 'jose';
-import { runCli, type CliIo } from '../../src/cli.js';
+import { runCli, type CliIo } from '../../src/app/cli/main.js';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const req = (authorization?: string) => ({ headers: authorization ? { authorization } : {} }) as IncomingMessage;

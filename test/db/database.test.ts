@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { openDatabase, type Database } from '../../src/db/index.js';
-import { UnavailableError } from '../../src/errors.js';
+import { openDatabase, type Database } from '../../src/store/db/index.js';
+import { UnavailableError } from '../../src/core/errors/errors.js';
 import { describeIfPostgres, openTestDatabase, TEST_DB_OPTIONS } from '../helpers/db.js';
 import { Flaky } from '../helpers/flaky.js';
 

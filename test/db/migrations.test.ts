@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Database } from '../../src/db/index.js';
-import { MIGRATIONS } from '../../src/db/index.js';
-import { migrationSource } from '../../src/db/migrations.js';
+import type { Database } from '../../src/store/db/index.js';
+import { MIGRATIONS } from '../../src/store/db/index.js';
+import { migrationSource } from '../../src/store/db/migrations.js';
 import { openTestDatabase } from '../helpers/db.js';
 
 /** The core tables; later migrations add more (each checked by its own capability's tests). */

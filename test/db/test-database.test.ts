@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MIGRATIONS } from '../../src/db/index.js';
+import { MIGRATIONS } from '../../src/store/db/index.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { templateKey } from '../helpers/pglite-template.js';
 

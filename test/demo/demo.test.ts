@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createLogger } from '../../src/audit/logger.js';
-import { TrustMap } from '../../src/tokens/index.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { TrustMap } from '../../src/core/tokens/index.js';
 import { startDemo, type Demo } from '../../demo/demo.js';
 
 /**

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
-import { parseConfigObject } from '../../src/config/load.js';
+import { parseConfigObject } from '../../src/core/config/load.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

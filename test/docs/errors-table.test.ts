@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT } from '../../scripts/generate-docs.js';
-import { ERROR_TABLE, errorEntry } from '../../src/errors-table.js';
+import { ERROR_TABLE, errorEntry } from '../../src/core/errors/table.js';
 
 /**
  * Every place in src/ that raises a problem-format error, found by reading the source: `new GatewayError('code',
@@ -38,14 +38,14 @@ export function errorSites(text: string, file: string): Site[] {
 }
 
 /** Codes raised by subclasses with a fixed code, which the scan above does not see. */
-const FIXED_CODE_SUBCLASSES: Site[] = [{ file: 'src/mapping/errors.ts', code: 'mapping_invalid', status: 400 }];
+const FIXED_CODE_SUBCLASSES: Site[] = [{ file: 'src/core/mapping/errors.ts', code: 'mapping_invalid', status: 400 }];
 
 const sites = [
   ...sourceFiles(join(ROOT, 'src')).flatMap((f) => errorSites(readFileSync(f, 'utf8'), relative(ROOT, f))),
   ...FIXED_CODE_SUBCLASSES,
 ];
 
-describe('the error table (src/errors-table.ts, rendered as docs/errors.md)', () => {
+describe('the error table (src/core/errors/table.ts, rendered as docs/errors.md)', () => {
   it('finds the construction sites it checks', () => {
     expect(sites.length).toBeGreaterThan(90);
     expect(errorSites("throw new TokenError('jwks_unavailable', 'x', {\n  status: 503,\n});", 'f')).toEqual([

@@ -6,7 +6,7 @@ import {
   stripIdentityHeaders,
   buildIdentityHeaders,
   encodeHeaderValue,
-} from '../../src/forwarding/identity-headers.js';
+} from '../../src/web/identity-headers.js';
 
 const NAMES = {
   user: 'X-Claimgate-User',

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from '@jest/globals';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { RedirectMinter } from '../../src/forwarding/redirect-mode.js';
+import { RedirectMinter } from '../../src/features/redirect/redirect-mode.js';
 
 const SHARED = 'redirect-shared-secret-0123456789-abcdefgh';
 const cleanups: TestGateway[] = [];

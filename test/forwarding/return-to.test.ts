@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { safeReturnTo, RETURN_TO_MAX_LENGTH } from '../../src/forwarding/return-to.js';
+import { safeReturnTo, RETURN_TO_MAX_LENGTH } from '../../src/web/return-to.js';
 
 const PUBLIC = 'https://bi.example.com';
 const opts = { publicUrl: PUBLIC, allowedOrigins: ['https://portal.example.com', 'http://localhost:3000/ignored-path'], basePath: '/claimgate' };

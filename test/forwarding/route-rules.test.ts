@@ -1,8 +1,8 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { compileRoutes, authorize, routeMatchKey } from '../../src/forwarding/route-rules.js';
-import { normalizeRequestPath } from '../../src/http/path-normalize.js';
-import type { RouteConfig } from '../../src/config/schema.js';
+import { compileRoutes, authorize, routeMatchKey } from '../../src/core/upstream/route-rules.js';
+import { normalizeRequestPath } from '../../src/web/path-normalize.js';
+import type { RouteConfig } from '../../src/core/config/schema.js';
 
 const ROUTES: RouteConfig[] = [
   { path: '/assets/*', public: true },

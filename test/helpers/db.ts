@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe } from '@jest/globals';
 import { describeIfAvailable } from './skip.js';
 import pg from 'pg';
-import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/index.js';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/store/db/index.js';
 import { discardTemplate, migratedTemplate } from './pglite-template.js';
 
 /** Defaults for tests: small pool, short timeouts. */

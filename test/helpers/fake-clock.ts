@@ -1,4 +1,4 @@
-import type { JobClock } from '../../src/jobs/clock.js';
+import type { JobClock } from '../../src/features/jobs/clock.js';
 
 interface Timer {
   due: number;

@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import winston from 'winston';
-import { parseConfigObject } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import type { GatewayOptions } from '../../src/gateway.js';
-import type { Database } from '../../src/db/index.js';
+import { parseConfigObject } from '../../src/core/config/load.js';
+import type { Config } from '../../src/core/config/schema.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer, type RunningServer } from '../../src/app/server.js';
+import type { GatewayOptions } from '../../src/app/gateway.js';
+import type { Database } from '../../src/store/db/index.js';
 import { openSameDatabase, openTestDatabase, type TestDatabase } from './db.js';
 import { makeKeyPair, signToken, type KeyPair } from './tokens.js';
 

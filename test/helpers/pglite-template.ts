@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDatabase, type DatabaseOptions } from '../../src/db/index.js';
-import { MIGRATIONS, migrationUrl } from '../../src/db/migrations.js';
+import { openDatabase, type DatabaseOptions } from '../../src/store/db/index.js';
+import { MIGRATIONS, migrationUrl } from '../../src/store/db/migrations.js';
 
 /** A lock older than this was left by a run that died while building; it is taken over. */
 const STALE_LOCK_MS = 120_000;

@@ -15,7 +15,7 @@ import {
   type JWTHeaderParameters,
   type JWTPayload,
 } from 'jose';
-import { issuerSchema, type IssuerConfig } from '../../src/config/schema.js';
+import { issuerSchema, type IssuerConfig } from '../../src/core/config/schema.js';
 
 /** Fixed test clock (seconds): tokens and the TrustMap's `now()` agree on it, whatever the wall clock says. */
 export const NOW = 1_760_000_000;

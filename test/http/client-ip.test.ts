@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { resolveClient, compileTrustedProxies } from '../../src/http/client-ip.js';
+import { resolveClient, compileTrustedProxies } from '../../src/web/client-ip.js';
 
 const FWD = {
   'x-forwarded-for': '6.6.6.6, 203.0.113.7',

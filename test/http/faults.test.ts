@@ -1,8 +1,8 @@
 import { it, expect, beforeAll, afterAll } from '@jest/globals';
-import { openDatabase, type Database } from '../../src/db/index.js';
-import { parseConfigObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/audit/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { openDatabase, type Database } from '../../src/store/db/index.js';
+import { parseConfigObject } from '../../src/core/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer, type RunningServer } from '../../src/app/server.js';
 import { describeIfPostgres, TEST_DB_OPTIONS } from '../helpers/db.js';
 import { Flaky } from '../helpers/flaky.js';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { RateLimiter, addressKey } from '../../src/http/rate-limit.js';
+import { RateLimiter, addressKey } from '../../src/web/rate-limit.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 describe('RateLimiter', () => {

@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { Scope } from '../../src/credentials/index.js';
+import type { Scope } from '../../src/core/credentials/index.js';
 import { describeIfPostgres } from '../helpers/db.js';
 import { DEFAULT_MAPPING, call, cookieOf, startAnotherInstance, startTestGateway, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
 import { startBalancer, type Balancer } from '../helpers/balancer.js';

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { egressSettings, bypassesProxy } from '../../src/idp/egress.js';
+import { egressSettings, bypassesProxy } from '../../src/core/idp/egress.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startGraphStandIn, type GraphStandIn } from '../helpers/graph-stand-in.js';
 import { browse, CookieJar, resignIdToken, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';

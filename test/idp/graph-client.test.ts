@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
-import { graphSchema } from '../../src/config/idp-schema.js';
-import { EntraGroups } from '../../src/idp/entra-groups.js';
-import { GraphClient, GraphUnavailable } from '../../src/idp/graph-client.js';
+import { graphSchema } from '../../src/core/config/idp-schema.js';
+import { EntraGroups } from '../../src/core/idp/entra-groups.js';
+import { GraphClient, GraphUnavailable } from '../../src/core/idp/graph-client.js';
 import { startGraphStandIn, type GraphStandIn } from '../helpers/graph-stand-in.js';
 import { issuerConfig } from '../helpers/tokens.js';
 

@@ -2,11 +2,11 @@ import { describe, it, expect } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli.js';
-import { parseConfigText } from '../../src/config/load.js';
-import { compileMapping, evaluateMapping, mappingSchema } from '../../src/mapping/index.js';
-import { TrustMap } from '../../src/tokens/index.js';
-import { evaluateOptionsFor } from '../../src/config/presets.js';
+import { runCli } from '../../src/app/cli/main.js';
+import { parseConfigText } from '../../src/core/config/load.js';
+import { compileMapping, evaluateMapping, mappingSchema } from '../../src/core/mapping/index.js';
+import { TrustMap } from '../../src/core/tokens/index.js';
+import { evaluateOptionsFor } from '../../src/core/config/presets.js';
 import { issuerConfig, makeKeyPair, NOW, signToken } from '../helpers/tokens.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cg-init-'));

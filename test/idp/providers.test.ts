@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { runCli } from '../../src/cli.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { runCli } from '../../src/app/cli/main.js';
+import { parseConfigText } from '../../src/core/config/load.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
 

@@ -1,5 +1,5 @@
 import type { TestGateway } from '../helpers/gateway.js';
-import type { Scope } from '../../src/credentials/index.js';
+import type { Scope } from '../../src/core/credentials/index.js';
 
 /** Every source a right can come from, with the role it gives in these tests. */
 export const SOURCE_ROLES: [string, string][] = [

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { runCli } from '../../src/cli.js';
+import { runCli } from '../../src/app/cli/main.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../../src/db/index.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { openDatabase } from '../../src/store/db/index.js';
+import { parseConfigText } from '../../src/core/config/load.js';
 
 const dbName = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
 

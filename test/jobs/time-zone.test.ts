@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { nextDailyAt, previousDailyAt, startOfDay } from '../../src/jobs/time-zone.js';
+import { nextDailyAt, previousDailyAt, startOfDay } from '../../src/features/jobs/time-zone.js';
 
 const at = (s: string) => Date.parse(s);
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -5,9 +5,9 @@ import {
   mappingSchema,
   MappingConfigError,
   validateMappingDocument,
-} from '../../src/mapping/index.js';
-import { GatewayError } from '../../src/errors.js';
-import { compileExpression, evaluateExpression } from '../../src/mapping/jmespath-engine.js';
+} from '../../src/core/mapping/index.js';
+import { GatewayError } from '../../src/core/errors/errors.js';
+import { compileExpression, evaluateExpression } from '../../src/core/mapping/jmespath-engine.js';
 
 const paths = (problems: { path: string }[]) => problems.map((p) => p.path);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from '@jest/globals';
-import { compileExpression, evaluateExpression } from '../../src/mapping/jmespath-engine.js';
+import { compileExpression, evaluateExpression } from '../../src/core/mapping/jmespath-engine.js';
 
 /**
  * Every expression found in the repository (source, tests, demo, bench, example config, documentation) plus

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { evaluateMapping, SYNC_MODES, MAPPABLE_USER_FIELDS, type MappingInput } from '../../src/mapping/index.js';
+import { evaluateMapping, SYNC_MODES, MAPPABLE_USER_FIELDS, type MappingInput } from '../../src/core/mapping/index.js';
 import { allowed, compile, traceAt } from './fixtures.js';
 
 const corp: MappingInput = {

@@ -7,7 +7,7 @@ import {
   type DesiredUser,
   type MappingInput,
   type MappingOutcome,
-} from '../../src/mapping/index.js';
+} from '../../src/core/mapping/index.js';
 
 /** Compiles a mapping document, failing the test with its problems if it does not compile. */
 export function compile(input: Omit<MappingInput, 'user'> & { user?: MappingInput['user'] }): CompiledMapping {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import type { MappingInput } from '../../src/mapping/index.js';
+import type { MappingInput } from '../../src/core/mapping/index.js';
 import { allowed, compile, traceAt } from './fixtures.js';
 
 type Rules = MappingInput['roles'];

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { evaluateMapping } from '../../src/mapping/index.js';
+import { evaluateMapping } from '../../src/core/mapping/index.js';
 import { allowed, compile, traceAt } from './fixtures.js';
 
 const CLAIM = 'https://www.panintelligence.com/claims/userSyncPayload';

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { evaluateMapping, type MappingInput } from '../../src/mapping/index.js';
+import { evaluateMapping, type MappingInput } from '../../src/core/mapping/index.js';
 import { allowed, compile, traceAt } from './fixtures.js';
 
 /** Passes the compiler (known function, right arity) but fails at every evaluation: length() of a number. */

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { compileTemplate, expandTemplate, groupsOf } from '../../src/mapping/template.js';
+import { compileTemplate, expandTemplate, groupsOf } from '../../src/core/mapping/template.js';
 
 /** What String.prototype.replace puts in place of the match: the oracle for our expansion. */
 function nativeExpansion(input: string, regex: RegExp, template: string): string | null {

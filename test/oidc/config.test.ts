@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
-import { parseConfigObject } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/problems.js';
+import { parseConfigObject } from '../../src/core/config/load.js';
+import { ConfigError } from '../../src/core/config/problems.js';
 
 const base = (oidc: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   publicUrl: 'http://gateway.test',

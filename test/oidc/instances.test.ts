@@ -1,6 +1,6 @@
 import { it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { SessionCookie } from '../../src/sessions/cookie.js';
+import { SessionCookie } from '../../src/core/sessions/cookie.js';
 import { describeIfPostgres } from '../helpers/db.js';
 import { call, startAnotherInstance, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, type Account, type TestProvider } from '../helpers/oidc-provider.js';

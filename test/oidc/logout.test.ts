@@ -28,7 +28,7 @@ describe('logout: RP-initiated at the provider, and back-channel logout from it'
   };
   const me = (jar: CookieJar) => call(`${gw.url}/claimgate/me`, { headers: { cookie: jar.header(gw.url)! } });
   const sidOf = async (jar: CookieJar) => {
-    const { SessionCookie } = await import('../../src/sessions/cookie.js');
+    const { SessionCookie } = await import('../../src/core/sessions/cookie.js');
     const raw = jar.get(gw.url, 'claimgate_session')!;
     const row = await gw.db.knex('sessions').where({ id_hash: SessionCookie.hashId(raw.split('.')[0]!) }).first();
     const data = typeof row.data === 'string' ? JSON.parse(row.data) : row.data;

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { call, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, type Account, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, CLIENT_SECRET, REFRESHING_OIDC, startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
-import { SessionCookie } from '../../src/sessions/cookie.js';
+import { SessionCookie } from '../../src/core/sessions/cookie.js';
 import { within } from '../helpers/wait.js';
 
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { MAX_RETURN_TO_CHARS, MAX_TRANSACTIONS, TransactionCookie, type Transaction } from '../../src/oidc/transaction-cookie.js';
+import { MAX_RETURN_TO_CHARS, MAX_TRANSACTIONS, TransactionCookie, type Transaction } from '../../src/features/oidc/transaction-cookie.js';
 
 const SECRET = 'x'.repeat(40);
 

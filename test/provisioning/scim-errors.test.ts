@@ -116,9 +116,9 @@ describeIfPostgres('SCIM filter plan on PostgreSQL', () => {
     expect(r.json().Resources[0].userName).toBe('user4242');
 
     // The same condition the filter compiler produces, explained.
-    const { userFilterScope } = await import('../../src/provisioning/scim/filter-scopes.js');
-    const { compileFilter } = await import('../../src/provisioning/scim/filter-sql.js');
-    const { parseFilter } = await import('../../src/provisioning/scim/filter-parse.js');
+    const { userFilterScope } = await import('../../src/features/scim/filter-scopes.js');
+    const { compileFilter } = await import('../../src/features/scim/filter-sql.js');
+    const { parseFilter } = await import('../../src/features/scim/filter-parse.js');
     const compiled = compileFilter(parseFilter('userName eq "USER4242"'), userFilterScope());
     const sql = knex('users as u').leftJoin('scim_users as s', 's.user_id', 'u.id').select('u.id').whereRaw(compiled.sql, compiled.bindings).orderBy('u.id').limit(100).toSQL();
     const plan = (await knex.raw(`EXPLAIN ${sql.sql}`, sql.bindings as never)) as { rows: { 'QUERY PLAN': string }[] };

@@ -4,12 +4,12 @@
  */
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { safeReturnTo } from '../../src/forwarding/return-to.js';
-import { makeHeaderFilter, buildIdentityHeaders, isClaimgateHeader } from '../../src/forwarding/identity-headers.js';
-import { normalizeRequestPath } from '../../src/http/path-normalize.js';
-import { compileRoutes, authorize } from '../../src/forwarding/route-rules.js';
-import { validateMappingDocument, evaluateMapping } from '../../src/mapping/index.js';
-import { SessionCookie } from '../../src/sessions/cookie.js';
+import { safeReturnTo } from '../../src/web/return-to.js';
+import { makeHeaderFilter, buildIdentityHeaders, isClaimgateHeader } from '../../src/web/identity-headers.js';
+import { normalizeRequestPath } from '../../src/web/path-normalize.js';
+import { compileRoutes, authorize } from '../../src/core/upstream/route-rules.js';
+import { validateMappingDocument, evaluateMapping } from '../../src/core/mapping/index.js';
+import { SessionCookie } from '../../src/core/sessions/cookie.js';
 
 const RUNS = { numRuns: 2000 };
 const opts = { publicUrl: 'https://bi.example.com', allowedOrigins: ['https://portal.example.com'], basePath: '/claimgate' };

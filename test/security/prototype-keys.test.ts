@@ -4,7 +4,7 @@ import { makeKeyPair, startJwksServer, type JwksServer, type KeyPair } from '../
 import { eventually, startAdminGateway, type AdminGateway } from '../admin/helpers.js';
 import { APP_ID, pushBody, type TestEvent } from '../provisioning/events/push.js';
 import { hasPostgres } from '../helpers/db.js';
-import { redact } from '../../src/audit/redact.js';
+import { redact } from '../../src/observability/redact.js';
 
 /**
  * Names from requests that a plain object would resolve on its prototype: `constructor`, `toString`,

@@ -9,13 +9,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportSPKI } from 'jose';
-import { isClaimgateHeader } from '../../src/forwarding/identity-headers.js';
+import { isClaimgateHeader } from '../../src/web/identity-headers.js';
 import { call, cookieOf, ISS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, unsignedToken, type KeyPair } from '../helpers/tokens.js';
 import { postExpectingContinue, rawRequest, slowRequest } from '../helpers/raw-http.js';
 import { CookieJar, browse, type TestProvider } from '../helpers/oidc-provider.js';
 import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
-import type { Scope } from '../../src/credentials/index.js';
+import type { Scope } from '../../src/core/credentials/index.js';
 
 type Gw = 'proxy' | 'down' | 'forward' | 'oidc' | 'trusting';
 

@@ -1,14 +1,14 @@
 /**
- * Property tests for the SCIM filter parser and its SQL compiler (src/provisioning/scim/filter-*.ts): no input
+ * Property tests for the SCIM filter parser and its SQL compiler (src/features/scim/filter-*.ts): no input
  * crashes them, nothing the client wrote reaches the SQL text (every value is a bound parameter), and a bad filter
  * is always `400 invalidFilter`, over HTTP against the real database too.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { parseFilter } from '../../src/provisioning/scim/filter-parse.js';
-import { compileFilter } from '../../src/provisioning/scim/filter-sql.js';
-import { groupFilterScope, userFilterScope } from '../../src/provisioning/scim/filter-scopes.js';
-import { ScimError } from '../../src/provisioning/scim/scim-error.js';
+import { parseFilter } from '../../src/features/scim/filter-parse.js';
+import { compileFilter } from '../../src/features/scim/filter-sql.js';
+import { groupFilterScope, userFilterScope } from '../../src/features/scim/filter-scopes.js';
+import { ScimError } from '../../src/features/scim/scim-error.js';
 import { ENTERPRISE, USER, q, startScim, type ScimClient } from '../provisioning/scim-helpers.js';
 
 /** Every client-chosen piece carries this marker, so its appearance in SQL text is detectable. */

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { SessionStore } from '../../src/sessions/session-store.js';
-import { SessionCookie } from '../../src/sessions/cookie.js';
+import { SessionStore } from '../../src/core/sessions/session-store.js';
+import { SessionCookie } from '../../src/core/sessions/cookie.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 describe('session data at rest', () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { exportSPKI } from 'jose';
-import { TokenError } from '../../src/errors.js';
-import { TrustMap, type VerifyOptions } from '../../src/tokens/index.js';
+import { TokenError } from '../../src/core/errors/errors.js';
+import { TrustMap, type VerifyOptions } from '../../src/core/tokens/index.js';
 import {
   NOW,
   encryptedToken,

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { TokenError } from '../../src/errors.js';
-import { TrustMap, discoveryUrl } from '../../src/tokens/index.js';
+import { TokenError } from '../../src/core/errors/errors.js';
+import { TrustMap, discoveryUrl } from '../../src/core/tokens/index.js';
 import {
   NOW,
   issuerConfig,

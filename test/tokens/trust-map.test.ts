@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { GatewayError, TokenError } from '../../src/errors.js';
-import { TrustMap } from '../../src/tokens/index.js';
+import { GatewayError, TokenError } from '../../src/core/errors/errors.js';
+import { TrustMap } from '../../src/core/tokens/index.js';
 import { NOW, issuerConfig, makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
 
 const SECRET = 'an-hmac-secret-of-at-least-32-bytes!!';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { TokenError } from '../../src/errors.js';
-import { TrustMap, VerifyCache, hashToken } from '../../src/tokens/index.js';
+import { TokenError } from '../../src/core/errors/errors.js';
+import { TrustMap, VerifyCache, hashToken } from '../../src/core/tokens/index.js';
 import { NOW, issuerConfig, makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
 
 describe('VerifyCache', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { Database } from '../../src/db/index.js';
-import { UserStore } from '../../src/users/index.js';
+import type { Database } from '../../src/store/db/index.js';
+import { UserStore } from '../../src/store/users/index.js';
 import { describeIfPostgres, openTestDatabase } from '../helpers/db.js';
 import { desired, login } from './fixtures.js';
 

@@ -1,5 +1,5 @@
-import type { DesiredUser } from '../../src/mapping/types.js';
-import type { LoginSyncInput } from '../../src/users/index.js';
+import type { DesiredUser } from '../../src/core/mapping/types.js';
+import type { LoginSyncInput } from '../../src/store/users/index.js';
 
 export const CORP = { issuerId: 'corp', iss: 'https://idp.corp.example', source: 'mapping:corp' };
 export const PARTNER = { issuerId: 'partner', iss: 'https://idp.partner.example', source: 'mapping:partner' };

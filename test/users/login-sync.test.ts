@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { Database } from '../../src/db/index.js';
-import { GatewayError } from '../../src/errors.js';
-import { UserStore } from '../../src/users/index.js';
+import type { Database } from '../../src/store/db/index.js';
+import { GatewayError } from '../../src/core/errors/errors.js';
+import { UserStore } from '../../src/store/users/index.js';
 import { openTestDatabase } from '../helpers/db.js';
 import { CORP, PARTNER, desired, login } from './fixtures.js';
 

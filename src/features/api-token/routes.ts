@@ -1,0 +1,84 @@
+import type { Request, Response } from 'express';
+import type { GatewayContext } from '../../app/gateway-context.js';
+import { grants, isScope, type Credential, type Scope } from '../../core/credentials/index.js';
+
+/** An RFC 6749 (section 5.2) error answer. */
+function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+  if (status === 401) res.setHeader('WWW-Authenticate', basic ? 'Basic realm="claimgate", charset="UTF-8"' : 'Bearer');
+  res.status(status).json({ error, error_description: description });
+}
+
+/** Client credentials from HTTP Basic (RFC 6749 section 2.3.1: each part form-urlencoded) or from the form. */
+function clientCredentials(req: Request): { id: string; secret: string; basic: boolean } | 'both' | null {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const header = req.headers.authorization;
+  const inForm = typeof body.client_id === 'string' || typeof body.client_secret === 'string';
+  if (typeof header === 'string' && /^Basic /i.test(header)) {
+    if (inForm) return 'both';
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return null;
+    try {
+      const dec = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+      return { id: dec(decoded.slice(0, colon)), secret: dec(decoded.slice(colon + 1)), basic: true };
+    } catch {
+      return null;
+    }
+  }
+  if (typeof body.client_id === 'string' && typeof body.client_secret === 'string') {
+    return { id: body.client_id, secret: body.client_secret, basic: false };
+  }
+  return null;
+}
+
+/** Counts a token request before its body is read, and refuses one over `rateLimits.token` in the RFC 6749 format. */
+export function tokenRateLimit(ctx: GatewayContext) {
+  return (req: Request, res: Response, next: () => void): void => {
+    const wait = ctx.rateLimits.retryAfter('token', req);
+    if (wait === 0) return next();
+    res.setHeader('Retry-After', String(wait));
+    // The body stays unread: the connection cannot be reused.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    oauthError(res, 429, 'slow_down', 'Too many token requests; try again later.');
+  };
+}
+
+/**
+ * `POST /claimgate/oauth/token`: the client-credentials grant for API subscribers (a GUID and a secret exchanged
+ * for a JWT that expires after `provisioning.tokenTtlSeconds`, 15 minutes by default). Answers RFC 6749 bodies.
+ */
+export function tokenHandler(ctx: GatewayContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const client = clientCredentials(req);
+    if (client === 'both') return oauthError(res, 400, 'invalid_request', 'Authenticate the client once: HTTP Basic or form fields, not both.');
+    if (body.grant_type === undefined) return oauthError(res, 400, 'invalid_request', 'grant_type is required.');
+    if (body.grant_type !== 'client_credentials') {
+      return oauthError(res, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
+    }
+    if (!client) return oauthError(res, 401, 'invalid_client', 'Client authentication failed.', true);
+    const credential: Credential | null = await ctx.credentials.store.authenticateClient(client.id, client.secret);
+    if (!credential) {
+      ctx.logger.info('token request refused', { reason: 'invalid_client' });
+      return oauthError(res, 401, 'invalid_client', 'Client authentication failed.', client.basic);
+    }
+    let scopes: Scope[] = credential.scopes;
+    if (body.scope !== undefined) {
+      if (typeof body.scope !== 'string') return oauthError(res, 400, 'invalid_request', 'scope must be a string.');
+      const asked = body.scope.split(' ').filter(Boolean);
+      // A scope implied by a held one (admin:write implies admin:read) is a subset of what the client holds.
+      const bad = asked.filter((s) => !isScope(s) || !grants(credential.scopes, s));
+      if (bad.length > 0 || asked.length === 0) {
+        return oauthError(res, 400, 'invalid_scope', `Scopes not granted to this client: ${bad.join(' ') || '(none asked)'}.`);
+      }
+      scopes = [...new Set(asked)] as Scope[];
+    }
+    const accessToken = await ctx.credentials.accessTokens.mint({ credentialId: credential.id, clientId: credential.clientId, scopes });
+    void ctx.credentials.store.touch(credential).catch(() => undefined);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Pragma', 'no-cache');
+    res.json({ access_token: accessToken, token_type: 'Bearer', expires_in: ctx.credentials.accessTokens.ttlSeconds, scope: scopes.join(' ') });
+  };
+}

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestContext } from '../../observability/logger.js';
+import type { Duplex } from 'node:stream';
+import type { GatewayContext } from '../../app/gateway-context.js';
+import { GatewayError } from '../../core/errors/errors.js';
+import { makeHeaderFilter, buildIdentityHeaders } from '../../web/identity-headers.js';
+import { compileRoutes, authorize } from '../../core/upstream/route-rules.js';
+import { normalizeRequestPath, type NormalizedPath } from '../../web/path-normalize.js';
+import { resolveClient } from '../../web/client-ip.js';
+import { sendError, wantsHtml, toGatewayError } from '../../web/problem.js';
+import { logRefusal } from '../../observability/refusal-log.js';
+import { namesUser, pageNav } from '../../web/page-nav.js';
+import type { OutgoingHeaders } from './proxy.js';
+import { forwardableHeaders } from './proxy.js';
+import type { AuthContext } from '../../core/sessions/authenticator.js';
+import { TunnelRegistry } from './tunnels.js';
+import { checkUpgradeRequest } from './upgrade.js';
+import { strippedRequestHeaders } from '../../core/upstream/stripped-headers.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+/** What the front door learnt about a proxied request, so later steps need not work it out again. */
+type RequestWithId = IncomingMessage & { requestId?: string; normalized?: NormalizedPath };
+
+/**
+ * The front door. Every request first loses any client-sent identity header (any case, `_` for `-`), on
+ * every path and method, error paths included. Then the gateway's own paths go to Express; every other
+ * path is the app's: authorised here on the hot path (no Express, no request log) and proxied.
+ */
+export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
+  const cfg = ctx.config;
+  const names = Object.values(cfg.forwarding.headerNames);
+  const isIdentityHeader = memoByName(makeHeaderFilter(names));
+  const isStripped = strippedRequestHeaders(cfg.forwarding.stripRequestHeaders);
+  const notForApp = (name: string) => isIdentityHeader(name) || isStripped(name);
+  const routes = compileRoutes(cfg.routes);
+  const base = cfg.basePath;
+  const publicUrl = new URL(cfg.publicUrl);
+  const publicProto = publicUrl.protocol.replace(':', '');
+  const cookieName = cfg.session.cookieName;
+
+  const stripIdentity = (req: IncomingMessage) => {
+    for (const name of Object.keys(req.headers)) if (isIdentityHeader(name)) delete req.headers[name];
+    // rawHeaders too, so nothing downstream (Express, logs) can see the client's version.
+    const raw = req.rawHeaders;
+    for (let i = raw.length - 2; i >= 0; i -= 2) if (isIdentityHeader(raw[i]!)) raw.splice(i, 2);
+  };
+
+  const isGatewayPath = (path: string) => path === base || path.startsWith(`${base}/`);
+
+  /** Request headers for the app: client headers minus identity/hop-by-hop/our cookie, plus ours. */
+  const upstreamHeaders = async (req: IncomingMessage, auth: AuthContext | null): Promise<OutgoingHeaders> => {
+    const headers = forwardableHeaders(req.headers, notForApp);
+    const requestId = (req as RequestWithId).requestId ?? requestContext.getStore()?.requestId;
+    if (requestId) headers['x-request-id'] = requestId;
+    if (typeof headers.cookie === 'string') {
+      const kept = headers.cookie
+        .split(/;\s*/)
+        .filter((c) => c.split('=', 1)[0]!.trim() !== cookieName)
+        .join('; ');
+      if (kept) headers.cookie = kept;
+      else delete headers.cookie;
+    }
+    // What a client says about the request's route (its address, scheme, host, original URI) is believed only
+    // from a trusted proxy; from anyone else it is removed, so the app cannot build links to a forged host.
+    const client = resolveClient(req.socket.remoteAddress, req.headers, cfg.trustedProxies);
+    if (!client.trusted || !cfg.forwarding.forwardedHeaders) {
+      for (const name of Object.keys(headers)) if (isRouteHeader(name)) delete headers[name];
+    }
+    if (cfg.forwarding.forwardedHeaders) {
+      const prior = client.trusted && typeof req.headers['x-forwarded-for'] === 'string' ? `${req.headers['x-forwarded-for']}, ` : '';
+      headers['x-forwarded-for'] = `${prior}${req.socket.remoteAddress ?? ''}`;
+      headers['x-forwarded-proto'] = client.trusted && client.proto ? client.proto : publicProto;
+      headers['x-forwarded-host'] = client.trusted && client.host ? client.host : publicUrl.host;
+    }
+    if (auth) Object.assign(headers, await identityHeaders(auth));
+    return headers;
+  };
+
+  /**
+   * The identity headers of a user, built once per user version and assertion (the assertion is re-signed well
+   * before it expires, which also rebuilds these).
+   */
+  const builtHeaders = new Map<string, { version: number; assertion: string; headers: Record<string, string> }>();
+  const identityHeaders = async (auth: AuthContext): Promise<Record<string, string>> => {
+    const { identity } = auth;
+    const assertion = await ctx.assertion.assertionFor(identity);
+    const hit = builtHeaders.get(identity.userId);
+    if (hit && hit.version === identity.version && hit.assertion === assertion) return hit.headers;
+    const headers = buildIdentityHeaders(identity, cfg.forwarding.headerNames, assertion);
+    if (builtHeaders.size >= 50_000) builtHeaders.clear();
+    builtHeaders.set(identity.userId, { version: identity.version, assertion, headers });
+    return headers;
+  };
+
+  /** Who the caller is and whether the route lets them through; throws the refusal. */
+  const admit = async (req: IncomingMessage): Promise<AuthContext | null> => {
+    const norm = (req as RequestWithId).normalized ?? normalizeRequestPath(req.url ?? '/');
+    if (!norm.ok) throw new GatewayError('path_invalid', 400, 'The request path is not acceptable.');
+    const rule = routes.match(norm.path, req.method ?? 'GET');
+    if (rule?.public) return null;
+    const auth = await ctx.authenticator.authenticate(req);
+    const decision = authorize(rule, auth ? auth.identity : null);
+    if (decision === 'login') throw notSignedIn(req);
+    if (decision === 'deny') throw new GatewayError('route_forbidden', 403, 'Your roles do not allow access to this page.');
+    return auth;
+  };
+
+  const notSignedIn = (req: IncomingMessage): GatewayError => {
+    if (wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const location = `${base}/login?return_to=${encodeURIComponent(req.url ?? '/')}`;
+      return new GatewayError('login_required', 302, 'Sign in first.', { extra: { location } });
+    }
+    return new GatewayError('unauthenticated', 401, 'Sign in first, or send a bearer token.');
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+    const ge = toGatewayError(err);
+    if (ge.status === 302 && typeof ge.extra?.location === 'string') {
+      res.writeHead(302, { Location: ge.extra.location, 'Cache-Control': 'no-store' });
+      res.end();
+      return;
+    }
+    if (ge.code === 'upstream_unavailable' || ge.code === 'upstream_timeout') {
+      // The operator needs the reason (refused, reset, DNS...); the client only gets the code.
+      const cause = ge.cause as { code?: string; message?: string } | undefined;
+      ctx.logger.warn('upstream request failed', { code: ge.code, cause: cause?.code ?? cause?.message, requestId: (req as RequestWithId).requestId });
+    } else if (ge.status >= 500) {
+      ctx.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err, requestId: (req as RequestWithId).requestId });
+    }
+    if (ge.code === 'client_closed') {
+      res.destroy();
+      return;
+    }
+    if (ge.status < 500) {
+      const norm = (req as RequestWithId).normalized;
+      const route = norm?.ok ? norm.path : (req.url ?? '/').split('?')[0]!;
+      logRefusal(ctx.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
+    }
+    if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
+    void pageNav(ctx, req).then(
+      (nav) => sendError(req, res, ge, {}, { nav }),
+      () => sendError(req, res, ge),
+    );
+  };
+
+  const proxyRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const auth = await admit(req);
+    const headers = await upstreamHeaders(req, auth);
+    await ctx.proxy!.forward(req, res, headers);
+  };
+
+  const handler: Handler = (req, res) => {
+    const requestId = newRequestId(req);
+    res.setHeader('X-Request-Id', requestId);
+    stripIdentity(req);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const normalized = normalizeRequestPath(url);
+    if (isGatewayPath(rawPath) || (normalized.ok && isGatewayPath(normalized.path))) {
+      // Gateway routes log through the request context. Proxied traffic does not enter it: an
+      // AsyncLocalStorage context costs every promise of the request, and the proxy path logs only on failure,
+      // with the id passed explicitly.
+      requestContext.run({ requestId }, () => gatewayApp(req, res));
+      return;
+    }
+    (req as RequestWithId).requestId = requestId;
+    (req as RequestWithId).normalized = normalized;
+    if (cfg.upstream.mode !== 'proxy' || !ctx.proxy) {
+      sendError(req, res, new GatewayError('not_found', 404, 'There is nothing here.'));
+      return;
+    }
+    proxyRequest(req, res).catch((err) => fail(req, res, err));
+  };
+
+  /** WebSocket upgrades: same admission and header rules as a request; a tunnel only once the app switched. */
+  /** A tunnel stays open while its user is the same version, still ACTIVE, and its session (if any) live. */
+  const tunnels = new TunnelRegistry(ctx.bus, async (owner) => {
+    const state = await ctx.authStates.get(owner.userId);
+    if (!state || state.lifecycle !== 'ACTIVE' || state.version !== owner.version) return false;
+    if (owner.sessionHash === undefined) return true;
+    const session = await ctx.sessionCache.get(owner.sessionHash);
+    return !!session && ctx.sessions.isLive(session);
+  });
+
+  const upgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    stripIdentity(req);
+    socket.on('error', () => socket.destroy());
+    if (cfg.upstream.mode !== 'proxy' || !ctx.proxy || isGatewayPath(normalizeOrSelf((req.url ?? '/').split('?')[0]!))) {
+      refuse(socket, 'HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    Promise.resolve()
+      .then(() => checkUpgradeRequest(req))
+      .then(async (handshake) => {
+        const auth = await admit(req);
+        const headers = await upstreamHeaders(req, auth);
+        delete headers.connection;
+        delete headers.upgrade;
+        if (auth) tunnels.add(socket, { userId: auth.identity.userId, version: auth.identity.version, sessionHash: auth.session?.idHash });
+        ctx.proxy!.forwardUpgrade(req, socket, head, headers, handshake);
+      })
+      .catch((err) => {
+        const ge = toGatewayError(err);
+        const status = ge.status === 302 ? 401 : ge.status;
+        if (status < 500) logRefusal(ctx.logger, { code: ge.code, status, route: normalizeOrSelf((req.url ?? '/').split('?')[0]!), err });
+        const challenge = status === 401 ? 'www-authenticate: Bearer\r\n' : '';
+        refuse(socket, `HTTP/1.1 ${status} ${ge.code}\r\n${challenge}connection: close\r\ncontent-length: 0\r\n\r\n`);
+      });
+  };
+
+  /** The upgrade handler owns its tunnels: `closeAll()` ends them at shutdown (an HTTP server does not). */
+  const upgrade = Object.assign(upgradeHandler, { closeAll: () => tunnels.closeAll() });
+  return { handler, upgrade };
+}
+
+/**
+ * The id that joins this request's log lines (and the app's, which receives it as X-Request-Id). A client's own
+ * X-Request-Id is kept when it is a short plain token, so a trace can be followed across systems; anything else
+ * is replaced.
+ */
+function newRequestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && /^[A-Za-z0-9._:-]{8,64}$/.test(given)) return given;
+  return randomUUID();
+}
+
+/** Answers a refused upgrade and closes the socket once written (a client that keeps it open cannot hold shutdown). */
+function refuse(socket: Duplex, response: string): void {
+  socket.end(response, () => socket.destroy());
+}
+
+/** Headers that describe how a request reached the gateway (RFC 7239 `Forwarded` and the de-facto X- ones). */
+function isRouteHeader(name: string): boolean {
+  return name === 'forwarded' || name === 'x-real-ip' || name.startsWith('x-forwarded-') || name.startsWith('x-original-');
+}
+
+/** Header names repeat endlessly; remember each one's verdict (bounded, so odd names cannot grow it forever). */
+function memoByName(test: (name: string) => boolean): (name: string) => boolean {
+  const seen = new Map<string, boolean>();
+  return (name) => {
+    let v = seen.get(name);
+    if (v === undefined) {
+      v = test(name);
+      if (seen.size < 10_000) seen.set(name, v);
+    }
+    return v;
+  };
+}
+
+function normalizeOrSelf(path: string): string {
+  const n = normalizeRequestPath(path);
+  return n.ok ? n.path : path;
+}

@@ -1,0 +1,33 @@
+import type { Request, Response } from 'express';
+import type { GatewayContext } from '../../app/gateway-context.js';
+import { escapeHtml, htmlPage } from '../../web/problem.js';
+
+/**
+ * `GET /claimgate/login`: where a browser without a session is sent. With `issuer` and an OIDC client
+ * configured it starts the redirect login; without, it lists the issuers a user can sign in with, or
+ * explains that sign-in happens through a link from the portal.
+ */
+export function loginPageHandler(ctx: GatewayContext, startOidc?: (req: Request, res: Response, issuerId: string) => Promise<void>) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const oidcIssuers = ctx.config.issuers.filter((i) => i.oidc);
+    const requested = typeof req.query.issuer === 'string' ? req.query.issuer : undefined;
+    if (startOidc) {
+      if (requested && oidcIssuers.some((i) => i.id === requested)) return startOidc(req, res, requested);
+      if (!requested && oidcIssuers.length === 1) return startOidc(req, res, oidcIssuers[0]!.id);
+    }
+    const returnTo = typeof req.query.return_to === 'string' ? req.query.return_to : '/';
+    const base = ctx.config.basePath;
+    const choices = oidcIssuers
+      .map(
+        (i) =>
+          `<li><a href="${escapeHtml(`${base}/login?issuer=${encodeURIComponent(i.id)}&return_to=${encodeURIComponent(returnTo)}`)}">Sign in with ${escapeHtml(i.id)}</a></li>`,
+      )
+      .join('');
+    const body = choices
+      ? `<h1>Sign in</h1><ul>${choices}</ul>`
+      : `<h1>Sign-in required</h1><p>Open the analytics application through the sign-in link of your portal. ` +
+        `If you followed such a link and landed here, it may have expired: go back to the portal and open it again.</p>`;
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(requested && !oidcIssuers.some((i) => i.id === requested) ? 404 : 200).type('html').send(htmlPage('Sign in', body));
+  };
+}
