@@ -8,7 +8,7 @@ import type { TrustMap } from '../core/tokens/index.js';
 import type { UserStore } from '../store/users/index.js';
 import type { LoginService } from '../core/login/login-service.js';
 import type { MappingRegistry } from '../core/login/mapping-registry.js';
-import type { JtiStore } from '../core/login/jti-store.js';
+import type { JtiStore } from '../store/jti.js';
 import type { SessionCookie } from '../core/sessions/cookie.js';
 import type { Session, SessionStore } from '../core/sessions/session-store.js';
 import type { AuthState, Authenticator } from '../core/sessions/authenticator.js';

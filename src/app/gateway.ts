@@ -5,9 +5,10 @@ import { InvalidationBus } from '../core/cache/invalidation.js';
 import { InvalidatedCache } from '../core/cache/invalidated-cache.js';
 import { TrustMap } from '../core/tokens/index.js';
 import { UserStore } from '../store/users/index.js';
+import { recordAudit } from '../store/audit-log.js';
 import { LoginService } from '../core/login/login-service.js';
 import { MappingRegistry } from '../core/login/mapping-registry.js';
-import { JtiStore } from '../core/login/jti-store.js';
+import { JtiStore } from '../store/jti.js';
 import { SessionCookie } from '../core/sessions/cookie.js';
 import { SessionStore, type Session } from '../core/sessions/session-store.js';
 import { Authenticator, type AuthState } from '../core/sessions/authenticator.js';
@@ -92,7 +93,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const outcomes = new Outcomes();
     const entraGroups = new EntraGroups(config.issuers, egress, now);
     const login = new LoginService({
-      knex: db.knex,
+      audit: (event) => recordAudit(db.knex, event),
       trustMap,
       mappings,
       users,

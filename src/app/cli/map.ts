@@ -8,7 +8,7 @@ import { configFromFlag, EXIT, parseFlags, UsageError, type CliIo } from './main
 import type { Config, IssuerConfig } from '../../core/config/schema.js';
 import { openDatabase } from '../../store/db/index.js';
 import { GatewayError, TokenError } from '../../core/errors/errors.js';
-import { JtiStore } from '../../core/login/jti-store.js';
+import { JtiStore } from '../../store/jti.js';
 import { describeRefusal } from '../../observability/refusal-log.js';
 import { MappingRegistry, type ActiveMapping } from '../../core/login/mapping-registry.js';
 import { evaluateMapping, type Claims, type MappingOutcome } from '../../core/mapping/index.js';

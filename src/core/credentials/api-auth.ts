@@ -4,7 +4,7 @@ import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { AccessTokens } from './access-tokens.js';
 import { sha256, TOKEN_PREFIX, type Credential, type CredentialStore } from './credential-store.js';
 import { grants, isScope, type Scope } from './scopes.js';
-import { bearerFromHeader } from '../../web/bearer.js';
+import { bearerFromHeader } from '../tokens/bearer.js';
 import type { RateLimits } from '../../web/rate-limit.js';
 
 /** Who is calling an API, and with which scopes. */

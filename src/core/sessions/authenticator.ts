@@ -5,7 +5,7 @@ import type { Identity } from '../identity/assertion.js';
 import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
 import type { LoginService } from '../login/login-service.js';
-import { bearerFromHeader } from '../../web/bearer.js';
+import { bearerFromHeader } from '../tokens/bearer.js';
 import { SessionCookie } from './cookie.js';
 import type { Session, SessionStore } from './session-store.js';
 
