@@ -1,6 +1,7 @@
 import { configFromFlag, parseFlags, UsageError, type CliIo } from './main.js';
 import { openDatabase } from '../../store/db/index.js';
-import { CredentialStore, parseScopes, SCOPES, type Credential } from '../../core/credentials/index.js';
+import { parseScopes, SCOPES, type Credential } from '../../core/credentials/index.js';
+import { CredentialStore } from '../../store/credentials.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { resolve } from 'node:path';
 import type { Config } from '../../core/config/schema.js';
