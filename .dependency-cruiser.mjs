@@ -4,7 +4,7 @@
  * imports count like any other import. `npm run lint` runs this.
  * @type {import('dependency-cruiser').IConfiguration}
  */
-module.exports = {
+export default {
   forbidden: [
     {
       name: 'no-circular',
