@@ -3,23 +3,21 @@ import { openDatabase } from '../../store/db/index.js';
 import { parseScopes, SCOPES, type Credential } from '../../core/credentials/index.js';
 import { CredentialStore } from '../../store/credentials.js';
 import { GatewayError } from '../../core/errors/errors.js';
-import { InvalidDuration, parseDuration } from '../../core/duration.js';
 import { resolve } from 'node:path';
 import type { Config } from '../../core/config/schema.js';
 import { DataDirLockedError, liveLockOwner } from '../../store/db/data-dir-lock.js';
 import { callLocalAdmin } from '../../features/admin/local-socket.js';
+import { durationMs } from '../../core/credentials/duration.js';
 import { runTokenOp, type TokenOp, type TokenOpResult } from './token-ops.js';
 
 const USAGE = 'usage: claimgate tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json] | tokens list [--json] | tokens revoke NAME';
 
-/** `--expires-in`: a duration, as milliseconds. */
-function expiresInFlag(text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (e) {
-    if (e instanceof InvalidDuration) throw new UsageError(`--expires-in ${e.message}`);
-    throw e;
-  }
+/** `90d`, `12h`, `30m`, `3600s` (or a bare number of seconds) -> milliseconds. */
+export function parseDuration(text: string): number {
+  const ms = durationMs(text);
+  if (ms === null) throw new UsageError(`--expires-in "${text}" is not a duration (e.g. 90d, 12h, 30m)`);
+  if (ms <= 0) throw new UsageError('--expires-in must be positive');
+  return ms;
 }
 
 /**
@@ -47,7 +45,7 @@ export async function tokensCommand(args: string[], io: CliIo): Promise<number> 
     const { scopes, unknown } = parseScopes(String(values.scopes));
     if (unknown.length) throw new UsageError(`unknown scope(s) ${unknown.join(', ')} (known: ${SCOPES.join(', ')})`);
     if (scopes.length === 0) throw new UsageError('--scopes names no scope');
-    const expiresIn = values['expires-in'] === undefined ? null : expiresInFlag(String(values['expires-in']));
+    const expiresIn = values['expires-in'] === undefined ? null : parseDuration(String(values['expires-in']));
     createInput = { name: String(values.name), scopes, expiresAt: expiresIn === null ? null : new Date(Date.now() + expiresIn) };
   }
   if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('usage: claimgate tokens revoke NAME');

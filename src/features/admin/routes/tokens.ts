@@ -1,5 +1,5 @@
 import { recordAudit } from '../../../store/audit-log.js';
-import { parseDuration } from '../../../core/duration.js';
+import { parseDuration } from '../../../app/cli/tokens.js';
 import { GatewayError } from '../../../core/errors/errors.js';
 import type { GatewayContext } from '../../../app/gateway-context.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
