@@ -22,6 +22,7 @@ import { buildGatewayApp, type RouteModule } from './http-app.js';
 import { createDispatcher } from '../features/proxy/dispatch.js';
 import { defaultRouteModules } from '../web/modules.js';
 import { RateLimits } from '../web/rate-limit.js';
+import { notePrincipal } from '../web/request-scope.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { Outcomes } from '../observability/outcomes.js';
 import { createTracing, routeLabel } from '../observability/tracing.js';
@@ -153,6 +154,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         accessTokens,
         cache: new InvalidatedCache<Credential>(bus, 'credential', (id) => credentialStore.get(id)),
         limits: rateLimits,
+        onAuthenticated: (req, principal) => notePrincipal(req, principal.credential.name),
       }),
     };
     const proxy =

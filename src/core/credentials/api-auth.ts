@@ -47,6 +47,8 @@ export class ApiAuthenticator {
       cache: InvalidatedCache<Credential>;
       /** Failed authentications per client (`rateLimits.adminAuth`): guessing credentials gets 429s. */
       limits?: FailureLimits;
+      /** Told who each authenticated caller is (the request log names it without authenticating again). */
+      onAuthenticated?: (req: IncomingMessage, principal: ApiPrincipal) => void;
     },
   ) {}
 
@@ -92,7 +94,7 @@ export class ApiAuthenticator {
         this.tokenIds.set(hash, id);
       }
       const credential = await this.live(id);
-      return { credential, scopes: credential.scopes, via: 'token' };
+      return this.authenticated(req, { credential, scopes: credential.scopes, via: 'token' });
     }
     const claims = await this.deps.accessTokens.verify(token);
     if (!claims) throw invalid();
@@ -100,7 +102,12 @@ export class ApiAuthenticator {
     if (credential.clientId !== claims.clientId) throw invalid();
     // The token's scopes, as far as the credential still grants them (admin:read from an admin:write credential too).
     const scopes = claims.scopes.filter((s): s is Scope => isScope(s) && grants(credential.scopes, s));
-    return { credential, scopes, via: 'access_token' };
+    return this.authenticated(req, { credential, scopes, via: 'access_token' });
+  }
+
+  private authenticated(req: IncomingMessage, principal: ApiPrincipal): ApiPrincipal {
+    this.deps.onAuthenticated?.(req, principal);
+    return principal;
   }
 
   private async live(id: string): Promise<Credential> {
