@@ -104,6 +104,18 @@ describe('comments name only files that exist', () => {
     expect(missing).toEqual([]);
   });
 
+  it('the documentation names only source files that exist', () => {
+    const pages = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs'), { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.md')).map((n) => join(ROOT, 'docs', n))];
+    const missing: string[] = [];
+    for (const page of pages) {
+      const text = readFileSync(page, 'utf8');
+      for (const m of text.matchAll(/`((?:src|test|scripts|bench|migrations)\/[\w./-]+\.(?:ts|js|mjs))`/g)) {
+        if (!existsSync(join(ROOT, m[1]!))) missing.push(`${relative(ROOT, page)}: ${m[1]}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('no comment cites a document outside the repository', () => {
     const cited: string[] = [];
     for (const file of files) {
