@@ -28,6 +28,13 @@ export default {
       },
     },
     {
+      name: 'core-without-database-or-http-framework',
+      severity: 'error',
+      comment: 'core/ holds the rules: the database clients and Express stay in store/, web/ and above.',
+      from: { path: '^src/core/' },
+      to: { path: '^node_modules/(express|knex|knex-pglite|pg|@electric-sql/pglite)/' },
+    },
+    {
       name: 'store-imports-core-observability-store',
       severity: 'error',
       comment: 'store/ imports core/, observability/ and store/ only.',
