@@ -5,21 +5,24 @@ import { InvalidationBus } from '../core/cache/invalidation.js';
 import { InvalidatedCache } from '../core/cache/invalidated-cache.js';
 import { TrustMap } from '../core/tokens/index.js';
 import { UserStore } from '../store/users/index.js';
+import { recordAudit } from '../store/audit-log.js';
 import { LoginService } from '../core/login/login-service.js';
 import { MappingRegistry } from '../core/login/mapping-registry.js';
-import { JtiStore } from '../core/login/jti-store.js';
+import { JtiStore } from '../store/jti.js';
 import { SessionCookie } from '../core/sessions/cookie.js';
-import { SessionStore, type Session } from '../core/sessions/session-store.js';
+import { SessionStore, type Session } from '../store/sessions.js';
 import { Authenticator, type AuthState } from '../core/sessions/authenticator.js';
 import { AssertionSigner } from '../core/identity/assertion.js';
-import { loadAssertionKeys, loadStoredSigningKeys } from '../core/identity/assertion-keys.js';
-import { AccessTokens, ApiAuthenticator, CredentialStore, type Credential } from '../core/credentials/index.js';
+import { loadAssertionKeys, loadStoredSigningKeys } from '../store/signing-keys.js';
+import { AccessTokens, ApiAuthenticator, type Credential } from '../core/credentials/index.js';
+import { CredentialStore } from '../store/credentials.js';
 import { UpstreamProxy } from '../features/proxy/proxy.js';
 import type { GatewayContext } from './gateway-context.js';
 import { buildGatewayApp, type RouteModule } from './http-app.js';
 import { createDispatcher } from '../features/proxy/dispatch.js';
 import { defaultRouteModules } from '../web/modules.js';
 import { RateLimits } from '../web/rate-limit.js';
+import { notePrincipal } from '../web/request-scope.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { Outcomes } from '../observability/outcomes.js';
 import { createTracing, routeLabel } from '../observability/tracing.js';
@@ -92,7 +95,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const outcomes = new Outcomes();
     const entraGroups = new EntraGroups(config.issuers, egress, now);
     const login = new LoginService({
-      knex: db.knex,
+      audit: (event) => recordAudit(db.knex, event),
       trustMap,
       mappings,
       users,
@@ -151,6 +154,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         accessTokens,
         cache: new InvalidatedCache<Credential>(bus, 'credential', (id) => credentialStore.get(id)),
         limits: rateLimits,
+        onAuthenticated: (req, principal) => notePrincipal(req, principal.credential.name),
       }),
     };
     const proxy =

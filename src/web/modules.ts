@@ -9,7 +9,7 @@ import { eventRoutes } from '../features/events/index.js';
 import { consoleRoutes } from '../features/console/routes.js';
 
 /**
- * The route groups mounted under basePath beside the sign-in routes of app.ts, one module per capability (each
+ * The route groups mounted under basePath beside the sign-in routes of app/http-app.ts, one module per capability (each
  * lives in its own folder and registers its routes on the router it is given). Add a capability here.
  */
 export const defaultRouteModules: RouteModule[] = [oidcRoutes, forwardAuthRoutes, redirectModeRoutes, adminRoutes, scimRoutes, userSyncRoutes, eventRoutes, consoleRoutes];

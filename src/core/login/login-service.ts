@@ -1,19 +1,17 @@
-import type { Knex } from 'knex';
 import type { IssuerConfig } from '../config/schema.js';
 import { GatewayError, TokenError } from '../errors/errors.js';
 import { evaluateMapping, usercodeOf } from '../mapping/index.js';
-import { producedBy } from '../../store/users/preview.js';
+import { producedBy } from '../mapping/produced-by.js';
 import { noteRefusal } from '../../observability/refusal-log.js';
 import type { Claims } from '../mapping/types.js';
 import type { TrustMap } from '../tokens/index.js';
-import type { UserStore, UserRecord } from '../../store/users/index.js';
-import { recordAudit } from '../../store/audit-log.js';
-import type { JtiStore } from './jti-store.js';
+import type { UserRecord } from '../users/types.js';
+import type { AuditWriter, JtiLedger, LoginUserSync } from './ports.js';
 import { linkIdOf } from './link-id.js';
 import { evaluateOptionsFor } from '../config/presets.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
 import type { MappingRegistry } from './mapping-registry.js';
-import { enforceTextRule, hasControlCharacter, TextRefused } from '../../store/users/text-rules.js';
+import { enforceTextRule, hasControlCharacter, TextRefused } from '../users/text-rules.js';
 import type { LoginObservation, LoginOutcome, Outcomes } from '../../observability/outcomes.js';
 import type { Tracing } from '../../observability/tracing.js';
 
@@ -36,11 +34,12 @@ export interface LoginResult {
 export class LoginService {
   constructor(
     private readonly deps: {
-      knex: Knex;
+      /** Writes the audit line of a refused sign-in. */
+      audit: AuditWriter;
       trustMap: TrustMap;
       mappings: MappingRegistry;
-      users: UserStore;
-      jtis: JtiStore;
+      users: LoginUserSync;
+      jtis: JtiLedger;
       /** Told how every sign-in ended (metrics). */
       outcomes?: Outcomes;
       /** Spans for verification, mapping and the user sync. */
@@ -176,7 +175,7 @@ export class LoginService {
     if (outcome.allowed) outcome.user = enforceTextRule(outcome.user, 'claim_invalid');
     if (!outcome.allowed) {
       // The usercode, when the claims yield one, lets `GET /audit?user=` find the refusal.
-      await recordAudit(this.deps.knex, {
+      await this.deps.audit({
         type: 'login_denied',
         usercode: usercodeOf(mapping.compiled, claims),
         actor: `login:${issuer.id}`,
@@ -202,7 +201,7 @@ export class LoginService {
       return { user: r.user, issuer, claims, created: r.created, changed: r.changed, mappingVersion: mapping.version };
     } catch (e) {
       if (e instanceof GatewayError && e.status === 403) {
-        await recordAudit(this.deps.knex, {
+        await this.deps.audit({
           type: 'login_denied',
           usercode: outcome.user.usercode,
           actor: `login:${issuer.id}`,

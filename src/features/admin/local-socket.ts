@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { Logger } from '../../observability/logger.js';
-import type { CredentialStore } from '../../core/credentials/index.js';
+import type { CredentialStore } from '../../store/credentials.js';
 import type { Knex } from 'knex';
 import type { DataDirLock } from '../../store/db/data-dir-lock.js';
 import { runTokenOp, type TokenOp, type TokenOpResult } from '../../app/cli/token-ops.js';

@@ -5,7 +5,7 @@ import { requireAdmin } from '../console/admin-auth.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { GatewayContext } from '../../app/gateway-context.js';
 import { joinPath } from '../../core/mapping/paths.js';
-import { hasControlCharacter, maskControlCharacters } from '../../store/users/text-rules.js';
+import { hasControlCharacter, maskControlCharacters } from '../../core/users/text-rules.js';
 
 /** What a handler gets: validated input and the caller. */
 export interface AdminCall<P, Q, B> {

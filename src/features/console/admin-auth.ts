@@ -5,6 +5,7 @@ import { GatewayError } from '../../core/errors/errors.js';
 import type { GatewayContext } from '../../app/gateway-context.js';
 import type { AuthContext } from '../../core/sessions/authenticator.js';
 import { checkCsrf } from './csrf.js';
+import { notePrincipal } from '../../web/request-scope.js';
 
 /** Who called the admin API: a credential, or a person signed in to the console. */
 export interface AdminCaller {
@@ -38,6 +39,7 @@ export async function requireAdmin(ctx: GatewayContext, req: IncomingMessage, sc
     const principal = await ctx.credentials.auth.require(req, scope);
     return { actor: `admin:${principal.credential.name}`, principal, userId: null };
   }
+  notePrincipal(req, sessionPseudonym(session));
   if (STATE_CHANGING.has(req.method ?? 'GET')) {
     checkCsrf(req, { publicUrl: ctx.config.publicUrl, secrets: ctx.config.session.secret, sessionIdHash: session.session!.idHash });
   }

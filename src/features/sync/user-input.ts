@@ -1,5 +1,5 @@
 import type { ProfileField } from '../../core/mapping/schema.js';
-import { LIFECYCLES, type Lifecycle, type SourceGrants } from '../../store/users/types.js';
+import { LIFECYCLES, type Lifecycle, type SourceGrants } from '../../core/users/types.js';
 import { PROFILE_FIELDS } from '../../store/users/row.js';
 import { dict } from '../../core/own-keys.js';
 

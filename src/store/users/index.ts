@@ -15,5 +15,5 @@ export type {
   UserRecord,
   UserStatusEntry,
   UserType,
-} from './types.js';
-export { LIFECYCLES } from './types.js';
+} from '../../core/users/types.js';
+export { LIFECYCLES } from '../../core/users/types.js';

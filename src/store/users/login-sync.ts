@@ -6,8 +6,8 @@ import { planProfile } from './profile.js';
 import type { UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
 import { activityDay, activityIsStale } from './activity.js';
-import type { LoginSyncInput, UserChanges } from './types.js';
-import { storableJson } from './text-rules.js';
+import type { LoginSyncInput, UserChanges } from '../../core/users/types.js';
+import { storableJson } from '../../core/users/text-rules.js';
 
 type Trx = Knex.Transaction;
 

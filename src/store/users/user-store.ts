@@ -7,7 +7,7 @@ import { createProvisionedUser, UsercodeTaken } from './user-writer.js';
 import { selectAuthState, selectFullUserById, selectFullUserByUsercode } from './queries.js';
 import { rowToRecord, type FullUserRow, type UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
-import type { Lifecycle, LoginSyncInput, LoginSyncResult, SourceGrants, UserAuthState, UserChanges, UserRecord } from './types.js';
+import type { Lifecycle, LoginSyncInput, LoginSyncResult, SourceGrants, UserAuthState, UserChanges, UserRecord } from '../../core/users/types.js';
 
 export interface UserStoreOptions {
   /**

@@ -1,5 +1,5 @@
-import type { DesiredUser } from '../../core/mapping/types.js';
-import type { ProfileField } from '../../core/mapping/schema.js';
+import type { DesiredUser } from '../mapping/types.js';
+import type { ProfileField } from '../mapping/schema.js';
 
 export type Lifecycle = 'ACTIVE' | 'SUSPENDED' | 'DEPROVISIONED';
 export type UserType = 'PERSON' | 'SERVICE';
