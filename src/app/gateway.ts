@@ -194,10 +194,10 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     // Re-mapping of OIDC sessions from refresh tokens, started in the background by the requests that use them.
     const refresher = new RefreshScheduler(ctx);
     if (refresher.enabled) authenticator.observeSessions((s) => refresher.observe(s));
-    // Admin, console, SCIM, sync, events, jobs, audit stream (src/app/wiring-b.ts): started before the first request.
+    // Admin, console, SCIM, sync, events, jobs, audit stream (src/app/wiring-b.ts): mounted, then started before the first request.
     const featuresB = buildFeaturesB(ctx, { ownsDb, jobsDisabled: opts.jobs?.disabled });
-    closers.push(await startFeatures(featuresB));
     const app = buildGatewayApp(ctx, [...(opts.routeModules ?? defaultRouteModules), (r) => featuresB.forEach((f) => f.routes?.(r))]);
+    closers.push(await startFeatures(featuresB));
     const dispatcher = createDispatcher(ctx, app);
     const { upgrade } = dispatcher;
     const handler: typeof dispatcher.handler = tracing.enabled
