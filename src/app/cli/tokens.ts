@@ -8,7 +8,7 @@ import type { Config } from '../../core/config/schema.js';
 import { DataDirLockedError, liveLockOwner } from '../../store/db/data-dir-lock.js';
 import { callLocalAdmin } from '../../features/admin/local-socket.js';
 import { durationMs } from '../../core/credentials/duration.js';
-import { runTokenOp, type TokenOp, type TokenOpResult } from './token-ops.js';
+import { runTokenOp, type TokenOp, type TokenOpResult } from '../../store/token-ops.js';
 
 const USAGE = 'usage: claimgate tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json] | tokens list [--json] | tokens revoke NAME';
 

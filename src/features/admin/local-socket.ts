@@ -7,7 +7,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { CredentialStore } from '../../store/credentials.js';
 import type { Knex } from 'knex';
 import type { DataDirLock } from '../../store/db/data-dir-lock.js';
-import { runTokenOp, type TokenOp, type TokenOpResult } from '../../app/cli/token-ops.js';
+import { runTokenOp, type TokenOp, type TokenOpResult } from '../../store/token-ops.js';
 
 /** Unix socket paths are limited to about 100 bytes; longer data directories get a private temporary directory. */
 const MAX_SOCKET_PATH = 100;
