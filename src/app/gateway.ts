@@ -15,10 +15,23 @@ import { AssertionSigner } from '../core/identity/assertion.js';
 import { loadAssertionKeys, loadStoredSigningKeys } from '../core/identity/assertion-keys.js';
 import { AccessTokens, ApiAuthenticator, CredentialStore, type Credential } from '../core/credentials/index.js';
 import { UpstreamProxy } from '../features/proxy/proxy.js';
-import type { GatewayContext } from './gateway-context.js';
-import { buildGatewayApp, type RouteModule } from './http-app.js';
+import type { GatewayParts } from './parts.js';
+import { buildGatewayApp } from './http-app.js';
+import { legacyFeaturesB } from './legacy-b.js';
 import { createDispatcher } from '../features/proxy/dispatch.js';
-import { defaultRouteModules } from '../web/modules.js';
+import type { Feature } from '../web/feature.js';
+import { createPageNav, type PageNav } from '../web/page-nav.js';
+import { SignIn } from '../web/sign-in.js';
+import { SsoSwitch } from '../web/sso-switch.js';
+import { createSso } from '../features/sso/routes.js';
+import { createSession } from '../features/session/routes.js';
+import { createLoginPage } from '../features/session/login-page.js';
+import { createMeta } from '../features/meta/routes.js';
+import { createApiToken } from '../features/api-token/routes.js';
+import { createForwardAuth } from '../features/forward-auth/forward-auth.js';
+import { createRedirect } from '../features/redirect/redirect-mode.js';
+import { createOidc } from '../features/oidc/routes.js';
+import { consoleSession, sessionPseudonym } from '../features/console/admin-auth.js';
 import { RateLimits } from '../web/rate-limit.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { Outcomes } from '../observability/outcomes.js';
@@ -26,9 +39,7 @@ import { createTracing, routeLabel } from '../observability/tracing.js';
 import { SpanKind } from '@opentelemetry/api';
 import { AuditStreamer } from '../features/audit-stream/audit-stream.js';
 import { JobLock } from '../features/jobs/lock.js';
-import { startAdminRuntime } from '../features/admin/index.js';
 import { createJobService, type JobsOptions } from '../features/jobs/index.js';
-import { RefreshScheduler } from '../features/oidc/refresh-scheduler.js';
 import { EntraGroups } from '../core/idp/entra-groups.js';
 import { egressFetch } from '../core/idp/egress.js';
 import { startLocalAdminSocket } from '../features/admin/local-socket.js';
@@ -37,7 +48,8 @@ import { resolve } from 'node:path';
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface Gateway {
-  ctx: GatewayContext;
+  /** Every part, built once (tests and the CLI read them; no feature receives them). */
+  parts: GatewayParts;
   handler: ReturnType<typeof createDispatcher>['handler'];
   upgrade: ReturnType<typeof createDispatcher>['upgrade'];
   close(): Promise<void>;
@@ -48,7 +60,6 @@ export interface GatewayOptions {
   /** An open database (tests); otherwise one is opened from config.database. */
   db?: Database;
   now?: () => number;
-  routeModules?: RouteModule[];
   /** Lifecycle jobs: a fake clock (tests), or `disabled` to schedule nothing. */
   jobs?: JobsOptions;
   /** A worker of a multi-process instance: its scrape answers the sum over workers (see `cluster-metrics.ts`). */
@@ -161,8 +172,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const auditStream = new AuditStreamer({ db, config: config.audit.stream, lock: new JobLock(db), logger: opts.logger, registry: metrics.registry });
     await auditStream.start();
 
-    const closers: (() => Promise<void>)[] = [];
-    const ctx: GatewayContext = {
+    const parts: GatewayParts = {
       config,
       logger: opts.logger,
       db,
@@ -194,7 +204,6 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       }),
       now,
       egressFetch: egress,
-      onClose: (stop) => void closers.push(stop),
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
     // claims (personal data, kept for mapping previews) only as the newest logins per issuer.
@@ -205,11 +214,23 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     };
     const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
     purgeTimer.unref();
-    // Re-mapping of OIDC sessions from refresh tokens, started in the background by the requests that use them.
-    const refresher = new RefreshScheduler(ctx);
-    if (refresher.enabled) authenticator.observeSessions((s) => refresher.observe(s));
-    // Stored mapping versions are in force before the first request (and followed through the bus after).
-    const admin = await startAdminRuntime(ctx);
+
+    const pageNav = createPageNav({ basePath: config.basePath, cookie, authenticator });
+    const features = buildFeatures(parts, pageNav);
+    const started: Feature[] = [];
+    const closeFeatures = async () => {
+      for (const f of started.reverse()) await f.close?.();
+    };
+    try {
+      for (const f of features) {
+        started.push(f);
+        await f.start?.();
+      }
+    } catch (e) {
+      clearInterval(purgeTimer);
+      await closeFeatures().catch(() => undefined);
+      throw e;
+    }
     // Otherwise an edit of the file's mapping seems to be ignored: the stored version wins until it is deleted.
     for (const name of mappings.names()) {
       const active = mappings.get(name);
@@ -226,25 +247,34 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       ownsDb && db.dataDirLock
         ? await startLocalAdminSocket({ lock: db.dataDirLock, dataDir: resolve(config.database.dataDir), store: credentialStore, knex: db.knex, logger: opts.logger })
         : null;
-    const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
-    if (!opts.jobs?.disabled) ctx.jobs.start();
-    const dispatcher = createDispatcher(ctx, app);
+    const app = buildGatewayApp(
+      {
+        config,
+        logger: opts.logger,
+        knex: db.knex,
+        pageNav,
+        identify: async (req) => {
+          const viaConsole = await consoleSession({ config, cookie, authenticator }, req);
+          return viaConsole ? sessionPseudonym(viaConsole) : ((await credentials.auth.authenticate(req))?.credential.name ?? null);
+        },
+      },
+      features,
+    );
+    if (!opts.jobs?.disabled) parts.jobs.start();
+    const dispatcher = createDispatcher({ config, logger: opts.logger, assertion, authenticator, proxy, bus, authStates, sessionCache, sessions, pageNav }, app);
     const { upgrade } = dispatcher;
     const handler: typeof dispatcher.handler = tracing.enabled
       ? (req, res) => tracing.request(req, res, routeLabel((req.url ?? '/').split('?')[0]!, config.basePath), () => dispatcher.handler(req, res))
       : dispatcher.handler;
     return {
-      ctx,
+      parts,
       handler,
       upgrade,
       async close() {
         clearInterval(purgeTimer);
-        for (const stop of closers) await stop();
-        authenticator.observeSessions(null);
-        await refresher.close();
-        await ctx.jobs.stop();
+        await closeFeatures();
+        await parts.jobs.stop();
         await localAdmin?.close();
-        await admin.stop();
         await bus.stop();
         await proxy?.close();
         await tracing.close();
@@ -256,4 +286,62 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     if (ownsDb) await db.close().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * The gateway's features in route order, each built from exactly the parts it declares. `GET /login` is always the
+ * login page's (features/session/login-page.ts); the OIDC feature gives it the start of the redirect login, used
+ * for an issuer that has an `oidc` client. Forward-auth and redirect mode exist only in their `upstream.mode`.
+ */
+function buildFeatures(parts: GatewayParts, pageNav: PageNav): Feature[] {
+  const { config, logger, now, bus, cookie, sessions, sessionCache, authenticator, users, login, trustMap, rateLimits } = parts;
+  const redirect = config.upstream.mode === 'redirect' ? createRedirect({ config, users, now }) : null;
+  const signIn = new SignIn({
+    knex: parts.db.knex,
+    logger,
+    tracing: parts.tracing,
+    bus,
+    cookie,
+    sessions,
+    handoff: redirect ? (user, claims) => redirect.target(user, claims) : undefined,
+  });
+  const signInSwitch = new SsoSwitch({ config, cookie, authenticator, trustMap, mappings: parts.mappings, users, login, sessions, signIn, logger, now });
+  const oidc = createOidc({
+    config,
+    logger,
+    knex: parts.db.knex,
+    bus,
+    trustMap,
+    login,
+    jtis: parts.jtis,
+    sessions,
+    sessionCache,
+    authenticator,
+    signIn,
+    pageNav,
+    now,
+    fetch: parts.egressFetch,
+  });
+  const b = legacyFeaturesB(parts);
+  const features: Feature[] = [
+    createSso({ config, rateLimits, login, signIn, signInSwitch }),
+    createSession({
+      config,
+      authenticator,
+      users,
+      cookie,
+      sessions,
+      signIn,
+      logger,
+      providerLogoutUrl: (session) => oidc.providerLogoutUrl(session),
+      meFields: b.meFields,
+    }),
+    createMeta({ db: parts.db, assertion: parts.assertion }),
+    createApiToken({ config, rateLimits, credentials: parts.credentials, logger }),
+    oidc,
+    createLoginPage({ config, startOidc: (req, res, issuerId) => oidc.startLogin(req, res, issuerId) }),
+  ];
+  if (config.upstream.mode === 'forward-auth') features.push(createForwardAuth({ config, authenticator, assertion: parts.assertion, logger }));
+  if (redirect) features.push(redirect);
+  return [...features, ...b.features];
 }

@@ -1,6 +1,29 @@
-import type { Request, Response } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
-import { grants, isScope, type Credential, type Scope } from '../../core/credentials/index.js';
+import type { Request, Response, Router } from 'express';
+import type { Config } from '../../core/config/schema.js';
+import { grants, isScope, type AccessTokens, type Credential, type CredentialStore, type Scope } from '../../core/credentials/index.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Feature } from '../../web/feature.js';
+import type { RateLimits } from '../../web/rate-limit.js';
+import { bodyParsers } from '../../web/body-parsers.js';
+import { wrap } from '../../web/wrap.js';
+
+/** What the token endpoint uses. */
+export interface ApiTokenDeps {
+  config: Pick<Config, 'limits'>;
+  rateLimits: Pick<RateLimits, 'retryAfter'>;
+  credentials: { store: Pick<CredentialStore, 'authenticateClient' | 'touch'>; accessTokens: Pick<AccessTokens, 'mint' | 'ttlSeconds'> };
+  logger: Logger;
+}
+
+/** `POST /oauth/token`. */
+export function createApiToken(deps: ApiTokenDeps): Feature {
+  return {
+    routes(r: Router) {
+      const { form, json } = bodyParsers(deps.config.limits.bodyBytes);
+      r.post('/oauth/token', tokenRateLimit(deps), form, json, wrap(tokenHandler(deps)));
+    },
+  };
+}
 
 /** An RFC 6749 (section 5.2) error answer. */
 function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
@@ -34,7 +57,7 @@ function clientCredentials(req: Request): { id: string; secret: string; basic: b
 }
 
 /** Counts a token request before its body is read, and refuses one over `rateLimits.token` in the RFC 6749 format. */
-export function tokenRateLimit(ctx: GatewayContext) {
+function tokenRateLimit(ctx: Pick<ApiTokenDeps, 'rateLimits'>) {
   return (req: Request, res: Response, next: () => void): void => {
     const wait = ctx.rateLimits.retryAfter('token', req);
     if (wait === 0) return next();
@@ -49,7 +72,7 @@ export function tokenRateLimit(ctx: GatewayContext) {
  * `POST /claimgate/oauth/token`: the client-credentials grant for API subscribers (a GUID and a secret exchanged
  * for a JWT that expires after `provisioning.tokenTtlSeconds`, 15 minutes by default). Answers RFC 6749 bodies.
  */
-export function tokenHandler(ctx: GatewayContext) {
+function tokenHandler(ctx: ApiTokenDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const client = clientCredentials(req);

@@ -3,7 +3,8 @@ import type { Config } from '../../core/config/schema.js';
 import { grants, type ApiPrincipal, type Scope } from '../../core/credentials/index.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { GatewayContext } from '../../app/gateway-context.js';
-import type { AuthContext } from '../../core/sessions/authenticator.js';
+import type { AuthContext, Authenticator } from '../../core/sessions/authenticator.js';
+import type { SessionCookie } from '../../core/sessions/cookie.js';
 import { checkCsrf } from './csrf.js';
 
 /** Who called the admin API: a credential, or a person signed in to the console. */
@@ -48,8 +49,15 @@ export async function requireAdmin(ctx: GatewayContext, req: IncomingMessage, sc
   return { actor: `user:${session.identity.usercode}`, principal: null, userId: session.identity.userId };
 }
 
+/** What `consoleSession` reads: whether the console is on, the session cookie and the session behind it. */
+export interface ConsoleSessionDeps {
+  config: Pick<Config, 'console'>;
+  cookie: Pick<SessionCookie, 'read'>;
+  authenticator: Pick<Authenticator, 'fromSessionId'>;
+}
+
 /** The session of a cookie-only request when the console is on; null for anything else. */
-export async function consoleSession(ctx: GatewayContext, req: IncomingMessage): Promise<AuthContext | null> {
+export async function consoleSession(ctx: ConsoleSessionDeps, req: IncomingMessage): Promise<AuthContext | null> {
   if (!ctx.config.console.enabled || req.headers.authorization !== undefined) return null;
   const id = ctx.cookie.read(req.headers.cookie);
   if (id === null) return null;

@@ -1,5 +1,9 @@
 import type { Request, Response, Router } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Config } from '../../core/config/schema.js';
+import type { Authenticator } from '../../core/sessions/authenticator.js';
+import type { AssertionSigner } from '../../core/identity/assertion.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Feature } from '../../web/feature.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { resolveClient, compileTrustedProxies } from '../../web/client-ip.js';
 import { normalizeRequestPath } from '../../web/path-normalize.js';
@@ -31,10 +35,21 @@ const METHOD = /^[A-Z]{1,16}$/;
  * `X-Original-Method`/`X-Forwarded-Method`); from anyone else, or without one, the decision is made for `GET /`.
  * A client that reaches this endpoint directly therefore cannot pick a public path to pass a protected one.
  * Client-sent `X-Claimgate-*` request headers were already stripped by the front door (features/proxy/dispatch.ts).
- * Every internal failure is a 401 too (fail closed; the cause is logged).
+ * Every internal failure is a 401 too (fail closed; the cause is logged). Built by the gateway in that mode only.
  */
-export function forwardAuthRoutes(router: Router, ctx: GatewayContext): void {
-  if (ctx.config.upstream.mode !== 'forward-auth') return;
+export function createForwardAuth(deps: ForwardAuthDeps): Feature {
+  return { routes: (router) => forwardAuthRoutes(router, deps) };
+}
+
+/** What `/auth` uses. */
+export interface ForwardAuthDeps {
+  config: Pick<Config, 'routes' | 'trustedProxies' | 'forwarding' | 'basePath'>;
+  authenticator: Pick<Authenticator, 'authenticate'>;
+  assertion: Pick<AssertionSigner, 'assertionFor'>;
+  logger: Logger;
+}
+
+function forwardAuthRoutes(router: Router, ctx: ForwardAuthDeps): void {
   const routes = compileRoutes(ctx.config.routes);
   const trusted = compileTrustedProxies(ctx.config.trustedProxies);
   const names = ctx.config.forwarding.headerNames;
@@ -79,7 +94,7 @@ export function forwardAuthRoutes(router: Router, ctx: GatewayContext): void {
   });
 }
 
-function send(ctx: GatewayContext, req: Request, res: Response, d: ForwardAuthDecision): void {
+function send(ctx: Pick<ForwardAuthDeps, 'config'>, req: Request, res: Response, d: ForwardAuthDecision): void {
   if (res.headersSent) return;
   res.setHeader('Cache-Control', 'no-store');
   for (const [k, v] of Object.entries(d.headers)) res.setHeader(k, v);

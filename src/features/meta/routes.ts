@@ -1,8 +1,28 @@
-import type { Request, Response } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Request, Response, Router } from 'express';
+import type { AssertionSigner } from '../../core/identity/assertion.js';
+import type { Database } from '../../store/db/index.js';
+import type { Feature } from '../../web/feature.js';
+import { wrap } from '../../web/wrap.js';
+
+/** What the key set and the health checks read. */
+export interface MetaDeps {
+  db: Pick<Database, 'healthCheck'>;
+  assertion: Pick<AssertionSigner, 'jwks'>;
+}
+
+/** `GET /jwks.json`, `GET /health/live` and `GET /health/ready`. */
+export function createMeta(deps: MetaDeps): Feature {
+  return {
+    routes(r: Router) {
+      r.get('/jwks.json', jwksHandler(deps));
+      r.get('/health/live', liveHandler());
+      r.get('/health/ready', wrap(readyHandler(deps)));
+    },
+  };
+}
 
 /** `GET /claimgate/jwks.json`: the public keys the app verifies `X-Claimgate-Assertion` with. */
-export function jwksHandler(ctx: GatewayContext) {
+function jwksHandler(ctx: MetaDeps) {
   return (_req: Request, res: Response): void => {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(ctx.assertion.jwks());
@@ -10,7 +30,7 @@ export function jwksHandler(ctx: GatewayContext) {
 }
 
 /** `GET /claimgate/health/live`: the process answers. */
-export function liveHandler() {
+function liveHandler() {
   return (_req: Request, res: Response): void => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ status: 'ok' });
@@ -18,7 +38,7 @@ export function liveHandler() {
 }
 
 /** `GET /claimgate/health/ready`: the database answers and the signing keys are loaded. */
-export function readyHandler(ctx: GatewayContext) {
+function readyHandler(ctx: MetaDeps) {
   return async (_req: Request, res: Response): Promise<void> => {
     res.setHeader('Cache-Control', 'no-store');
     const checks: Record<string, 'ok' | 'failing'> = { database: 'ok', keys: 'ok' };

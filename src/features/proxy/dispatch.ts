@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestContext } from '../../observability/logger.js';
 import type { Duplex } from 'node:stream';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Config } from '../../core/config/schema.js';
+import type { AssertionSigner } from '../../core/identity/assertion.js';
+import type { InvalidationBus } from '../../core/cache/invalidation.js';
+import type { InvalidatedCache } from '../../core/cache/invalidated-cache.js';
+import type { Session, SessionStore } from '../../core/sessions/session-store.js';
+import type { AuthState, Authenticator } from '../../core/sessions/authenticator.js';
+import type { Logger } from '../../observability/logger.js';
+import type { PageNav } from '../../web/page-nav.js';
+import type { UpstreamProxy } from './proxy.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { makeHeaderFilter, buildIdentityHeaders } from '../../web/identity-headers.js';
 import { compileRoutes, authorize } from '../../core/upstream/route-rules.js';
@@ -10,7 +18,7 @@ import { normalizeRequestPath, type NormalizedPath } from '../../web/path-normal
 import { resolveClient } from '../../web/client-ip.js';
 import { sendError, wantsHtml, toGatewayError } from '../../web/problem.js';
 import { logRefusal } from '../../observability/refusal-log.js';
-import { namesUser, pageNav } from '../../web/page-nav.js';
+import { namesUser } from '../../web/page-nav.js';
 import type { OutgoingHeaders } from './proxy.js';
 import { forwardableHeaders } from './proxy.js';
 import type { AuthContext } from '../../core/sessions/authenticator.js';
@@ -22,12 +30,27 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** What the front door learnt about a proxied request, so later steps need not work it out again. */
 type RequestWithId = IncomingMessage & { requestId?: string; normalized?: NormalizedPath };
 
+/** What the front door uses. */
+export interface DispatcherDeps {
+  config: Pick<Config, 'forwarding' | 'routes' | 'basePath' | 'publicUrl' | 'session' | 'trustedProxies' | 'upstream'>;
+  logger: Logger;
+  assertion: Pick<AssertionSigner, 'assertionFor'>;
+  authenticator: Pick<Authenticator, 'authenticate'>;
+  /** The app behind the gateway (`upstream.mode: proxy`), else null. */
+  proxy: Pick<UpstreamProxy, 'forward' | 'forwardUpgrade'> | null;
+  bus: InvalidationBus;
+  authStates: Pick<InvalidatedCache<AuthState>, 'get'>;
+  sessionCache: Pick<InvalidatedCache<Session>, 'get'>;
+  sessions: Pick<SessionStore, 'isLive'>;
+  pageNav: PageNav;
+}
+
 /**
  * The front door. Every request first loses any client-sent identity header (any case, `_` for `-`), on
  * every path and method, error paths included. Then the gateway's own paths go to Express; every other
  * path is the app's: authorised here on the hot path (no Express, no request log) and proxied.
  */
-export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
+export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
   const cfg = ctx.config;
   const names = Object.values(cfg.forwarding.headerNames);
   const isIdentityHeader = memoByName(makeHeaderFilter(names));
@@ -138,7 +161,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       logRefusal(ctx.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
     }
     if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
-    void pageNav(ctx, req).then(
+    void ctx.pageNav(req).then(
       (nav) => sendError(req, res, ge, {}, { nav }),
       () => sendError(req, res, ge),
     );

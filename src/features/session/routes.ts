@@ -1,17 +1,48 @@
-import type { Request, Response } from 'express';
+import type { Request, Response, Router } from 'express';
+import type { Config } from '../../core/config/schema.js';
+import type { AuthContext, Authenticator } from '../../core/sessions/authenticator.js';
+import type { Session, SessionStore } from '../../core/sessions/session-store.js';
 import { GatewayError } from '../../core/errors/errors.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
 import { safeReturnTo } from '../../web/return-to.js';
-import { endSession } from '../../web/sign-in.js';
+import type { SignIn } from '../../web/sign-in.js';
 import { escapeHtml, htmlPage, wantsHtml } from '../../web/problem.js';
-import { userToJson } from '../../store/users/index.js';
+import { userToJson, type UserStore } from '../../store/users/index.js';
 import { SessionCookie } from '../../core/sessions/cookie.js';
-import { providerLogoutUrl } from '../oidc/provider-logout.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Feature } from '../../web/feature.js';
+import { bodyParsers } from '../../web/body-parsers.js';
+import { wrap } from '../../web/wrap.js';
 import { prefersHtmlPage, renderMePage } from './me-page.js';
-import { consoleFields } from '../console/me-fields.js';
+
+/** What `/me` and `/logout` use. */
+export interface SessionDeps {
+  config: Pick<Config, 'basePath' | 'publicUrl' | 'returnTo' | 'limits'>;
+  authenticator: Pick<Authenticator, 'authenticate'>;
+  users: Pick<UserStore, 'getById'>;
+  cookie: Pick<SessionCookie, 'read' | 'clear'>;
+  sessions: Pick<SessionStore, 'getByHash'>;
+  signIn: Pick<SignIn, 'end'>;
+  logger: Logger;
+  /** RP-initiated logout: the provider's logout URL for a session that signed in through OIDC (null: none). */
+  providerLogoutUrl?: (session: Session | null) => Promise<string | null>;
+  /** Fields other capabilities add to `/me`'s JSON (the console's scopes and CSRF token). */
+  meFields?: (auth: AuthContext) => Record<string, unknown>;
+}
+
+/** `GET /me`, `GET /logout` (the confirm page) and `POST /logout`. */
+export function createSession(deps: SessionDeps): Feature {
+  return {
+    routes(r: Router) {
+      const { form, json } = bodyParsers(deps.config.limits.bodyBytes);
+      r.get('/me', wrap(meHandler(deps)));
+      r.get('/logout', logoutPageHandler(deps));
+      r.post('/logout', form, json, wrap(logoutHandler(deps)));
+    },
+  };
+}
 
 /** `GET /claimgate/me`: who the gateway thinks the caller is. */
-export function meHandler(ctx: GatewayContext) {
+function meHandler(ctx: SessionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const auth = await ctx.authenticator.authenticate(req);
     if (!auth) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
@@ -30,13 +61,13 @@ export function meHandler(ctx: GatewayContext) {
       session: auth.session
         ? { expiresAt: new Date(Math.min(auth.session.idleExpiresAt, auth.session.absoluteExpiresAt)).toISOString() }
         : null,
-      ...consoleFields(ctx, auth),
+      ...ctx.meFields?.(auth),
     });
   };
 }
 
 /** `GET /claimgate/logout`: a confirm page (a GET must not end a session: link prefetchers would). */
-export function logoutPageHandler(ctx: GatewayContext) {
+function logoutPageHandler(ctx: SessionDeps) {
   return (req: Request, res: Response): void => {
     const returnTo = typeof req.query.return_to === 'string' ? req.query.return_to : '';
     const action = `${ctx.config.basePath}/logout`;
@@ -51,20 +82,20 @@ export function logoutPageHandler(ctx: GatewayContext) {
 }
 
 /** `POST /claimgate/logout`: ends the session on the server, on every instance, and clears the cookie. */
-export function logoutHandler(ctx: GatewayContext) {
+function logoutHandler(ctx: SessionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     checkSameOrigin(ctx, req);
     const id = ctx.cookie.read(req.headers.cookie);
     // Read before it ends: an OIDC session may also end the provider's session (RP-initiated logout).
     const session = id ? await ctx.sessions.getByHash(SessionCookie.hashId(id)) : null;
     if (id) {
-      const userId = await endSession(ctx, id);
+      const userId = await ctx.signIn.end(id);
       if (userId) ctx.logger.info('sign-out', { userId });
     }
     res.setHeader('Set-Cookie', ctx.cookie.clear());
     res.setHeader('Cache-Control', 'no-store');
     // Only a browser can follow the provider's logout pages; an API client gets the plain local logout.
-    const atProvider = wantsHtml(req) ? await providerLogoutUrl(ctx, session) : null;
+    const atProvider = wantsHtml(req) ? await (ctx.providerLogoutUrl?.(session) ?? null) : null;
     if (atProvider) {
       res.setHeader('Referrer-Policy', 'no-referrer');
       res.redirect(303, atProvider);
@@ -88,7 +119,7 @@ export function logoutHandler(ctx: GatewayContext) {
  * CSRF defence for state-changing browser forms: a request that says where it came from must come from
  * the gateway's own origin (the session cookie's SameSite is the first line, this the second).
  */
-export function checkSameOrigin(ctx: GatewayContext, req: Request): void {
+export function checkSameOrigin(ctx: { config: Pick<Config, 'publicUrl'> }, req: Request): void {
   const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
   if (origin === undefined || origin === 'null' && req.headers.cookie === undefined) return;
   const own = new URL(ctx.config.publicUrl).origin;
