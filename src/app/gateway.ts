@@ -219,7 +219,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const features = buildFeatures(parts, pageNav);
     const started: Feature[] = [];
     const closeFeatures = async () => {
-      for (const f of started.reverse()) await f.close?.();
+      for (const f of [...started].reverse()) await f.close?.();
     };
     try {
       for (const f of features) {

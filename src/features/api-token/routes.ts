@@ -57,9 +57,9 @@ function clientCredentials(req: Request): { id: string; secret: string; basic: b
 }
 
 /** Counts a token request before its body is read, and refuses one over `rateLimits.token` in the RFC 6749 format. */
-function tokenRateLimit(ctx: Pick<ApiTokenDeps, 'rateLimits'>) {
+function tokenRateLimit(deps: Pick<ApiTokenDeps, 'rateLimits'>) {
   return (req: Request, res: Response, next: () => void): void => {
-    const wait = ctx.rateLimits.retryAfter('token', req);
+    const wait = deps.rateLimits.retryAfter('token', req);
     if (wait === 0) return next();
     res.setHeader('Retry-After', String(wait));
     // The body stays unread: the connection cannot be reused.
@@ -72,7 +72,7 @@ function tokenRateLimit(ctx: Pick<ApiTokenDeps, 'rateLimits'>) {
  * `POST /claimgate/oauth/token`: the client-credentials grant for API subscribers (a GUID and a secret exchanged
  * for a JWT that expires after `provisioning.tokenTtlSeconds`, 15 minutes by default). Answers RFC 6749 bodies.
  */
-function tokenHandler(ctx: ApiTokenDeps) {
+function tokenHandler(deps: ApiTokenDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const client = clientCredentials(req);
@@ -82,9 +82,9 @@ function tokenHandler(ctx: ApiTokenDeps) {
       return oauthError(res, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
     }
     if (!client) return oauthError(res, 401, 'invalid_client', 'Client authentication failed.', true);
-    const credential: Credential | null = await ctx.credentials.store.authenticateClient(client.id, client.secret);
+    const credential: Credential | null = await deps.credentials.store.authenticateClient(client.id, client.secret);
     if (!credential) {
-      ctx.logger.info('token request refused', { reason: 'invalid_client' });
+      deps.logger.info('token request refused', { reason: 'invalid_client' });
       return oauthError(res, 401, 'invalid_client', 'Client authentication failed.', client.basic);
     }
     let scopes: Scope[] = credential.scopes;
@@ -98,10 +98,10 @@ function tokenHandler(ctx: ApiTokenDeps) {
       }
       scopes = [...new Set(asked)] as Scope[];
     }
-    const accessToken = await ctx.credentials.accessTokens.mint({ credentialId: credential.id, clientId: credential.clientId, scopes });
-    void ctx.credentials.store.touch(credential).catch(() => undefined);
+    const accessToken = await deps.credentials.accessTokens.mint({ credentialId: credential.id, clientId: credential.clientId, scopes });
+    void deps.credentials.store.touch(credential).catch(() => undefined);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Pragma', 'no-cache');
-    res.json({ access_token: accessToken, token_type: 'Bearer', expires_in: ctx.credentials.accessTokens.ttlSeconds, scope: scopes.join(' ') });
+    res.json({ access_token: accessToken, token_type: 'Bearer', expires_in: deps.credentials.accessTokens.ttlSeconds, scope: scopes.join(' ') });
   };
 }

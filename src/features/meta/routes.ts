@@ -22,10 +22,10 @@ export function createMeta(deps: MetaDeps): Feature {
 }
 
 /** `GET /claimgate/jwks.json`: the public keys the app verifies `X-Claimgate-Assertion` with. */
-function jwksHandler(ctx: MetaDeps) {
+function jwksHandler(deps: MetaDeps) {
   return (_req: Request, res: Response): void => {
     res.setHeader('Cache-Control', 'public, max-age=300');
-    res.json(ctx.assertion.jwks());
+    res.json(deps.assertion.jwks());
   };
 }
 
@@ -38,16 +38,16 @@ function liveHandler() {
 }
 
 /** `GET /claimgate/health/ready`: the database answers and the signing keys are loaded. */
-function readyHandler(ctx: MetaDeps) {
+function readyHandler(deps: MetaDeps) {
   return async (_req: Request, res: Response): Promise<void> => {
     res.setHeader('Cache-Control', 'no-store');
     const checks: Record<string, 'ok' | 'failing'> = { database: 'ok', keys: 'ok' };
     try {
-      await ctx.db.healthCheck();
+      await deps.db.healthCheck();
     } catch {
       checks.database = 'failing';
     }
-    if (ctx.assertion.jwks().keys.length === 0) checks.keys = 'failing';
+    if (deps.assertion.jwks().keys.length === 0) checks.keys = 'failing';
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
   };

@@ -50,8 +50,8 @@ export interface DispatcherDeps {
  * every path and method, error paths included. Then the gateway's own paths go to Express; every other
  * path is the app's: authorised here on the hot path (no Express, no request log) and proxied.
  */
-export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
-  const cfg = ctx.config;
+export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
+  const cfg = deps.config;
   const names = Object.values(cfg.forwarding.headerNames);
   const isIdentityHeader = memoByName(makeHeaderFilter(names));
   const isStripped = strippedRequestHeaders(cfg.forwarding.stripRequestHeaders);
@@ -107,7 +107,7 @@ export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
   const builtHeaders = new Map<string, { version: number; assertion: string; headers: Record<string, string> }>();
   const identityHeaders = async (auth: AuthContext): Promise<Record<string, string>> => {
     const { identity } = auth;
-    const assertion = await ctx.assertion.assertionFor(identity);
+    const assertion = await deps.assertion.assertionFor(identity);
     const hit = builtHeaders.get(identity.userId);
     if (hit && hit.version === identity.version && hit.assertion === assertion) return hit.headers;
     const headers = buildIdentityHeaders(identity, cfg.forwarding.headerNames, assertion);
@@ -122,7 +122,7 @@ export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
     if (!norm.ok) throw new GatewayError('path_invalid', 400, 'The request path is not acceptable.');
     const rule = routes.match(norm.path, req.method ?? 'GET');
     if (rule?.public) return null;
-    const auth = await ctx.authenticator.authenticate(req);
+    const auth = await deps.authenticator.authenticate(req);
     const decision = authorize(rule, auth ? auth.identity : null);
     if (decision === 'login') throw notSignedIn(req);
     if (decision === 'deny') throw new GatewayError('route_forbidden', 403, 'Your roles do not allow access to this page.');
@@ -147,9 +147,9 @@ export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
     if (ge.code === 'upstream_unavailable' || ge.code === 'upstream_timeout') {
       // The operator needs the reason (refused, reset, DNS...); the client only gets the code.
       const cause = ge.cause as { code?: string; message?: string } | undefined;
-      ctx.logger.warn('upstream request failed', { code: ge.code, cause: cause?.code ?? cause?.message, requestId: (req as RequestWithId).requestId });
+      deps.logger.warn('upstream request failed', { code: ge.code, cause: cause?.code ?? cause?.message, requestId: (req as RequestWithId).requestId });
     } else if (ge.status >= 500) {
-      ctx.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err, requestId: (req as RequestWithId).requestId });
+      deps.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err, requestId: (req as RequestWithId).requestId });
     }
     if (ge.code === 'client_closed') {
       res.destroy();
@@ -158,10 +158,10 @@ export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
     if (ge.status < 500) {
       const norm = (req as RequestWithId).normalized;
       const route = norm?.ok ? norm.path : (req.url ?? '/').split('?')[0]!;
-      logRefusal(ctx.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
+      logRefusal(deps.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
     }
     if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
-    void ctx.pageNav(req).then(
+    void deps.pageNav(req).then(
       (nav) => sendError(req, res, ge, {}, { nav }),
       () => sendError(req, res, ge),
     );
@@ -170,7 +170,7 @@ export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
   const proxyRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const auth = await admit(req);
     const headers = await upstreamHeaders(req, auth);
-    await ctx.proxy!.forward(req, res, headers);
+    await deps.proxy!.forward(req, res, headers);
   };
 
   const handler: Handler = (req, res) => {
@@ -190,7 +190,7 @@ export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
     }
     (req as RequestWithId).requestId = requestId;
     (req as RequestWithId).normalized = normalized;
-    if (cfg.upstream.mode !== 'proxy' || !ctx.proxy) {
+    if (cfg.upstream.mode !== 'proxy' || !deps.proxy) {
       sendError(req, res, new GatewayError('not_found', 404, 'There is nothing here.'));
       return;
     }
@@ -199,18 +199,18 @@ export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
 
   /** WebSocket upgrades: same admission and header rules as a request; a tunnel only once the app switched. */
   /** A tunnel stays open while its user is the same version, still ACTIVE, and its session (if any) live. */
-  const tunnels = new TunnelRegistry(ctx.bus, async (owner) => {
-    const state = await ctx.authStates.get(owner.userId);
+  const tunnels = new TunnelRegistry(deps.bus, async (owner) => {
+    const state = await deps.authStates.get(owner.userId);
     if (!state || state.lifecycle !== 'ACTIVE' || state.version !== owner.version) return false;
     if (owner.sessionHash === undefined) return true;
-    const session = await ctx.sessionCache.get(owner.sessionHash);
-    return !!session && ctx.sessions.isLive(session);
+    const session = await deps.sessionCache.get(owner.sessionHash);
+    return !!session && deps.sessions.isLive(session);
   });
 
   const upgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     stripIdentity(req);
     socket.on('error', () => socket.destroy());
-    if (cfg.upstream.mode !== 'proxy' || !ctx.proxy || isGatewayPath(normalizeOrSelf((req.url ?? '/').split('?')[0]!))) {
+    if (cfg.upstream.mode !== 'proxy' || !deps.proxy || isGatewayPath(normalizeOrSelf((req.url ?? '/').split('?')[0]!))) {
       refuse(socket, 'HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
@@ -222,12 +222,12 @@ export function createDispatcher(ctx: DispatcherDeps, gatewayApp: Handler) {
         delete headers.connection;
         delete headers.upgrade;
         if (auth) tunnels.add(socket, { userId: auth.identity.userId, version: auth.identity.version, sessionHash: auth.session?.idHash });
-        ctx.proxy!.forwardUpgrade(req, socket, head, headers, handshake);
+        deps.proxy!.forwardUpgrade(req, socket, head, headers, handshake);
       })
       .catch((err) => {
         const ge = toGatewayError(err);
         const status = ge.status === 302 ? 401 : ge.status;
-        if (status < 500) logRefusal(ctx.logger, { code: ge.code, status, route: normalizeOrSelf((req.url ?? '/').split('?')[0]!), err });
+        if (status < 500) logRefusal(deps.logger, { code: ge.code, status, route: normalizeOrSelf((req.url ?? '/').split('?')[0]!), err });
         const challenge = status === 401 ? 'www-authenticate: Bearer\r\n' : '';
         refuse(socket, `HTTP/1.1 ${status} ${ge.code}\r\n${challenge}connection: close\r\ncontent-length: 0\r\n\r\n`);
       });

@@ -28,17 +28,17 @@ export function createLoginPage(deps: LoginPageDeps): Feature {
  * configured it starts the redirect login; without, it lists the issuers a user can sign in with, or
  * explains that sign-in happens through a link from the portal.
  */
-function loginPageHandler(ctx: LoginPageDeps) {
-  const { startOidc } = ctx;
+function loginPageHandler(deps: LoginPageDeps) {
+  const { startOidc } = deps;
   return async (req: Request, res: Response): Promise<void> => {
-    const oidcIssuers = ctx.config.issuers.filter((i) => i.oidc);
+    const oidcIssuers = deps.config.issuers.filter((i) => i.oidc);
     const requested = typeof req.query.issuer === 'string' ? req.query.issuer : undefined;
     if (startOidc) {
       if (requested && oidcIssuers.some((i) => i.id === requested)) return startOidc(req, res, requested);
       if (!requested && oidcIssuers.length === 1) return startOidc(req, res, oidcIssuers[0]!.id);
     }
     const returnTo = typeof req.query.return_to === 'string' ? req.query.return_to : '/';
-    const base = ctx.config.basePath;
+    const base = deps.config.basePath;
     const choices = oidcIssuers
       .map(
         (i) =>

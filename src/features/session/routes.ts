@@ -42,15 +42,15 @@ export function createSession(deps: SessionDeps): Feature {
 }
 
 /** `GET /claimgate/me`: who the gateway thinks the caller is. */
-function meHandler(ctx: SessionDeps) {
+function meHandler(deps: SessionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    const auth = await ctx.authenticator.authenticate(req);
+    const auth = await deps.authenticator.authenticate(req);
     if (!auth) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
-    const user = await ctx.users.getById(auth.identity.userId);
+    const user = await deps.users.getById(auth.identity.userId);
     if (!user) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
     res.setHeader('Cache-Control', 'no-store');
     if (prefersHtmlPage(req.headers.accept)) {
-      res.type('html').send(renderMePage(user, auth.session, ctx.config.basePath));
+      res.type('html').send(renderMePage(user, auth.session, deps.config.basePath));
       return;
     }
     res.json({
@@ -61,16 +61,16 @@ function meHandler(ctx: SessionDeps) {
       session: auth.session
         ? { expiresAt: new Date(Math.min(auth.session.idleExpiresAt, auth.session.absoluteExpiresAt)).toISOString() }
         : null,
-      ...ctx.meFields?.(auth),
+      ...deps.meFields?.(auth),
     });
   };
 }
 
 /** `GET /claimgate/logout`: a confirm page (a GET must not end a session: link prefetchers would). */
-function logoutPageHandler(ctx: SessionDeps) {
+function logoutPageHandler(deps: SessionDeps) {
   return (req: Request, res: Response): void => {
     const returnTo = typeof req.query.return_to === 'string' ? req.query.return_to : '';
-    const action = `${ctx.config.basePath}/logout`;
+    const action = `${deps.config.basePath}/logout`;
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(
       htmlPage(
@@ -82,20 +82,20 @@ function logoutPageHandler(ctx: SessionDeps) {
 }
 
 /** `POST /claimgate/logout`: ends the session on the server, on every instance, and clears the cookie. */
-function logoutHandler(ctx: SessionDeps) {
+function logoutHandler(deps: SessionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    checkSameOrigin(ctx, req);
-    const id = ctx.cookie.read(req.headers.cookie);
+    checkSameOrigin(deps, req);
+    const id = deps.cookie.read(req.headers.cookie);
     // Read before it ends: an OIDC session may also end the provider's session (RP-initiated logout).
-    const session = id ? await ctx.sessions.getByHash(SessionCookie.hashId(id)) : null;
+    const session = id ? await deps.sessions.getByHash(SessionCookie.hashId(id)) : null;
     if (id) {
-      const userId = await ctx.signIn.end(id);
-      if (userId) ctx.logger.info('sign-out', { userId });
+      const userId = await deps.signIn.end(id);
+      if (userId) deps.logger.info('sign-out', { userId });
     }
-    res.setHeader('Set-Cookie', ctx.cookie.clear());
+    res.setHeader('Set-Cookie', deps.cookie.clear());
     res.setHeader('Cache-Control', 'no-store');
     // Only a browser can follow the provider's logout pages; an API client gets the plain local logout.
-    const atProvider = wantsHtml(req) ? await (ctx.providerLogoutUrl?.(session) ?? null) : null;
+    const atProvider = wantsHtml(req) ? await (deps.providerLogoutUrl?.(session) ?? null) : null;
     if (atProvider) {
       res.setHeader('Referrer-Policy', 'no-referrer');
       res.redirect(303, atProvider);
@@ -104,7 +104,7 @@ function logoutHandler(ctx: SessionDeps) {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const raw = body.return_to ?? req.query.return_to;
     if (typeof raw === 'string' && raw !== '') {
-      res.redirect(303, safeReturnTo(raw, { publicUrl: ctx.config.publicUrl, allowedOrigins: ctx.config.returnTo.allowedOrigins, basePath: ctx.config.basePath }));
+      res.redirect(303, safeReturnTo(raw, { publicUrl: deps.config.publicUrl, allowedOrigins: deps.config.returnTo.allowedOrigins, basePath: deps.config.basePath }));
       return;
     }
     if (wantsHtml(req)) {
@@ -119,10 +119,10 @@ function logoutHandler(ctx: SessionDeps) {
  * CSRF defence for state-changing browser forms: a request that says where it came from must come from
  * the gateway's own origin (the session cookie's SameSite is the first line, this the second).
  */
-export function checkSameOrigin(ctx: { config: Pick<Config, 'publicUrl'> }, req: Request): void {
+export function checkSameOrigin(deps: { config: Pick<Config, 'publicUrl'> }, req: Request): void {
   const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
   if (origin === undefined || origin === 'null' && req.headers.cookie === undefined) return;
-  const own = new URL(ctx.config.publicUrl).origin;
+  const own = new URL(deps.config.publicUrl).origin;
   if (origin !== own) throw new GatewayError('csrf_rejected', 403, 'This form was sent from another site.');
 }
 
