@@ -217,6 +217,8 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
 
     const pageNav = createPageNav({ basePath: config.basePath, cookie, authenticator });
     const features = buildFeatures(parts, pageNav);
+    // Started before the routes are mounted and anything is served (stored mapping versions are in force before the
+    // first request); on a failure the features already started are closed again.
     const started: Feature[] = [];
     const closeFeatures = async () => {
       for (const f of [...started].reverse()) await f.close?.();
