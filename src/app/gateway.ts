@@ -5,7 +5,6 @@ import { InvalidationBus } from '../core/cache/invalidation.js';
 import { InvalidatedCache } from '../core/cache/invalidated-cache.js';
 import { TrustMap } from '../core/tokens/index.js';
 import { UserStore } from '../store/users/index.js';
-import { recordAudit } from '../store/audit-log.js';
 import { LoginService } from '../core/login/login-service.js';
 import { MappingRegistry } from '../core/login/mapping-registry.js';
 import { JtiStore } from '../store/jti.js';
@@ -16,27 +15,40 @@ import { AssertionSigner } from '../core/identity/assertion.js';
 import { loadAssertionKeys, loadStoredSigningKeys } from '../store/signing-keys.js';
 import { AccessTokens, ApiAuthenticator, type Credential } from '../core/credentials/index.js';
 import { CredentialStore } from '../store/credentials.js';
-import { UpstreamProxy } from '../features/proxy/proxy.js';
-import type { GatewayContext } from './gateway-context.js';
-import { buildGatewayApp, type RouteModule } from './http-app.js';
-import { createDispatcher } from '../features/proxy/dispatch.js';
-import { defaultRouteModules } from '../web/modules.js';
-import { RateLimits } from '../web/rate-limit.js';
+import { recordAudit } from '../store/audit-log.js';
 import { notePrincipal } from '../web/request-scope.js';
+import { UpstreamProxy } from '../features/proxy/proxy.js';
+import type { GatewayParts } from './parts.js';
+import { buildGatewayApp } from './http-app.js';
+import { buildAdminFeatures, buildJobService, startFeatures, type AdminFeatureOptions } from './admin-features.js';
+import { createDispatcher } from '../features/proxy/dispatch.js';
+import type { Feature } from '../web/feature.js';
+import { createPageNav, type PageNav } from '../web/page-nav.js';
+import { SignIn } from '../web/sign-in.js';
+import { SsoSwitch } from '../web/sso-switch.js';
+import { createSso } from '../features/sso/routes.js';
+import { createSession } from '../features/session/routes.js';
+import { createLoginPage } from '../features/session/login-page.js';
+import { createMeta } from '../features/meta/routes.js';
+import { createApiToken } from '../features/api-token/routes.js';
+import { createForwardAuth } from '../features/forward-auth/forward-auth.js';
+import { createRedirect } from '../features/redirect/redirect-mode.js';
+import { createOidc } from '../features/oidc/routes.js';
+import { consoleFields } from '../web/admin-auth.js';
+import { RateLimits } from '../web/rate-limit.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { Outcomes } from '../observability/outcomes.js';
 import { createTracing, routeLabel } from '../observability/tracing.js';
 import { SpanKind } from '@opentelemetry/api';
 import type { JobsOptions } from '../features/jobs/index.js';
-import { RefreshScheduler } from '../features/oidc/refresh-scheduler.js';
 import { EntraGroups } from '../core/idp/entra-groups.js';
 import { egressFetch } from '../core/idp/egress.js';
-import { buildFeaturesB, buildJobService, startFeatures } from './wiring-b.js';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface Gateway {
-  ctx: GatewayContext;
+  /** Every part, built once (tests and the CLI read them; no feature receives them). */
+  parts: GatewayParts;
   handler: ReturnType<typeof createDispatcher>['handler'];
   upgrade: ReturnType<typeof createDispatcher>['upgrade'];
   close(): Promise<void>;
@@ -47,7 +59,6 @@ export interface GatewayOptions {
   /** An open database (tests); otherwise one is opened from config.database. */
   db?: Database;
   now?: () => number;
-  routeModules?: RouteModule[];
   /** Lifecycle jobs: a fake clock (tests), or `disabled` to schedule nothing. */
   jobs?: JobsOptions;
   /** A worker of a multi-process instance: its scrape answers the sum over workers (see `cluster-metrics.ts`). */
@@ -159,8 +170,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const metrics = new GatewayMetrics({ knex: db.knex, source: opts.metricsSource, worker: opts.worker });
     metrics.observe(outcomes);
 
-    const closers: (() => Promise<void>)[] = [];
-    const ctx: GatewayContext = {
+    const parts: GatewayParts = {
       config,
       logger: opts.logger,
       db,
@@ -184,7 +194,6 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       jobs: buildJobService({ config, db, logger: opts.logger, bus, clock: opts.jobs?.clock, tracing, fetch: egress }),
       now,
       egressFetch: egress,
-      onClose: (stop) => void closers.push(stop),
     };
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
     // claims (personal data, kept for mapping previews) only as the newest logins per issuer.
@@ -195,27 +204,32 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     };
     const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
     purgeTimer.unref();
-    // Re-mapping of OIDC sessions from refresh tokens, started in the background by the requests that use them.
-    const refresher = new RefreshScheduler(ctx);
-    if (refresher.enabled) authenticator.observeSessions((s) => refresher.observe(s));
-    // Admin, console, SCIM, sync, events, jobs, audit stream (src/app/wiring-b.ts): mounted, then started before the first request.
-    const featuresB = buildFeaturesB(ctx, { ownsDb, jobsDisabled: opts.jobs?.disabled });
-    const app = buildGatewayApp(ctx, [...(opts.routeModules ?? defaultRouteModules), (r) => featuresB.forEach((f) => f.routes?.(r))]);
-    closers.push(await startFeatures(featuresB));
-    const dispatcher = createDispatcher(ctx, app);
+
+    const pageNav = createPageNav({ basePath: config.basePath, cookie, authenticator });
+    const features = buildFeatures(parts, pageNav, { ownsDb, jobsDisabled: opts.jobs?.disabled });
+    // Every route is mounted first (a refused route configuration throws before anything runs), then the features
+    // start in order (stored mapping versions are in force before the first request); a failed start closes those
+    // already started.
+    const app = buildGatewayApp({ config, logger: opts.logger, knex: db.knex, pageNav }, features);
+    let closeFeatures: () => Promise<void>;
+    try {
+      closeFeatures = await startFeatures(features);
+    } catch (e) {
+      clearInterval(purgeTimer);
+      throw e;
+    }
+    const dispatcher = createDispatcher({ config, logger: opts.logger, assertion, authenticator, proxy, bus, authStates, sessionCache, sessions, pageNav }, app);
     const { upgrade } = dispatcher;
     const handler: typeof dispatcher.handler = tracing.enabled
       ? (req, res) => tracing.request(req, res, routeLabel((req.url ?? '/').split('?')[0]!, config.basePath), () => dispatcher.handler(req, res))
       : dispatcher.handler;
     return {
-      ctx,
+      parts,
       handler,
       upgrade,
       async close() {
         clearInterval(purgeTimer);
-        for (const stop of closers) await stop();
-        authenticator.observeSessions(null);
-        await refresher.close();
+        await closeFeatures();
         await bus.stop();
         await proxy?.close();
         await tracing.close();
@@ -226,4 +240,61 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     if (ownsDb) await db.close().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * The gateway's features in route order, each built from exactly the parts it declares. `GET /login` is always the
+ * login page's (features/session/login-page.ts); the OIDC feature gives it the start of the redirect login, used
+ * for an issuer that has an `oidc` client. Forward-auth and redirect mode exist only in their `upstream.mode`.
+ */
+function buildFeatures(parts: GatewayParts, pageNav: PageNav, options: AdminFeatureOptions): Feature[] {
+  const { config, logger, now, bus, cookie, sessions, sessionCache, authenticator, users, login, trustMap, rateLimits } = parts;
+  const redirect = config.upstream.mode === 'redirect' ? createRedirect({ config, users, now }) : null;
+  const signIn = new SignIn({
+    knex: parts.db.knex,
+    logger,
+    tracing: parts.tracing,
+    bus,
+    cookie,
+    sessions,
+    handoff: redirect ? (user, claims) => redirect.target(user, claims) : undefined,
+  });
+  const signInSwitch = new SsoSwitch({ config, cookie, authenticator, trustMap, mappings: parts.mappings, users, login, sessions, signIn, logger, now });
+  const oidc = createOidc({
+    config,
+    logger,
+    knex: parts.db.knex,
+    bus,
+    trustMap,
+    login,
+    jtis: parts.jtis,
+    sessions,
+    sessionCache,
+    authenticator,
+    signIn,
+    pageNav,
+    now,
+    fetch: parts.egressFetch,
+  });
+  const features: Feature[] = [
+    createSso({ config, rateLimits, login, signIn, signInSwitch }),
+    createSession({
+      config,
+      authenticator,
+      users,
+      cookie,
+      sessions,
+      signIn,
+      logger,
+      providerLogoutUrl: (session) => oidc.providerLogoutUrl(session),
+      meFields: (auth) => consoleFields({ config }, auth),
+    }),
+    createMeta({ db: parts.db, assertion: parts.assertion }),
+    createApiToken({ config, rateLimits, credentials: parts.credentials, logger }),
+    oidc,
+    createLoginPage({ config, startOidc: (req, res, issuerId) => oidc.startLogin(req, res, issuerId) }),
+  ];
+  if (config.upstream.mode === 'forward-auth') features.push(createForwardAuth({ config, authenticator, assertion: parts.assertion, logger }));
+  if (redirect) features.push(redirect);
+  return [...features, ...buildAdminFeatures(parts, options)];
 }

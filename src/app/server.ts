@@ -104,7 +104,7 @@ export async function runServer(config: Config, logger: Logger, opts: Omit<Gatew
   const effective = isWorker ? { ...config, database: { ...config.database, migrate: false } } : config;
   const perWorker = isWorker ? { metricsSource: workerMetricsSource(), worker: process.env.CLAIMGATE_WORKER ?? String(cluster.worker?.id ?? 0) } : {};
   const running = await startServer(effective, { ...opts, ...perWorker, logger });
-  if (isWorker) joinClusterMetrics(running.gateway.ctx.metrics.registry);
+  if (isWorker) joinClusterMetrics(running.gateway.parts.metrics.registry);
   if (!isWorker) logger.info('claimgate started', { url: running.url, publicUrl: config.publicUrl, workers: 1, configReload: CONFIG_RELOAD });
   // SIGHUP would end the process by default; there is no reload to do, so say how changes are applied instead.
   process.on('SIGHUP', () => logger.warn('SIGHUP ignored: configuration reload is not supported', { configReload: CONFIG_RELOAD }));

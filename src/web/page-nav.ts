@@ -1,23 +1,40 @@
 import type { IncomingMessage } from 'node:http';
-import type { GatewayContext } from '../app/gateway-context.js';
+import type { SessionCookie } from '../core/sessions/cookie.js';
+import type { Authenticator } from '../core/sessions/authenticator.js';
 import { escapeHtml } from './problem.js';
+
+/** What the footer reads: the session cookie, the session behind it, and where the gateway's pages live. */
+export interface PageNavDeps {
+  basePath: string;
+  cookie: Pick<SessionCookie, 'read'>;
+  authenticator: Pick<Authenticator, 'fromSessionId'>;
+}
+
+/** The footer of a request's page, bound to one gateway's parts (what features receive). */
+export type PageNav = (req: IncomingMessage) => Promise<string>;
+
+/** Binds `pageNav` to one gateway's parts. */
+export function createPageNav(deps: PageNavDeps): PageNav {
+  return (req) => pageNav(deps, req);
+}
 
 /**
  * The footer of every page the gateway renders for a person: who is signed in (when a session exists), a
  * sign-out form and a way back to the application, so an error page is never a dead end. A failure to read
  * the session (the database is down, the account is suspended) just leaves the user out.
  */
-export async function pageNav(ctx: GatewayContext, req: IncomingMessage): Promise<string> {
+export async function pageNav(deps: PageNavDeps, req: IncomingMessage): Promise<string> {
   let who: string | null = null;
-  if (ctx.cookie.read(req.headers.cookie) !== null) {
+  const sessionId = deps.cookie.read(req.headers.cookie);
+  if (sessionId !== null) {
     try {
-      const auth = await ctx.authenticator.fromSessionId(ctx.cookie.read(req.headers.cookie)!);
+      const auth = await deps.authenticator.fromSessionId(sessionId);
       if (auth) who = auth.identity.displayName ? `${auth.identity.displayName} (${auth.identity.usercode})` : auth.identity.usercode;
     } catch {
       who = null;
     }
   }
-  const base = ctx.config.basePath;
+  const base = deps.basePath;
   const parts = ['<nav aria-label="Account"><p><a href="/">Back to the application</a></p>'];
   if (who !== null) {
     parts.push(

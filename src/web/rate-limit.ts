@@ -142,3 +142,13 @@ function tooMany(retryAfter: number): GatewayError {
   return new GatewayError('rate_limited', 429, 'Too many requests; try again later.', { extra: { retryAfter } });
 }
 
+
+/** Middleware: counts a request against a limit before its body is read (a refused client does not get to send it). */
+export function countFirst(limits: Pick<RateLimits, 'check' | 'retryAfter'>, name: LimitName) {
+  return (req: IncomingMessage & { complete: boolean }, res: { setHeader(name: string, value: string): unknown }, next: () => void): void => {
+    // Refused, the body stays unread and the connection cannot be reused.
+    if (limits.retryAfter(name, req) > 0 && !req.complete) res.setHeader('Connection', 'close');
+    limits.check(name, req);
+    next();
+  };
+}

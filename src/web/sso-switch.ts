@@ -1,13 +1,35 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { GatewayContext } from '../app/gateway-context.js';
+import type { Config } from '../core/config/schema.js';
+import type { TrustMap } from '../core/tokens/index.js';
+import type { MappingRegistry } from '../core/login/mapping-registry.js';
+import type { LoginService } from '../core/login/login-service.js';
+import type { SessionStore } from '../store/sessions.js';
+import type { Authenticator } from '../core/sessions/authenticator.js';
+import type { UserStore } from '../store/users/index.js';
+import type { Logger } from '../observability/logger.js';
 import { GatewayError } from '../core/errors/errors.js';
 import { safeReturnTo } from './return-to.js';
 import { evaluateMapping } from '../core/mapping/index.js';
 import type { Claims } from '../core/mapping/types.js';
 import { SessionCookie } from '../core/sessions/cookie.js';
 import { escapeHtml, htmlPage } from './problem.js';
-import { startSession } from './sign-in.js';
+import type { SignIn } from './sign-in.js';
+
+/** What the sign-in switch reads and calls. */
+export interface SsoSwitchDeps {
+  config: Pick<Config, 'session' | 'basePath' | 'publicUrl' | 'issuers' | 'returnTo'>;
+  cookie: Pick<SessionCookie, 'read'>;
+  authenticator: Pick<Authenticator, 'fromSessionId'>;
+  trustMap: Pick<TrustMap, 'verify'>;
+  mappings: Pick<MappingRegistry, 'get'>;
+  users: Pick<UserStore, 'getById'>;
+  login: Pick<LoginService, 'spendLink' | 'loginWithClaims'>;
+  sessions: Pick<SessionStore, 'getByHash' | 'isLive'>;
+  signIn: Pick<SignIn, 'start'>;
+  logger: Logger;
+  now: () => number;
+}
 
 /** How long the "continue as" page may stay open before its form is refused. */
 const PENDING_SECONDS = 300;
@@ -47,8 +69,8 @@ export class SsoSwitch {
   private readonly sealKeys: Buffer[];
   private readonly macKeys: Buffer[];
 
-  constructor(private readonly ctx: GatewayContext) {
-    const derive = (info: string) => ctx.config.session.secret.map((s) => Buffer.from(hkdfSync('sha256', Buffer.from(s, 'utf8'), Buffer.alloc(0), info, 32)));
+  constructor(private readonly deps: SsoSwitchDeps) {
+    const derive = (info: string) => deps.config.session.secret.map((s) => Buffer.from(hkdfSync('sha256', Buffer.from(s, 'utf8'), Buffer.alloc(0), info, 32)));
     this.sealKeys = derive('claimgate pending sign-in v1');
     this.macKeys = derive('claimgate sign-in switch csrf v1');
   }
@@ -59,22 +81,22 @@ export class SsoSwitch {
    * goes on as usual (its own checks then refuse whatever is wrong with the token).
    */
   async intercept(req: Request, res: Response, token: string): Promise<boolean> {
-    const sessionId = this.ctx.cookie.read(req.headers.cookie);
+    const sessionId = this.deps.cookie.read(req.headers.cookie);
     if (!sessionId && req.method === 'POST' && this.crossSite(req)) {
       // A cross-site form post arrives without a SameSite=Lax session cookie, so the gateway cannot tell whether
       // someone is signed in here. The same sign-in as a top-level GET carries that cookie: send it there, with
       // nothing spent yet.
-      const params = new URLSearchParams({ jwt: token, return_to: returnToOf(this.ctx, req) });
+      const params = new URLSearchParams({ jwt: token, return_to: returnToOf(this.deps, req) });
       res.setHeader('Cache-Control', 'no-store');
-      res.redirect(303, `${this.ctx.config.basePath}/sso?${params.toString()}`);
+      res.redirect(303, `${this.deps.config.basePath}/sso?${params.toString()}`);
       return true;
     }
     if (!sessionId) return false;
-    const current = await this.ctx.authenticator.fromSessionId(sessionId).catch(() => null);
+    const current = await this.deps.authenticator.fromSessionId(sessionId).catch(() => null);
     if (!current) return false;
     let issuer, claims: Claims, tokenHash: string;
     try {
-      const verified = await this.ctx.trustMap.verify(token, { purpose: 'sso' });
+      const verified = await this.deps.trustMap.verify(token, { purpose: 'sso' });
       issuer = verified.issuer;
       claims = verified.claims as Claims;
       tokenHash = verified.tokenHash;
@@ -82,28 +104,28 @@ export class SsoSwitch {
       return false;
     }
     if (!issuer.ssoLink.enabled) return false;
-    const mapping = this.ctx.mappings.get(issuer.mapping);
+    const mapping = this.deps.mappings.get(issuer.mapping);
     if (!mapping) return false;
     const outcome = evaluateMapping(mapping.compiled, claims);
     if (!outcome.allowed) return false;
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
-    const user = await this.ctx.users.getById(current.identity.userId);
+    const user = await this.deps.users.getById(current.identity.userId);
     if (!user) return false;
     const boundHere = user.identities.some((b) => b.iss === issuer.issuer && b.sub === sub);
     const boundElsewhere = !boundHere && user.identities.some((b) => b.issuerId === issuer.id);
     if (boundHere || (!boundElsewhere && user.usercode === outcome.user.usercode)) return false;
 
-    await this.ctx.login.spendLink(issuer, claims, tokenHash);
+    await this.deps.login.spendLink(issuer, claims, tokenHash);
     const pending: Pending = {
       i: issuer.id,
       c: claims,
-      r: returnToOf(this.ctx, req),
+      r: returnToOf(this.deps, req),
       s: SessionCookie.hashId(sessionId),
-      e: Math.floor(this.ctx.now() / 1000) + PENDING_SECONDS,
+      e: Math.floor(this.deps.now() / 1000) + PENDING_SECONDS,
     };
     const sealed = this.seal(pending);
-    this.ctx.logger.info('sign-in link held for confirmation', { userId: current.identity.userId, issuer: issuer.id });
-    const base = this.ctx.config.basePath;
+    this.deps.logger.info('sign-in link held for confirmation', { userId: current.identity.userId, issuer: issuer.id });
+    const base = this.deps.config.basePath;
     const next = escapeHtml(outcome.user.usercode);
     const now = escapeHtml(user.usercode);
     res.setHeader('Cache-Control', 'no-store');
@@ -131,7 +153,7 @@ export class SsoSwitch {
     const site = req.headers['sec-fetch-site'];
     if (typeof site === 'string') return site === 'cross-site';
     const origin = req.headers.origin;
-    return typeof origin === 'string' && origin !== new URL(this.ctx.config.publicUrl).origin;
+    return typeof origin === 'string' && origin !== new URL(this.deps.config.publicUrl).origin;
   }
 
   /** `POST /sso/confirm`: the confirmed switch. Refused (403 `csrf_failed`) unless made by the same browser and session. */
@@ -140,21 +162,21 @@ export class SsoSwitch {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const sealed = body.pending;
     const given = body.csrf_token;
-    const sessionId = this.ctx.cookie.read(req.headers.cookie);
+    const sessionId = this.deps.cookie.read(req.headers.cookie);
     const refused = () => new GatewayError('csrf_failed', 403, 'This confirmation is not valid for this browser. Open the sign-in link again.');
     if (typeof sealed !== 'string' || typeof given !== 'string' || !sessionId) throw refused();
     if (!this.checkCsrf(sessionId, sealed, given)) throw refused();
     const pending = this.open(sealed);
     if (!pending || pending.s !== SessionCookie.hashId(sessionId)) throw refused();
-    if (pending.e < Math.floor(this.ctx.now() / 1000)) {
+    if (pending.e < Math.floor(this.deps.now() / 1000)) {
       throw new GatewayError('switch_expired', 403, 'This confirmation has expired. Open the sign-in link again.');
     }
-    const session = await this.ctx.sessions.getByHash(pending.s);
-    if (!session || !this.ctx.sessions.isLive(session)) throw refused();
-    const issuer = this.ctx.config.issuers.find((i) => i.id === pending.i);
+    const session = await this.deps.sessions.getByHash(pending.s);
+    if (!session || !this.deps.sessions.isLive(session)) throw refused();
+    const issuer = this.deps.config.issuers.find((i) => i.id === pending.i);
     if (!issuer) throw refused();
-    const result = await this.ctx.login.loginWithClaims(issuer, pending.c, 'sso');
-    await startSession(this.ctx, req, res, result, {}, pending.r);
+    const result = await this.deps.login.loginWithClaims(issuer, pending.c, 'sso');
+    await this.deps.signIn.start(req, res, result, {}, pending.r);
   };
 
   private csrfToken(sessionId: string, sealed: string, key = this.macKeys[0]!): string {
@@ -196,8 +218,8 @@ export class SsoSwitch {
 }
 
 /** The link's return_to, checked exactly as `/sso` checks it. */
-function returnToOf(ctx: GatewayContext, req: Request): string {
+function returnToOf(deps: Pick<SsoSwitchDeps, 'config'>, req: Request): string {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const raw = req.method === 'GET' ? req.query.return_to : (body.return_to ?? req.query.return_to);
-  return safeReturnTo(raw, { publicUrl: ctx.config.publicUrl, allowedOrigins: ctx.config.returnTo.allowedOrigins, basePath: ctx.config.basePath });
+  return safeReturnTo(raw, { publicUrl: deps.config.publicUrl, allowedOrigins: deps.config.returnTo.allowedOrigins, basePath: deps.config.basePath });
 }

@@ -135,7 +135,7 @@ describe(`admin API: audit trail, request logs, tokens, jobs, OpenAPI, metrics (
   });
 
   it('an unhandled error writes an exception row with its detail', async () => {
-    const spy = gw.running.gateway.ctx.credentials.store;
+    const spy = gw.running.gateway.parts.credentials.store;
     const original = spy.list.bind(spy);
     spy.list = async () => {
       throw new Error('database on fire (token=cg_should-not-appear-anywhere-1234567890)');

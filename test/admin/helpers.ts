@@ -16,7 +16,7 @@ export interface AdminGateway extends TestGateway {
 
 export async function startAdminGateway(overrides: Record<string, unknown> = {}): Promise<AdminGateway> {
   const gw = await startTestGateway(overrides);
-  const make = async (name: string, scopes: Scope[]) => (await gw.running.gateway.ctx.credentials.store.create({ name, scopes })).token;
+  const make = async (name: string, scopes: Scope[]) => (await gw.running.gateway.parts.credentials.store.create({ name, scopes })).token;
   const tokens = {
     write: await make('platform-team', ['admin:write']),
     read: await make('auditor', ['admin:read']),

@@ -38,11 +38,11 @@ describeIfPostgres('admin API across two running instances', () => {
 
     expect((await a.api('POST', '/mappings/corp/rollback', { body: { version: 1 } })).json().version).toBe(3);
     await eventually(1000, async () => (await rolesOnB(claims)) === 'analyst_v2');
-    expect(b.server.gateway.ctx.mappings.get('corp')).toMatchObject({ version: 3, source: 'database' });
+    expect(b.server.gateway.parts.mappings.get('corp')).toMatchObject({ version: 3, source: 'database' });
 
     expect((await a.api('DELETE', '/mappings/corp')).status).toBe(204);
     await eventually(1000, async () => (await rolesOnB(claims)) === 'analyst');
-    expect(b.server.gateway.ctx.mappings.get('corp')).toMatchObject({ version: null, source: 'file' });
+    expect(b.server.gateway.parts.mappings.get('corp')).toMatchObject({ version: null, source: 'file' });
   });
 
   it('a bearer token cached on B picks up the new mapping at its next request', async () => {
@@ -58,8 +58,8 @@ describeIfPostgres('admin API across two running instances', () => {
     await a.api('PUT', '/mappings/corp', { body: { ...DEFAULT_MAPPING, roles: [{ default: ['late'] }] } });
     const c = await startAnotherInstance(a);
     try {
-      expect(c.server.gateway.ctx.mappings.get('corp')).toMatchObject({ source: 'database' });
-      expect(c.server.gateway.ctx.mappings.get('corp')!.definition.roles).toEqual([{ default: ['late'] }]);
+      expect(c.server.gateway.parts.mappings.get('corp')).toMatchObject({ source: 'database' });
+      expect(c.server.gateway.parts.mappings.get('corp')!.definition.roles).toEqual([{ default: ['late'] }]);
     } finally {
       await c.close();
     }

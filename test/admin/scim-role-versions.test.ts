@@ -45,7 +45,7 @@ describe(`SCIM role rules: versions through the admin API (${process.env.DATABAS
     await a?.close();
   });
 
-  const roles = async () => (await a.running.gateway.ctx.users.getById(userId))!.roles.map((r) => `${r.name}:${r.source}`).sort();
+  const roles = async () => (await a.running.gateway.parts.users.getById(userId))!.roles.map((r) => `${r.name}:${r.source}`).sort();
   const touch = async (value: string) => {
     const r = await scimCall(a.url, a.tokens.scim, 'PATCH', `/Users/${userId}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'displayName', value }] });
     expect(r.status).toBe(200);
@@ -206,7 +206,7 @@ describeIfPostgres('SCIM role rules across two running instances', () => {
     const id = created.json().id as string;
     const rolesOnB = async (n: number) => {
       await scimCall(b.url, a.tokens.scim, 'PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'displayName', value: `Otto ${n}` }] });
-      return (await b.server.gateway.ctx.users.getById(id))!.roles.map((r) => r.name).sort().join(',');
+      return (await b.server.gateway.parts.users.getById(id))!.roles.map((r) => r.name).sort().join(',');
     };
     expect(await rolesOnB(0)).toBe('analyst');
 
@@ -221,7 +221,7 @@ describeIfPostgres('SCIM role rules across two running instances', () => {
     try {
       const late = await scimCall(c.url, a.tokens.scim, 'PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'displayName', value: 'Otto late' }] });
       expect(late.status).toBe(200);
-      expect((await c.server.gateway.ctx.users.getById(id))!.roles.map((r) => r.name)).toEqual(['viewer']);
+      expect((await c.server.gateway.parts.users.getById(id))!.roles.map((r) => r.name)).toEqual(['viewer']);
     } finally {
       await c.close();
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { startFeatures } from '../../src/app/wiring-b.js';
+import { startFeatures } from '../../src/app/admin-features.js';
 import type { Feature } from '../../src/web/feature.js';
 
 /** A feature that notes its start and close in `log`, and fails to start when told to. */

@@ -22,7 +22,7 @@ describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreS
     gw = await startAdminGateway({
       provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID, decryptionKey: aesKey.toString('hex') } },
     });
-    const store = gw.running.gateway.ctx.credentials.store;
+    const store = gw.running.gateway.parts.credentials.store;
     scimToken = (await store.create({ name: 'exc-scim', scopes: ['scim'] })).token;
     syncToken = (await store.create({ name: 'exc-sync', scopes: ['users:sync'] })).token;
   });
@@ -91,7 +91,7 @@ describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreS
     // A per-item failure may be reported in the results; a whole-call failure is a 500 with a row.
     if (sync.status === 500) expect(detailOf(await exceptionRow('/claimgate/api/v1/users/sync')).route).toBe('/claimgate/api/v1/users/sync');
 
-    const store = gw.running.gateway.ctx.credentials.store;
+    const store = gw.running.gateway.parts.credentials.store;
     const original = store.authenticateClient.bind(store);
     store.authenticateClient = async () => {
       throw new Error('credential store unreachable');

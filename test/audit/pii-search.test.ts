@@ -38,7 +38,7 @@ describe(`request logs keep no PII or credential (${process.env.DATABASE_URL ? '
       logs: { clientIp: 'none' },
       provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID, decryptionKey: aesKey.toString('hex') } },
     });
-    const store = gw.running.gateway.ctx.credentials.store;
+    const store = gw.running.gateway.parts.credentials.store;
     scimToken = (await store.create({ name: 'pii-scim', scopes: ['scim'] })).token;
     syncToken = (await store.create({ name: 'pii-sync', scopes: ['users:sync'] })).token;
     const c = await store.create({ name: 'pii-client', scopes: ['admin:read'] });

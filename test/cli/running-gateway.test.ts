@@ -108,7 +108,7 @@ describe('admin commands against a running gateway on the embedded database', ()
     const revoked = await cli(['tokens', 'revoke', 'ops', '--config', configFile]);
     expect(revoked.code).toBe(0);
     expect((await call(`${running.url}/claimgate/admin/v1/tokens`, { headers: bearer(token) })).status).toBe(401);
-    const events = await running.gateway.ctx.db.knex('audit_events').whereIn('type', ['credential_created', 'credential_revoked']).orderBy('id');
+    const events = await running.gateway.parts.db.knex('audit_events').whereIn('type', ['credential_created', 'credential_revoked']).orderBy('id');
     expect(events.map((e: { type: string; actor: string }) => [e.type, e.actor])).toEqual([
       ['credential_created', 'cli'],
       ['credential_revoked', 'cli'],

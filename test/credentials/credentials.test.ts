@@ -17,7 +17,7 @@ describe('API credentials and /oauth/token', () => {
   afterAll(async () => {
     await gw?.close();
   });
-  const ctx = () => gw.running.gateway.ctx.credentials;
+  const ctx = () => gw.running.gateway.parts.credentials;
   const errorOf = async (p: Promise<unknown>) => p.then(() => null, (e: { code: string; status: number }) => [e.status, e.code]);
 
   it('a static token authenticates with its scopes; admin:write implies admin:read', async () => {

@@ -104,7 +104,7 @@ describe('forward-auth mode: GET /claimgate/auth', () => {
   it('answers only 200, 401 or 403 — even for a suspended user or a browser', async () => {
     const carol = cookieOf((await call(`${gw.url}/claimgate/sso?jwt=${await gw.token({ sub: 'u-carol', preferred_username: 'carol' })}`)).headers['set-cookie']);
     await gw.db.knex('users').where({ usercode: 'carol' }).update({ lifecycle: 'SUSPENDED' });
-    await gw.running.gateway.ctx.bus.publish({ kind: 'all' });
+    await gw.running.gateway.parts.bus.publish({ kind: 'all' });
     expect((await auth({ cookie: carol, 'x-original-uri': '/' })).status).toBe(403);
     const page = await auth({ accept: 'text/html', 'x-original-uri': '/reports?q=1' });
     expect(page.status).toBe(401);

@@ -88,7 +88,7 @@ describe('redirect mode: after sign-in, a hand-off JWT to the app\'s own SSO URL
     expect(m.templateClaims(input)).toEqual({ who: 'ada' });
   });
 
-  it('a form post to /claimgate/sso hands off the same way (every sign-in ends in startSession)', async () => {
+  it('a form post to /claimgate/sso hands off the same way (every sign-in ends in SignIn.start)', async () => {
     const gw = await startTestGateway(redirectUpstream({ alg: 'HS256', sharedSecret: SHARED }));
     cleanups.push(gw);
     const res = await call(`${gw.url}/claimgate/sso`, {

@@ -31,8 +31,8 @@ describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
     const bearer = await a.token({ preferred_username: 'frank', sub: 'u-frank' }, { noJti: true });
     expect((await call(`${b.url}/x`, { headers: { cookie } })).status).toBe(200);
     expect((await call(`${b.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
-    const user = await a.running.gateway.ctx.users.getByUsercode('frank');
-    await a.running.gateway.ctx.users.setLifecycle(user!.id, 'SUSPENDED');
+    const user = await a.running.gateway.parts.users.getByUsercode('frank');
+    await a.running.gateway.parts.users.setLifecycle(user!.id, 'SUSPENDED');
     await within(1000, async () => (await call(`${b.url}/x`, { headers: { cookie } })).status === 401);
     expect((await call(`${b.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(403);
   });

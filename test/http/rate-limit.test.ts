@@ -96,7 +96,7 @@ describe('rate limits on /sso and /oauth/token', () => {
   });
 
   it('guessing API credentials gets 429 after adminAuth.perMinute failures, even for a then valid token', async () => {
-    const { token } = await gw.running.gateway.ctx.credentials.store.create({ name: 'ops', scopes: ['admin:read'] });
+    const { token } = await gw.running.gateway.parts.credentials.store.create({ name: 'ops', scopes: ['admin:read'] });
     expect((await call(`${gw.url}/claimgate/admin/v1/users`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     const statuses = [];
     for (let i = 0; i < 3; i++) {

@@ -202,7 +202,7 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
 
   it('a bearer JWT of a trusted issuer is forwarded; a reused token is verified once', async () => {
     const jwt = await gw.token({ preferred_username: 'api-client', sub: 'svc-1', groups: ['bi-analysts'] }, { noJti: true });
-    const before = gw.running.gateway.ctx.trustMap.stats.signatureVerifications;
+    const before = gw.running.gateway.parts.trustMap.stats.signatureVerifications;
     for (let i = 0; i < 5; i++) {
       const res = await call(`${gw.url}/api/v1/data`, { headers: { authorization: `Bearer ${jwt}` } });
       expect(res.status).toBe(200);
@@ -210,7 +210,7 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
       expect(res.json().headers['x-claimgate-roles']).toBe('analyst');
       expect(res.json().headers.authorization).toBe(`Bearer ${jwt}`);
     }
-    expect(gw.running.gateway.ctx.trustMap.stats.signatureVerifications - before).toBe(1);
+    expect(gw.running.gateway.parts.trustMap.stats.signatureVerifications - before).toBe(1);
     const bad = await call(`${gw.url}/api/v1/data`, { headers: { authorization: 'Bearer abc.def.ghi' } });
     expect(bad.status).toBe(401);
     expect(bad.json().code).toBe('token_malformed');
@@ -292,8 +292,8 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
     const bearer = await gw.token({ preferred_username: 'dave', sub: 'u-dave' }, { noJti: true });
     expect((await call(`${gw.url}/x`, { headers: { cookie } })).status).toBe(200);
     expect((await call(`${gw.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
-    const user = await gw.running.gateway.ctx.users.getByUsercode('dave');
-    await gw.running.gateway.ctx.users.setLifecycle(user!.id, 'SUSPENDED', { actor: 'test' });
+    const user = await gw.running.gateway.parts.users.getByUsercode('dave');
+    await gw.running.gateway.parts.users.setLifecycle(user!.id, 'SUSPENDED', { actor: 'test' });
     // Suspension ended the session (401: sign in again, which then says user_suspended); the bearer gets 403.
     expect((await call(`${gw.url}/x`, { headers: { cookie } })).status).toBe(401);
     const b = await call(`${gw.url}/x`, { headers: { authorization: `Bearer ${bearer}` } });
@@ -303,7 +303,7 @@ describe('sign-in, sessions and forwarding (proxy mode, real HTTP)', () => {
     expect(again.res.status).toBe(403);
     expect(again.res.json().code).toBe('user_suspended');
     // Reactivation restores the user's rights, not the sessions that suspension ended.
-    await gw.running.gateway.ctx.users.setLifecycle(user!.id, 'ACTIVE', { actor: 'test' });
+    await gw.running.gateway.parts.users.setLifecycle(user!.id, 'ACTIVE', { actor: 'test' });
     expect((await call(`${gw.url}/x`, { headers: { cookie } })).status).toBe(401);
     expect((await call(`${gw.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
   });

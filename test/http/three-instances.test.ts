@@ -40,7 +40,7 @@ describeIfPostgres('three gateway instances on one PostgreSQL database behind a 
     }
     urls = [a.url, ...others.map((o) => o.url)];
     lb = await startBalancer(urls);
-    const make = async (name: string, scopes: Scope[]) => (await a.running.gateway.ctx.credentials.store.create({ name, scopes })).token;
+    const make = async (name: string, scopes: Scope[]) => (await a.running.gateway.parts.credentials.store.create({ name, scopes })).token;
     tokens.write = await make('platform', ['admin:write']);
     tokens.scim = await make('entra', ['scim']);
   });
@@ -128,7 +128,7 @@ describeIfPostgres('three gateway instances on one PostgreSQL database behind a 
     const claims = person(1);
     const cookies = await Promise.all(urls.map((b) => signInVia(b, claims)));
     for (const base of urls) for (const c of cookies) expect((await call(`${base}/x`, { headers: { cookie: c } })).status).toBe(200);
-    const user = await a.running.gateway.ctx.users.getByUsercode('person1');
+    const user = await a.running.gateway.parts.users.getByUsercode('person1');
     const patched = await admin(urls[1]!, 'PATCH', `/users/${user!.id}`, { lifecycle: 'SUSPENDED' });
     expect(patched.status).toBe(200);
     const took = await within(1000, async () => {
@@ -145,7 +145,7 @@ describeIfPostgres('three gateway instances on one PostgreSQL database behind a 
 
   it('a job run requested at the same moment on all three runs once', async () => {
     // Users with no display name: the run asks the (slow) directory for each, so it lasts ~300 ms.
-    for (const u of ['nina', 'omar', 'pia']) await a.running.gateway.ctx.users.createUser({ usercode: u, source: 'api', profile: { email: `${u}@example.test` } });
+    for (const u of ['nina', 'omar', 'pia']) await a.running.gateway.parts.users.createUser({ usercode: u, source: 'api', profile: { email: `${u}@example.test` } });
     const before = await a.db.knex('job_runs').where({ job: 'profile' });
     directoryHits = 0;
     const answers = await Promise.all(urls.map((b) => admin(b, 'POST', '/jobs/profile/run')));
@@ -157,6 +157,6 @@ describeIfPostgres('three gateway instances on one PostgreSQL database behind a 
     expect(runs.at(-1)).toMatchObject({ status: 'succeeded', trigger: 'manual' });
     // One run: each of the three users was looked up once.
     expect(directoryHits).toBe(3);
-    expect((await a.running.gateway.ctx.users.getByUsercode('nina'))!.displayName).toBe('Name of nina');
+    expect((await a.running.gateway.parts.users.getByUsercode('nina'))!.displayName).toBe('Name of nina');
   });
 });

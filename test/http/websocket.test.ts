@@ -70,8 +70,8 @@ describe('WebSocket tunnels', () => {
     const other = await signIn({ preferred_username: 'bystander', sub: 'u-by' });
     const mine = (await openTunnel(gw.url, { cookie })).socket!;
     const theirs = (await openTunnel(gw.url, { cookie: other })).socket!;
-    const user = await gw.running.gateway.ctx.users.getByUsercode('wsuser');
-    await gw.running.gateway.ctx.users.setLifecycle(user!.id, 'SUSPENDED');
+    const user = await gw.running.gateway.parts.users.getByUsercode('wsuser');
+    await gw.running.gateway.parts.users.setLifecycle(user!.id, 'SUSPENDED');
     expect(await closed(mine, 1000)).toBe(true);
     expect(await closed(theirs, 300)).toBe(false);
 

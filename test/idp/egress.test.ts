@@ -87,7 +87,7 @@ const mode = requireBinary('tinyproxy', tinyproxyBinary() !== null);
     const { callbackUrl } = await startLogin(gw, jar, 'ada');
     const cb = await browse(jar, callbackUrl);
     expect(cb.status).toBe(303);
-    const user = await gw.running.gateway.ctx.users.getByUsercode('ada');
+    const user = await gw.running.gateway.parts.users.getByUsercode('ada');
     expect((user?.roles ?? []).map((r) => r.name)).toEqual(['admin']);
 
     const log = proxy.log();

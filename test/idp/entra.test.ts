@@ -121,7 +121,7 @@ describe('Entra ID: tenant-templated issuers and group overage through Microsoft
   const userCount = async () => Number((await gw.db.knex('users').count({ n: '*' }))[0]!.n);
   const usedIds = async () => Number((await gw.db.knex('used_jtis').count({ n: '*' }))[0]!.n);
   const rolesOf = async (usercode: string) => {
-    const u = await gw.running.gateway.ctx.users.getByUsercode(usercode);
+    const u = await gw.running.gateway.parts.users.getByUsercode(usercode);
     return (u?.roles ?? []).map((r) => r.name).sort();
   };
   const membersFor = (oid: string, groups: Array<[string, string]>) =>
@@ -264,7 +264,7 @@ describe('Entra ID: tenant-templated issuers and group overage through Microsoft
       { id: G_ADMINS, displayName: 'BI Admins' },
       { id: G_ANALYSTS, displayName: 'BI Analysts' },
     ]);
-    const token = (await gw.running.gateway.ctx.credentials.store.create({ name: 'preview', scopes: ['admin:read'] })).token;
+    const token = (await gw.running.gateway.parts.credentials.store.create({ name: 'preview', scopes: ['admin:read'] })).token;
     const preview = async (body: Record<string, unknown>) =>
       call(`${gw.url}/claimgate/admin/v1/mappings/corp/preview`, {
         method: 'POST',
@@ -341,7 +341,7 @@ describe('Entra ID: group overage in the redirect login (code flow)', () => {
     const { callbackUrl } = await startLogin(gw, jar, 'ada');
     const cb = await browse(jar, callbackUrl);
     expect(cb.status).toBe(303);
-    const user = await gw.running.gateway.ctx.users.getByUsercode('codeflow@contoso.example');
+    const user = await gw.running.gateway.parts.users.getByUsercode('codeflow@contoso.example');
     expect((user?.roles ?? []).map((r) => r.name).sort()).toEqual(['admin', 'analyst']);
     expect(graph.requests.filter((r) => r.includes('transitiveMemberOf')).length).toBe(2);
   });

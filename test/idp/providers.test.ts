@@ -54,7 +54,7 @@ describe('provider-shaped tokens sign in through /sso and bearer with the starte
     const res = await call(`${gw.url}/dash`, { headers: { authorization: `Bearer ${token}` } });
     return res.status === 200 ? String(res.json().headers['x-claimgate-roles']) : `HTTP ${res.status} ${res.text}`;
   };
-  const rolesOf = async (usercode: string) => ((await gw.running.gateway.ctx.users.getByUsercode(usercode))?.roles ?? []).map((r) => r.name).sort();
+  const rolesOf = async (usercode: string) => ((await gw.running.gateway.parts.users.getByUsercode(usercode))?.roles ?? []).map((r) => r.name).sort();
 
   it('keycloak: an access token with aud "account" and the client in azp; realm and client roles', async () => {
     const claims = {
@@ -84,7 +84,7 @@ describe('provider-shaped tokens sign in through /sso and bearer with the starte
       'https://bi.example.com/roles': ['bi-admin'], 'https://bi.example.com/email': 'ada@example.com',
     });
     expect(await bearerRoles(token)).toBe('admin');
-    const user = await gw.running.gateway.ctx.users.getByUsercode('auth0|64f0c0ffee1234567890abcd');
+    const user = await gw.running.gateway.parts.users.getByUsercode('auth0|64f0c0ffee1234567890abcd');
     expect(user?.permissions.map((p) => p.name)).toEqual(['read_reports']);
     expect(user?.email).toBe('ada@example.com');
   });

@@ -11,7 +11,7 @@ describe(`admin API …/jobs (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlit
   beforeAll(async () => {
     gw = await startTestGateway({}, {}, { now: clock.now, jobs: { clock } });
     dan = await userWithEverySource(gw, 'dan');
-    await gw.running.gateway.ctx.users.setLifecycle(dan, 'SUSPENDED', { actor: 'admin:test', source: 'admin' });
+    await gw.running.gateway.parts.users.setLifecycle(dan, 'SUSPENDED', { actor: 'admin:test', source: 'admin' });
     await clock.advanceTo('2026-12-02T01:00:00Z');
   });
   afterAll(async () => {
@@ -19,18 +19,18 @@ describe(`admin API …/jobs (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlit
   });
 
   it('POST …/jobs/deletion/run?dryRun=true runs now, records the run and changes nothing', async () => {
-    const before = await gw.running.gateway.ctx.users.getById(dan);
+    const before = await gw.running.gateway.parts.users.getById(dan);
     const res = await call(`${gw.url}/claimgate/admin/v1/jobs/deletion/run?dryRun=true`, { method: 'POST', headers: await bearer(gw, 'admin:write') });
     expect(res.status).toBe(200);
     expect(res.json().result.run).toMatchObject({ job: 'deletion', status: 'succeeded', dryRun: true, trigger: 'manual', counts: { wouldDeprovision: 1 } });
-    expect(await gw.running.gateway.ctx.users.getById(dan)).toEqual(before);
+    expect(await gw.running.gateway.parts.users.getById(dan)).toEqual(before);
   });
 
   it('POST …/jobs/deletion/run deprovisions', async () => {
     const res = await call(`${gw.url}/claimgate/admin/v1/jobs/deletion/run`, { method: 'POST', headers: await bearer(gw, 'admin:write') });
     expect(res.status).toBe(200);
     expect(res.json().result.run).toMatchObject({ status: 'succeeded', dryRun: false, counts: { deprovisioned: 1 } });
-    expect((await gw.running.gateway.ctx.users.getById(dan))!.lifecycle).toBe('DEPROVISIONED');
+    expect((await gw.running.gateway.parts.users.getById(dan))!.lifecycle).toBe('DEPROVISIONED');
   });
 
   it('GET …/jobs lists schedules and recorded runs; both endpoints need their scope', async () => {
@@ -58,7 +58,7 @@ describe('a manual deletion run with jobs.deletion.dryRun: true', () => {
   beforeAll(async () => {
     gw = await startTestGateway({ jobs: { deletion: { dryRun: true } } }, {}, { now: clock.now, jobs: { clock } });
     eve = await userWithEverySource(gw, 'eve');
-    await gw.running.gateway.ctx.users.setLifecycle(eve, 'SUSPENDED', { actor: 'admin:test', source: 'admin' });
+    await gw.running.gateway.parts.users.setLifecycle(eve, 'SUSPENDED', { actor: 'admin:test', source: 'admin' });
     await clock.advanceTo('2026-12-02T01:00:00Z');
   });
   afterAll(async () => {
@@ -69,8 +69,8 @@ describe('a manual deletion run with jobs.deletion.dryRun: true', () => {
     const run = async (qs: string) =>
       (await call(`${gw.url}/claimgate/admin/v1/jobs/deletion/run${qs}`, { method: 'POST', headers: await bearer(gw, 'admin:write') })).json().result.run;
     expect(await run('')).toMatchObject({ dryRun: true, counts: { wouldDeprovision: 1 } });
-    expect((await gw.running.gateway.ctx.users.getById(eve))!.lifecycle).toBe('SUSPENDED');
+    expect((await gw.running.gateway.parts.users.getById(eve))!.lifecycle).toBe('SUSPENDED');
     expect(await run('?dryRun=false')).toMatchObject({ dryRun: false, counts: { deprovisioned: 1 } });
-    expect((await gw.running.gateway.ctx.users.getById(eve))!.lifecycle).toBe('DEPROVISIONED');
+    expect((await gw.running.gateway.parts.users.getById(eve))!.lifecycle).toBe('DEPROVISIONED');
   });
 });

@@ -19,7 +19,7 @@ describe(`deletion job (${dbName})`, () => {
     await gw?.close();
   });
 
-  const ctx = () => gw.running.gateway.ctx;
+  const ctx = () => gw.running.gateway.parts;
   const user = async (name: string) => (await ctx().users.getById(ids[name]!))!;
 
   it('keeps the roles of a user suspended at 10:00 and reactivated at 15:00; deprovisions one still suspended at the nightly run', async () => {
@@ -89,11 +89,11 @@ describe(`deletion job: configured dry run, crash recovery (${dbName})`, () => {
     const gw = await startTestGateway({ jobs: { deletion: { dryRun: true } } }, {}, { now: clock.now, jobs: { clock } });
     try {
       const id = await userWithEverySource(gw, 'erin');
-      await gw.running.gateway.ctx.users.setLifecycle(id, 'SUSPENDED');
-      const before = await gw.running.gateway.ctx.users.getById(id);
+      await gw.running.gateway.parts.users.setLifecycle(id, 'SUSPENDED');
+      const before = await gw.running.gateway.parts.users.getById(id);
       await clock.advanceTo('2026-12-02T02:00:00Z');
-      await gw.running.gateway.ctx.jobs.idle();
-      expect(await gw.running.gateway.ctx.users.getById(id)).toEqual(before);
+      await gw.running.gateway.parts.jobs.idle();
+      expect(await gw.running.gateway.parts.users.getById(id)).toEqual(before);
       const runs = await runsOf(gw, 'deletion');
       expect(runs).toHaveLength(1);
       expect(runs[0]).toMatchObject({ dry_run: true, status: 'succeeded' });
@@ -106,7 +106,7 @@ describe(`deletion job: configured dry run, crash recovery (${dbName})`, () => {
     const clock = new FakeClock('2026-12-02T02:30:00Z');
     const gw = await startTestGateway({}, {}, { now: clock.now, jobs: { clock, disabled: true } });
     try {
-      const ctx = gw.running.gateway.ctx;
+      const ctx = gw.running.gateway.parts;
       const id = await userWithEverySource(gw, 'fay');
       await ctx.users.setLifecycle(id, 'SUSPENDED');
       await gw.db.knex('users').where({ id }).update({ suspended_at: new Date('2026-12-01T10:00:00Z') });

@@ -12,7 +12,7 @@ export const SOURCE_ROLES: [string, string][] = [
 
 /** A user holding one role (and one attribute) from every source. */
 export async function userWithEverySource(gw: TestGateway, usercode: string): Promise<string> {
-  const { users } = gw.running.gateway.ctx;
+  const { users } = gw.running.gateway.parts;
   const u = await users.createUser({ usercode, source: 'api', profile: { email: `${usercode}@example.test` } });
   for (const [source, role] of SOURCE_ROLES) {
     await users.setSourceGrants(u.id, source, { roles: [role], attributes: { region: [`${source}-region`] } });
@@ -21,7 +21,7 @@ export async function userWithEverySource(gw: TestGateway, usercode: string): Pr
 }
 
 export async function bearer(gw: TestGateway, ...scopes: Scope[]): Promise<Record<string, string>> {
-  const { token } = await gw.running.gateway.ctx.credentials.store.create({ name: `t-${Math.random().toString(36).slice(2)}`, scopes });
+  const { token } = await gw.running.gateway.parts.credentials.store.create({ name: `t-${Math.random().toString(36).slice(2)}`, scopes });
   return { authorization: `Bearer ${token}` };
 }
 

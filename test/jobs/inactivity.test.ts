@@ -27,7 +27,7 @@ describe(`inactivity step of the deletion job (${dbName})`, () => {
     await gw?.close();
   });
 
-  const ctx = () => gw.running.gateway.ctx;
+  const ctx = () => gw.running.gateway.parts;
   const signIn = async (username: string) => {
     const jwt = await gw.token({ preferred_username: username, sub: `sub-${username}` }, { now: Math.floor(clock.now() / 1000) });
     const res = await call(`${gw.url}/claimgate/sso?jwt=${jwt}`);

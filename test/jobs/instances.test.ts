@@ -37,11 +37,11 @@ describeIfPostgres('two instances started together run each job once (advisory l
     for (const name of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']) {
       const id = await userWithEverySource(a, name);
       ids.push(id);
-      await a.running.gateway.ctx.users.setLifecycle(id, 'SUSPENDED');
+      await a.running.gateway.parts.users.setLifecycle(id, 'SUSPENDED');
     }
     // Both instances' timers fall due at the same instant and fire together.
     await clock.advanceTo('2026-12-02T02:00:00Z');
-    await Promise.all([a.running.gateway.ctx.jobs.idle(), b.server.gateway.ctx.jobs.idle()]);
+    await Promise.all([a.running.gateway.parts.jobs.idle(), b.server.gateway.parts.jobs.idle()]);
 
     const deletion = await runsOf(a, 'deletion');
     expect(deletion).toHaveLength(1);

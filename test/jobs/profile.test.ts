@@ -71,7 +71,7 @@ describe(`profile job (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, 
       {},
       { now: clock.now, jobs: { clock } },
     );
-    const { users } = gw.running.gateway.ctx;
+    const { users } = gw.running.gateway.parts;
     for (const name of ['ada', 'bob', 'carol', 'dan']) ids[name] = (await users.createUser({ usercode: name, source: 'api' })).id;
     ids.eve = (await users.createUser({ usercode: 'eve', source: 'api', profile: { email: 'e@x.test', displayName: 'Eve', firstName: 'Eve' } })).id;
     ids.gus = (await users.createUser({ usercode: 'gus', source: 'api', profile: { email: 'gus@own.test' } })).id;
@@ -82,14 +82,14 @@ describe(`profile job (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, 
   });
 
   const status = async (name: string) => {
-    const u = (await gw.running.gateway.ctx.users.getById(ids[name]!))!;
+    const u = (await gw.running.gateway.parts.users.getById(ids[name]!))!;
     return { user: u, sync: u.status.find((s) => s.name === 'PROFILE_SYNC') };
   };
 
   it('fills empty fields, records OK / PENDING / FAILED, bounds concurrency and goes on past failures', async () => {
     expect(clock.pending()).toEqual(expect.arrayContaining(['2026-12-01T10:05:00.000Z']));
     await clock.advanceTo('2026-12-01T10:05:00Z');
-    await gw.running.gateway.ctx.jobs.idle();
+    await gw.running.gateway.parts.jobs.idle();
 
     const ada = await status('ada');
     expect(ada.user).toMatchObject({ email: 'ada@dir.test', displayName: 'Ada Lovelace', firstName: 'Ada' });
@@ -121,23 +121,23 @@ describe(`profile job (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, 
   it('retries failures with back-off: next run, then after two intervals', async () => {
     expect(dir.hits.get('bob')).toBe(1);
     await clock.advanceTo('2026-12-01T10:10:00Z');
-    await gw.running.gateway.ctx.jobs.idle();
+    await gw.running.gateway.parts.jobs.idle();
     expect(dir.hits.get('bob')).toBe(2);
     expect(dir.hits.get('ada')).toBe(1);
     await clock.advanceTo('2026-12-01T10:15:00Z');
-    await gw.running.gateway.ctx.jobs.idle();
+    await gw.running.gateway.parts.jobs.idle();
     expect(dir.hits.get('bob')).toBe(2);
     await clock.advanceTo('2026-12-01T10:20:00Z');
-    await gw.running.gateway.ctx.jobs.idle();
+    await gw.running.gateway.parts.jobs.idle();
     expect(dir.hits.get('bob')).toBe(3);
   });
 
   it('a directory that is down marks PROFILE_SYNC FAILED and the run still finishes', async () => {
     await dir.close();
-    const id = (await gw.running.gateway.ctx.users.createUser({ usercode: 'hal', source: 'api' })).id;
+    const id = (await gw.running.gateway.parts.users.createUser({ usercode: 'hal', source: 'api' })).id;
     ids.hal = id;
     await clock.advanceTo('2026-12-01T10:25:00Z');
-    await gw.running.gateway.ctx.jobs.idle();
+    await gw.running.gateway.parts.jobs.idle();
     const hal = await status('hal');
     expect(hal.sync).toMatchObject({ status: 'FAILED', detail: expect.stringContaining('unreachable') });
     const last = (await runsOf(gw, 'profile')).at(-1);

@@ -95,7 +95,7 @@ describe(`OpenTelemetry traces (${db})`, () => {
   });
 
   it('a job run is a span of its own, named by job', async () => {
-    await gw.running.gateway.ctx.jobs.trigger('deletion', { trigger: 'manual', dryRun: true, actor: 'test' });
+    await gw.running.gateway.parts.jobs.trigger('deletion', { trigger: 'manual', dryRun: true, actor: 'test' });
     await within(5000, () => collector.spans.some((s) => s.name === 'claimgate.job'));
     const job = collector.spans.find((s) => s.name === 'claimgate.job')!;
     expect(job.attributes).toEqual(expect.arrayContaining([{ key: 'claimgate.job', value: { stringValue: 'deletion' } }]));

@@ -48,7 +48,7 @@ describe('ID tokens of the redirect sign-in are not bearer tokens', () => {
   });
 
   it('an ID token the gateway received is refused even without a nonce (a refreshed ID token may have none)', async () => {
-    const ctx = gw.running.gateway.ctx;
+    const ctx = gw.running.gateway.parts;
     const claims = { iss: idp.issuer, aud: 'claimgate', sub: 'ada', preferred_username: 'ada', email: 'ada@example.test', iat: now(), exp: now() + 300, jti: randomUUID() };
     const token = await idp.sign(claims);
     const verified = await ctx.trustMap.verify(token, { purpose: 'oidc' });

@@ -38,7 +38,7 @@ describe('periodic re-mapping from refresh tokens (oidc.refreshIntervalSeconds)'
     const idHash = SessionCookie.hashId(raw.split('.')[0]!);
     const row = await gw.db.knex('sessions').where({ id_hash: idHash }).first();
     // Read through the store: the refresh token is kept encrypted in the row.
-    const session = await gw.running.gateway.ctx.sessions.getByHash(idHash);
+    const session = await gw.running.gateway.parts.sessions.getByHash(idHash);
     const stored = JSON.stringify(row.data);
     if (session?.data.refreshToken) expect(stored).not.toContain(session.data.refreshToken);
     return { row, data: (session?.data ?? {}) as { refreshToken?: string; refreshedAt?: number } };

@@ -22,14 +22,14 @@ describe(`identity fields and channel tags (${process.env.DATABASE_URL ? 'Postgr
         events: { jwksUri: jwks.jwksUri, appId: APP_ID, decryptionKey: aesKey.toString('hex'), idpSource: 'IDAAS-PROD' },
       },
     });
-    syncToken = (await s.gw.running.gateway.ctx.credentials.store.create({ name: 'ids-sync', scopes: ['users:sync'] })).token;
+    syncToken = (await s.gw.running.gateway.parts.credentials.store.create({ name: 'ids-sync', scopes: ['users:sync'] })).token;
   });
   afterAll(async () => {
     await s?.gw.close();
     await jwks?.close();
   });
 
-  const user = (usercode: string) => s.gw.running.gateway.ctx.users.getByUsercode(usercode);
+  const user = (usercode: string) => s.gw.running.gateway.parts.users.getByUsercode(usercode);
   const sync = (body: unknown) =>
     call(`${s.gw.url}/claimgate/api/v1/users/sync`, {
       method: 'POST',

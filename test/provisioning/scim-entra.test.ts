@@ -16,7 +16,7 @@ describe('SCIM with Microsoft Entra ID', () => {
   afterAll(async () => {
     await c?.gw.close();
   });
-  const ctx = () => c.gw.running.gateway.ctx;
+  const ctx = () => c.gw.running.gateway.parts;
   const roles = async (id: string) => (await ctx().users.getById(id))!.roles;
 
   const entraUser = (suffix = randomUUID()) => ({

@@ -79,7 +79,7 @@ describe('SCIM bad input, credentials and filters', () => {
     expect(none.status).toBe(401);
     expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
     expect(none.json().schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
-    const store = c.gw.running.gateway.ctx.credentials.store;
+    const store = c.gw.running.gateway.parts.credentials.store;
     const other = await store.create({ name: `sync-only-${randomUUID()}`, scopes: ['users:sync'] });
     expect((await c.scim('GET', '/Users', undefined, { token: other.token })).status).toBe(403);
 

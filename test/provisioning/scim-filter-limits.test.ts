@@ -79,7 +79,7 @@ describe(`SCIM filter and read limits (${hasPostgres() ? 'PostgreSQL' : 'PGlite'
     expect(refused.json()).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '429' });
 
     // Another credential is not affected; writes are not counted as reads.
-    const { token: other } = await c.gw.running.gateway.ctx.credentials.store.create({ name: 'okta', scopes: ['scim'] });
+    const { token: other } = await c.gw.running.gateway.parts.credentials.store.create({ name: 'okta', scopes: ['scim'] });
     expect((await c.scim('GET', '/Users?count=1', undefined, { token: other })).status).toBe(200);
     expect((await c.scim('POST', '/Users', { schemas: [USER], userName: 'during-reads', active: true })).status).toBe(201);
 
@@ -106,7 +106,7 @@ describe('SCIM reads of all credentials together', () => {
   });
 
   it('take at most half of the database pool: a third credential waits (429) while a sign-in succeeds', async () => {
-    const tokens = await Promise.all(['a', 'b', 'c'].map(async (n) => (await c.gw.running.gateway.ctx.credentials.store.create({ name: `idp-${n}`, scopes: ['scim'] })).token));
+    const tokens = await Promise.all(['a', 'b', 'c'].map(async (n) => (await c.gw.running.gateway.parts.credentials.store.create({ name: `idp-${n}`, scopes: ['scim'] })).token));
     const held = tokens.slice(0, 2).map((token) => {
       const body = new PassThrough();
       body.write('{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]');

@@ -13,7 +13,7 @@ export async function startScim(overrides: Record<string, unknown> = {}): Promis
     provisioning: { scim: { groupRoles: { 'BI Admins': 'admin', 'ext-analysts': ['analyst', 'exporter'] } } },
     ...overrides,
   });
-  const { token } = await gw.running.gateway.ctx.credentials.store.create({ name: `scim-${Date.now()}`, scopes: ['scim'] });
+  const { token } = await gw.running.gateway.parts.credentials.store.create({ name: `scim-${Date.now()}`, scopes: ['scim'] });
   const scim: ScimClient['scim'] = (method, path, body, opts = {}) =>
     call(`${gw.url}/claimgate/scim/v2${path}`, {
       method,

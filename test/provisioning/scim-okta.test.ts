@@ -16,7 +16,7 @@ describe('SCIM with Okta', () => {
   afterAll(async () => {
     await c?.gw.close();
   });
-  const ctx = () => c.gw.running.gateway.ctx;
+  const ctx = () => c.gw.running.gateway.parts;
   const PASSWORD = `Okta-Pa55-${randomUUID()}`;
   const oktaUser = (login = `${randomUUID()}@okta.test`) => ({
     schemas: [USER],

@@ -29,7 +29,7 @@ describe(`SCIM user roles and enterprise fields (${process.env.DATABASE_URL ? 'P
     await c?.gw.close();
   });
 
-  const user = (id: string) => c.gw.running.gateway.ctx.users.getById(id);
+  const user = (id: string) => c.gw.running.gateway.parts.users.getById(id);
   const roleNames = async (id: string) => (await user(id))!.roles.map((r) => `${r.name}:${r.source}`).sort();
   const attrs = async (id: string) =>
     ((await c.gw.db.knex('user_attributes').where({ user_id: id }).orderBy('name').select('name', 'values', 'source')) as { name: string; values: unknown; source: string }[]).map(
@@ -116,7 +116,7 @@ describe(`SCIM user roles and enterprise fields (${process.env.DATABASE_URL ? 'P
   });
 
   it('the admin API shows the rules and previews a resource without writing (OpenAPI documents both)', async () => {
-    const { token } = await c.gw.running.gateway.ctx.credentials.store.create({ name: 'roles-reader', scopes: ['admin:read'] });
+    const { token } = await c.gw.running.gateway.parts.credentials.store.create({ name: 'roles-reader', scopes: ['admin:read'] });
     const admin = (method: string, path: string, body?: unknown) =>
       call(`${c.gw.url}/claimgate/admin/v1${path}`, {
         method,

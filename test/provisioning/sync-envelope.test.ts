@@ -8,7 +8,7 @@ describe(`sync envelope: readable usercode, organisation, expiration (${process.
   let syncToken: string;
   beforeAll(async () => {
     gw = await startAdminGateway({ jobs: { deletion: { graceDays: 30 } } });
-    syncToken = (await gw.running.gateway.ctx.credentials.store.create({ name: 'env-sync', scopes: ['users:sync'] })).token;
+    syncToken = (await gw.running.gateway.parts.credentials.store.create({ name: 'env-sync', scopes: ['users:sync'] })).token;
   });
   afterAll(async () => {
     await gw?.close();
@@ -27,7 +27,7 @@ describe(`sync envelope: readable usercode, organisation, expiration (${process.
     userRoles: [],
     userCategories: [],
   });
-  const users = () => gw.running.gateway.ctx.users;
+  const users = () => gw.running.gateway.parts.users;
 
   it('readableUserCode names a user without a display name; orgIdentifier is an attribute', async () => {
     const r = await sync([item('JWTAUTH', { readableUserCode: 'Jwtauth', orgIdentifier: 'Dashboard', userExpirationDate: null })]);

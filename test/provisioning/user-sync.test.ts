@@ -7,7 +7,7 @@ describe('POST /claimgate/api/v1/users/sync', () => {
   let token: string;
   beforeAll(async () => {
     gw = await startTestGateway({ provisioning: { api: { allowedRoles: ['viewer', 'analyst', 'Finance Viewer'] } } });
-    token = (await gw.running.gateway.ctx.credentials.store.create({ name: 'hr', scopes: ['users:sync'] })).token;
+    token = (await gw.running.gateway.parts.credentials.store.create({ name: 'hr', scopes: ['users:sync'] })).token;
   });
   afterAll(async () => {
     await gw?.close();
@@ -18,7 +18,7 @@ describe('POST /claimgate/api/v1/users/sync', () => {
       headers: { authorization: `Bearer ${opts.token ?? token}`, 'content-type': 'application/json' },
       body: opts.raw ? (body as string) : JSON.stringify(body),
     });
-  const users = () => gw.running.gateway.ctx.users;
+  const users = () => gw.running.gateway.parts.users;
   const rowCounts = async () => {
     const out: Record<string, unknown> = {};
     for (const t of ['users', 'user_grants', 'user_attributes', 'audit_events']) out[t] = (await gw.db.knex(t).count({ n: '*' }))[0]!.n;
@@ -123,12 +123,12 @@ describe('POST /claimgate/api/v1/users/sync', () => {
     expect(many.status).toBe(413);
     expect(await users().getByUsercode('bulk-0')).toBeNull();
     expect((await sync({ usercode: 'x' }, { token: 'cg_wrongwrongwrongwrong' })).status).toBe(401);
-    const scim = (await gw.running.gateway.ctx.credentials.store.create({ name: 'scim-only', scopes: ['scim'] })).token;
+    const scim = (await gw.running.gateway.parts.credentials.store.create({ name: 'scim-only', scopes: ['scim'] })).token;
     expect((await sync({ usercode: 'x' }, { token: scim })).status).toBe(403);
   });
 
   it('an /oauth/token access token with users:sync works; 250 users in one call', async () => {
-    const sub = await gw.running.gateway.ctx.credentials.store.create({ name: 'hr-subscriber', scopes: ['users:sync'] });
+    const sub = await gw.running.gateway.parts.credentials.store.create({ name: 'hr-subscriber', scopes: ['users:sync'] });
     const basic = Buffer.from(`${sub.credential.clientId}:${encodeURIComponent(sub.clientSecret)}`).toString('base64');
     const tok = await call(`${gw.url}/claimgate/oauth/token`, {
       method: 'POST',

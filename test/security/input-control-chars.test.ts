@@ -25,7 +25,7 @@ describe(`control characters and crafted cursors (${hasPostgres() ? 'PostgreSQL'
       routes: [{ path: '/*', anyRole: ['admin', 'viewer'] }],
       provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID } },
     });
-    syncToken = (await gw.running.gateway.ctx.credentials.store.create({ name: 'hr', scopes: ['users:sync'] })).token;
+    syncToken = (await gw.running.gateway.parts.credentials.store.create({ name: 'hr', scopes: ['users:sync'] })).token;
   });
   afterAll(async () => {
     await gw?.close();

@@ -41,10 +41,10 @@ describe('a token used at /sso is refused as a bearer token afterwards', () => {
     const used = await gw.token({ preferred_username: 'order3', sub: 'u-order3' });
     expect(await asBearer(gw.url, kept)).toBe(200);
     expect((await call(`${gw.url}/claimgate/sso?jwt=${used}`)).status).toBe(303);
-    const before = gw.running.gateway.ctx.trustMap.stats.signatureVerifications;
+    const before = gw.running.gateway.parts.trustMap.stats.signatureVerifications;
     expect(await asBearer(gw.url, kept)).toBe(200);
     // Answered from the cache: the untouched token's signature was not checked again.
-    expect(gw.running.gateway.ctx.trustMap.stats.signatureVerifications).toBe(before);
+    expect(gw.running.gateway.parts.trustMap.stats.signatureVerifications).toBe(before);
   });
 });
 

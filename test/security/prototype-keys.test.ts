@@ -36,7 +36,7 @@ describe(`prototype-named keys (${hasPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
         },
       },
     });
-    syncToken = (await gw.running.gateway.ctx.credentials.store.create({ name: 'hr', scopes: ['users:sync'] })).token;
+    syncToken = (await gw.running.gateway.parts.credentials.store.create({ name: 'hr', scopes: ['users:sync'] })).token;
   });
   afterAll(async () => {
     await gw?.close();

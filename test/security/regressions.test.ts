@@ -136,10 +136,10 @@ beforeAll(async () => {
   // ada exists on the OIDC gateway too, so its redirect rows add a session only.
   const jar = new CookieJar();
   await browse(jar, (await startLogin(gws.oidc, jar, 'ada')).callbackUrl);
-  const make = async (name: string, scopes: Scope[]) => (await gws.proxy.running.gateway.ctx.credentials.store.create({ name, scopes })).token;
+  const make = async (name: string, scopes: Scope[]) => (await gws.proxy.running.gateway.parts.credentials.store.create({ name, scopes })).token;
   creds.adminRead = await make('auditor', ['admin:read']);
   creds.adminWrite = await make('platform', ['admin:write']);
-  const writer = await gws.proxy.running.gateway.ctx.credentials.store.create({ name: 'platform-client', scopes: ['admin:write'] });
+  const writer = await gws.proxy.running.gateway.parts.credentials.store.create({ name: 'platform-client', scopes: ['admin:write'] });
   Object.assign(writerClient, { id: writer.credential.clientId, secret: writer.clientSecret });
   creds.metrics = await make('prometheus', ['metrics:read']);
   creds.scim = await make('entra', ['scim']);
@@ -431,7 +431,7 @@ const emailRows: Row[] = ['mallory@evil.example@example.test', 'mallory@example.
   name: `e-mail claim ${JSON.stringify(email)} is never stored or forwarded`,
   run: async () => {
     const o = await get('proxy', `/claimgate/sso?jwt=${await idToken({ sub: `u-mal${i}`, preferred_username: `mallory${i}`, email })}`);
-    const user = await gws.proxy.running.gateway.ctx.users.getByUsercode(`mallory${i}`);
+    const user = await gws.proxy.running.gateway.parts.users.getByUsercode(`mallory${i}`);
     expect(user!.email ?? null).toBeNull();
     await get('proxy', '/x', { cookie: cookieOf(o.headers['set-cookie'] as string[]) });
     expect(lastSeen('proxy').headers['x-claimgate-email']).toBeUndefined();
@@ -559,9 +559,9 @@ const apiRows: Row[] = [
   {
     name: 'admin write (suspend) with admin:read',
     run: async () => {
-      const ada = await gws.proxy.running.gateway.ctx.users.getByUsercode('ada');
+      const ada = await gws.proxy.running.gateway.parts.users.getByUsercode('ada');
       const o = await get('proxy', `/claimgate/admin/v1/users/${ada!.id}`, { ...bearer(creds.adminRead), 'content-type': 'application/json' }, 'PATCH', JSON.stringify({ lifecycle: 'SUSPENDED' }));
-      expect((await gws.proxy.running.gateway.ctx.users.getById(ada!.id))!.lifecycle).toBe('ACTIVE');
+      expect((await gws.proxy.running.gateway.parts.users.getById(ada!.id))!.lifecycle).toBe('ACTIVE');
       return o;
     },
     status: 403,
@@ -886,7 +886,7 @@ const scopeRows: Row[] = [
       const token = (JSON.parse(o.text) as { access_token: string; scope: string });
       expect(token.scope).toBe('admin:read');
       expect((await get('proxy', '/claimgate/admin/v1/users', bearer(token.access_token))).status).toBe(200);
-      const ada = await gws.proxy.running.gateway.ctx.users.getByUsercode('ada');
+      const ada = await gws.proxy.running.gateway.parts.users.getByUsercode('ada');
       const write = await get('proxy', `/claimgate/admin/v1/users/${ada!.id}`, { ...bearer(token.access_token), 'content-type': 'application/json' }, 'PATCH', JSON.stringify({ lifecycle: 'SUSPENDED' }));
       expect(write.code).toBe('insufficient_scope');
       return o;

@@ -1,6 +1,30 @@
-import type { Request, Response } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
-import { grants, isScope, type Credential, type Scope } from '../../core/credentials/index.js';
+import type { Request, Response, Router } from 'express';
+import type { Config } from '../../core/config/schema.js';
+import { grants, isScope, type AccessTokens, type Credential, type Scope } from '../../core/credentials/index.js';
+import type { CredentialStore } from '../../store/credentials.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Feature } from '../../web/feature.js';
+import type { RateLimits } from '../../web/rate-limit.js';
+import { bodyParsers } from '../../web/body-parsers.js';
+import { wrap } from '../../web/wrap.js';
+
+/** What the token endpoint uses. */
+export interface ApiTokenDeps {
+  config: Pick<Config, 'limits'>;
+  rateLimits: Pick<RateLimits, 'retryAfter'>;
+  credentials: { store: Pick<CredentialStore, 'authenticateClient' | 'touch'>; accessTokens: Pick<AccessTokens, 'mint' | 'ttlSeconds'> };
+  logger: Logger;
+}
+
+/** `POST /oauth/token`. */
+export function createApiToken(deps: ApiTokenDeps): Feature {
+  return {
+    routes(r: Router) {
+      const { form, json } = bodyParsers(deps.config.limits.bodyBytes);
+      r.post('/oauth/token', tokenRateLimit(deps), form, json, wrap(tokenHandler(deps)));
+    },
+  };
+}
 
 /** An RFC 6749 (section 5.2) error answer. */
 function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
@@ -34,9 +58,9 @@ function clientCredentials(req: Request): { id: string; secret: string; basic: b
 }
 
 /** Counts a token request before its body is read, and refuses one over `rateLimits.token` in the RFC 6749 format. */
-export function tokenRateLimit(ctx: GatewayContext) {
+function tokenRateLimit(deps: Pick<ApiTokenDeps, 'rateLimits'>) {
   return (req: Request, res: Response, next: () => void): void => {
-    const wait = ctx.rateLimits.retryAfter('token', req);
+    const wait = deps.rateLimits.retryAfter('token', req);
     if (wait === 0) return next();
     res.setHeader('Retry-After', String(wait));
     // The body stays unread: the connection cannot be reused.
@@ -49,7 +73,7 @@ export function tokenRateLimit(ctx: GatewayContext) {
  * `POST /claimgate/oauth/token`: the client-credentials grant for API subscribers (a GUID and a secret exchanged
  * for a JWT that expires after `provisioning.tokenTtlSeconds`, 15 minutes by default). Answers RFC 6749 bodies.
  */
-export function tokenHandler(ctx: GatewayContext) {
+function tokenHandler(deps: ApiTokenDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const client = clientCredentials(req);
@@ -59,9 +83,9 @@ export function tokenHandler(ctx: GatewayContext) {
       return oauthError(res, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
     }
     if (!client) return oauthError(res, 401, 'invalid_client', 'Client authentication failed.', true);
-    const credential: Credential | null = await ctx.credentials.store.authenticateClient(client.id, client.secret);
+    const credential: Credential | null = await deps.credentials.store.authenticateClient(client.id, client.secret);
     if (!credential) {
-      ctx.logger.info('token request refused', { reason: 'invalid_client' });
+      deps.logger.info('token request refused', { reason: 'invalid_client' });
       return oauthError(res, 401, 'invalid_client', 'Client authentication failed.', client.basic);
     }
     let scopes: Scope[] = credential.scopes;
@@ -75,10 +99,10 @@ export function tokenHandler(ctx: GatewayContext) {
       }
       scopes = [...new Set(asked)] as Scope[];
     }
-    const accessToken = await ctx.credentials.accessTokens.mint({ credentialId: credential.id, clientId: credential.clientId, scopes });
-    void ctx.credentials.store.touch(credential).catch(() => undefined);
+    const accessToken = await deps.credentials.accessTokens.mint({ credentialId: credential.id, clientId: credential.clientId, scopes });
+    void deps.credentials.store.touch(credential).catch(() => undefined);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Pragma', 'no-cache');
-    res.json({ access_token: accessToken, token_type: 'Bearer', expires_in: ctx.credentials.accessTokens.ttlSeconds, scope: scopes.join(' ') });
+    res.json({ access_token: accessToken, token_type: 'Bearer', expires_in: deps.credentials.accessTokens.ttlSeconds, scope: scopes.join(' ') });
   };
 }

@@ -1,5 +1,9 @@
 import type { Request, Response, Router } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Config } from '../../core/config/schema.js';
+import type { Authenticator } from '../../core/sessions/authenticator.js';
+import type { AssertionSigner } from '../../core/identity/assertion.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Feature } from '../../web/feature.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { resolveClient, compileTrustedProxies } from '../../web/client-ip.js';
 import { normalizeRequestPath } from '../../core/upstream/path-normalize.js';
@@ -31,13 +35,24 @@ const METHOD = /^[A-Z]{1,16}$/;
  * `X-Original-Method`/`X-Forwarded-Method`); from anyone else, or without one, the decision is made for `GET /`.
  * A client that reaches this endpoint directly therefore cannot pick a public path to pass a protected one.
  * Client-sent `X-Claimgate-*` request headers were already stripped by the front door (features/proxy/dispatch.ts).
- * Every internal failure is a 401 too (fail closed; the cause is logged).
+ * Every internal failure is a 401 too (fail closed; the cause is logged). Built by the gateway in that mode only.
  */
-export function forwardAuthRoutes(router: Router, ctx: GatewayContext): void {
-  if (ctx.config.upstream.mode !== 'forward-auth') return;
-  const routes = compileRoutes(ctx.config.routes);
-  const trusted = compileTrustedProxies(ctx.config.trustedProxies);
-  const names = ctx.config.forwarding.headerNames;
+export function createForwardAuth(deps: ForwardAuthDeps): Feature {
+  return { routes: (router) => forwardAuthRoutes(router, deps) };
+}
+
+/** What `/auth` uses. */
+export interface ForwardAuthDeps {
+  config: Pick<Config, 'routes' | 'trustedProxies' | 'forwarding' | 'basePath'>;
+  authenticator: Pick<Authenticator, 'authenticate'>;
+  assertion: Pick<AssertionSigner, 'assertionFor'>;
+  logger: Logger;
+}
+
+function forwardAuthRoutes(router: Router, deps: ForwardAuthDeps): void {
+  const routes = compileRoutes(deps.config.routes);
+  const trusted = compileTrustedProxies(deps.config.trustedProxies);
+  const names = deps.config.forwarding.headerNames;
 
   const decide = async (req: Request): Promise<ForwardAuthDecision> => {
     const client = resolveClient(req.socket.remoteAddress, req.headers, trusted);
@@ -51,27 +66,27 @@ export function forwardAuthRoutes(router: Router, ctx: GatewayContext): void {
     if (rule?.public) return { status: 200, code: 'public', headers: {}, originalUri };
     let auth;
     try {
-      auth = await ctx.authenticator.authenticate(req);
+      auth = await deps.authenticator.authenticate(req);
     } catch (e) {
       const ge = e instanceof GatewayError ? e : null;
       if (ge?.status === 403) return deny(ge.code);
-      if (!ge || ge.status >= 500) ctx.logger.error('forward-auth check failed', { code: ge?.code, cause: ge?.cause ?? e });
+      if (!ge || ge.status >= 500) deps.logger.error('forward-auth check failed', { code: ge?.code, cause: ge?.cause ?? e });
       return { status: 401, code: ge && ge.status < 500 ? ge.code : 'unauthenticated', headers: {}, originalUri };
     }
     const decision = authorize(rule, auth ? auth.identity : null);
     if (decision === 'login' || !auth) return { status: 401, code: 'unauthenticated', headers: {}, originalUri };
     if (decision === 'deny') return deny('route_forbidden');
-    const assertion = await ctx.assertion.assertionFor(auth.identity);
+    const assertion = await deps.assertion.assertionFor(auth.identity);
     return { status: 200, code: 'ok', headers: buildIdentityHeaders(auth.identity, names, assertion), originalUri };
   };
 
   router.get('/auth', (req: Request, res: Response) => {
     decide(req)
       .catch((e: unknown): ForwardAuthDecision => {
-        ctx.logger.error('forward-auth check failed', { cause: e });
+        deps.logger.error('forward-auth check failed', { cause: e });
         return { status: 401, code: 'internal_error', headers: {}, originalUri: '/' };
       })
-      .then((d) => send(ctx, req, res, d));
+      .then((d) => send(deps, req, res, d));
   });
   router.head('/auth', (_req, res) => {
     res.status(401).setHeader('WWW-Authenticate', 'Bearer');
@@ -79,7 +94,7 @@ export function forwardAuthRoutes(router: Router, ctx: GatewayContext): void {
   });
 }
 
-function send(ctx: GatewayContext, req: Request, res: Response, d: ForwardAuthDecision): void {
+function send(deps: Pick<ForwardAuthDeps, 'config'>, req: Request, res: Response, d: ForwardAuthDecision): void {
   if (res.headersSent) return;
   res.setHeader('Cache-Control', 'no-store');
   for (const [k, v] of Object.entries(d.headers)) res.setHeader(k, v);
@@ -87,7 +102,7 @@ function send(ctx: GatewayContext, req: Request, res: Response, d: ForwardAuthDe
     res.status(200).end();
     return;
   }
-  const login = `${ctx.config.basePath}/login?return_to=${encodeURIComponent(d.originalUri)}`;
+  const login = `${deps.config.basePath}/login?return_to=${encodeURIComponent(d.originalUri)}`;
   if (d.status === 401) {
     res.setHeader('WWW-Authenticate', 'Bearer');
     // For the proxy's sign-in redirect (nginx: auth_request_set + error_page 401; see docs/deployment.md#forward-auth-behind-nginx-or-traefik).

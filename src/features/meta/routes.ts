@@ -1,16 +1,36 @@
-import type { Request, Response } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Request, Response, Router } from 'express';
+import type { AssertionSigner } from '../../core/identity/assertion.js';
+import type { Database } from '../../store/db/index.js';
+import type { Feature } from '../../web/feature.js';
+import { wrap } from '../../web/wrap.js';
+
+/** What the key set and the health checks read. */
+export interface MetaDeps {
+  db: Pick<Database, 'healthCheck'>;
+  assertion: Pick<AssertionSigner, 'jwks'>;
+}
+
+/** `GET /jwks.json`, `GET /health/live` and `GET /health/ready`. */
+export function createMeta(deps: MetaDeps): Feature {
+  return {
+    routes(r: Router) {
+      r.get('/jwks.json', jwksHandler(deps));
+      r.get('/health/live', liveHandler());
+      r.get('/health/ready', wrap(readyHandler(deps)));
+    },
+  };
+}
 
 /** `GET /claimgate/jwks.json`: the public keys the app verifies `X-Claimgate-Assertion` with. */
-export function jwksHandler(ctx: GatewayContext) {
+function jwksHandler(deps: MetaDeps) {
   return (_req: Request, res: Response): void => {
     res.setHeader('Cache-Control', 'public, max-age=300');
-    res.json(ctx.assertion.jwks());
+    res.json(deps.assertion.jwks());
   };
 }
 
 /** `GET /claimgate/health/live`: the process answers. */
-export function liveHandler() {
+function liveHandler() {
   return (_req: Request, res: Response): void => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ status: 'ok' });
@@ -18,16 +38,16 @@ export function liveHandler() {
 }
 
 /** `GET /claimgate/health/ready`: the database answers and the signing keys are loaded. */
-export function readyHandler(ctx: GatewayContext) {
+function readyHandler(deps: MetaDeps) {
   return async (_req: Request, res: Response): Promise<void> => {
     res.setHeader('Cache-Control', 'no-store');
     const checks: Record<string, 'ok' | 'failing'> = { database: 'ok', keys: 'ok' };
     try {
-      await ctx.db.healthCheck();
+      await deps.db.healthCheck();
     } catch {
       checks.database = 'failing';
     }
-    if (ctx.assertion.jwks().keys.length === 0) checks.keys = 'failing';
+    if (deps.assertion.jwks().keys.length === 0) checks.keys = 'failing';
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
   };

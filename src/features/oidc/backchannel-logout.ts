@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWSAlgorithm, type JWTPayload } from 'jose';
 import type { IssuerConfig } from '../../core/config/schema.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { OidcEnv } from './deps.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { keySourceFor, type VerificationKey } from '../../core/tokens/key-sources.js';
 import { recordAudit } from '../../store/audit-log.js';
@@ -37,9 +37,9 @@ export interface LogoutOutcome {
  * With `sid`: the sessions started by that provider session end. With only `sub`: every session of the user
  * bound to (iss, sub) ends. Sessions are revoked in the database and the invalidation bus tells every process.
  */
-export async function backchannelLogout(ctx: GatewayContext, token: unknown): Promise<LogoutOutcome> {
+export async function backchannelLogout(env: OidcEnv, token: unknown): Promise<LogoutOutcome> {
   if (typeof token !== 'string' || token.length === 0) throw refused('The request carries no logout_token.');
-  if (token.length > ctx.config.limits.tokenBytes) throw refused('The logout_token is too large.');
+  if (token.length > env.config.limits.tokenBytes) throw refused('The logout_token is too large.');
   let header: ReturnType<typeof decodeProtectedHeader>;
   let unverified: JWTPayload;
   try {
@@ -55,7 +55,7 @@ export async function backchannelLogout(ctx: GatewayContext, token: unknown): Pr
   if (header.jku !== undefined || header.x5u !== undefined || header.jwk !== undefined || header.x5c !== undefined) {
     throw refused('The logout_token names its own keys, which are never trusted.');
   }
-  const issuer = ctx.config.issuers.find((i) => i.oidc && i.issuer === unverified.iss);
+  const issuer = env.config.issuers.find((i) => i.oidc && i.issuer === unverified.iss);
   if (!issuer?.oidc) throw refused('The logout_token comes from an issuer without OIDC sign-in.');
   if (!issuer.algorithms.includes(header.alg as never)) throw refused('The logout_token signing algorithm is not allowed.');
 
@@ -64,7 +64,7 @@ export async function backchannelLogout(ctx: GatewayContext, token: unknown): Pr
     key = keySourceFor(issuer);
     keySources.set(issuer, key);
   }
-  const now = Math.floor(ctx.now() / 1000);
+  const now = Math.floor(env.now() / 1000);
   let claims: JWTPayload;
   try {
     ({ payload: claims } = await jwtVerify(token, key, {
@@ -93,26 +93,26 @@ export async function backchannelLogout(ctx: GatewayContext, token: unknown): Pr
   if (typeof claims.jti !== 'string' || claims.jti.length > 256) throw refused('The logout_token jti is malformed.');
   const keepUntil = new Date((Math.max(typeof claims.exp === 'number' ? claims.exp : 0, (claims.iat as number) + MAX_AGE_SECONDS) + issuer.clockToleranceSeconds + 60) * 1000);
   const jtiKey = `${issuer.id}#logout`;
-  if (await ctx.jtis.isUsed(jtiKey, claims.jti)) throw refused('This logout_token was already used.');
+  if (await env.jtis.isUsed(jtiKey, claims.jti)) throw refused('This logout_token was already used.');
 
   // The sessions end first and the jti is recorded after: if ending them fails, the provider's retry of the same
   // token must still work (ending sessions twice is harmless; a burnt jti with live sessions is not).
   let userIds: string[];
   let sessions = 0;
   if (sid) {
-    userIds = await ctx.sessions.revokeBySid(issuer.id, sid);
+    userIds = await env.sessions.revokeBySid(issuer.id, sid);
     sessions = userIds.length;
   } else {
-    const rows = (await ctx.db.knex('user_identities').where({ iss: issuer.issuer, sub }).select('user_id')) as { user_id: string }[];
+    const rows = (await env.knex('user_identities').where({ iss: issuer.issuer, sub }).select('user_id')) as { user_id: string }[];
     userIds = [...new Set(rows.map((r) => r.user_id))];
-    for (const id of userIds) sessions += await ctx.sessions.revokeForUser(id);
+    for (const id of userIds) sessions += await env.sessions.revokeForUser(id);
   }
   // Every process drops its cached sessions of these users; the next request reads the revoked row.
-  for (const id of userIds) await ctx.bus.publish({ kind: 'user', id });
-  await ctx.jtis.consume(jtiKey, claims.jti, keepUntil);
+  for (const id of userIds) await env.bus.publish({ kind: 'user', id });
+  await env.jtis.consume(jtiKey, claims.jti, keepUntil);
   for (const id of userIds) {
-    await recordAudit(ctx.db.knex, { type: 'logout', userId: id, source: `mapping:${issuer.id}`, detail: { issuer: issuer.id, via: 'backchannel', bySid: !!sid } });
+    await recordAudit(env.knex, { type: 'logout', userId: id, source: `mapping:${issuer.id}`, detail: { issuer: issuer.id, via: 'backchannel', bySid: !!sid } });
   }
-  ctx.logger.info('back-channel logout', { issuer: issuer.id, users: userIds.length, bySid: !!sid });
+  env.logger.info('back-channel logout', { issuer: issuer.id, users: userIds.length, bySid: !!sid });
   return { issuerId: issuer.id, userIds, sessions };
 }

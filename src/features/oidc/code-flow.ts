@@ -1,12 +1,11 @@
 import * as oidc from 'openid-client';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { OidcEnv } from './deps.js';
 import type { IssuerConfig } from '../../core/config/schema.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { Claims } from '../../core/mapping/types.js';
 import type { LoginResult } from '../../core/login/login-service.js';
 import type { SessionData } from '../../core/sessions/session.js';
 import { authorizationError, grantFailure, providerFailure } from './errors.js';
-import { oidcRuntime } from './runtime.js';
 import type { Transaction } from './transaction-cookie.js';
 import { mergeUserinfo } from './claims.js';
 import { dict } from '../../core/own-keys.js';
@@ -27,8 +26,8 @@ export interface OidcStart {
  * Starts the authorization code flow: fresh `state`, `nonce` and PKCE verifier (S256), kept in the signed
  * transaction cookie; `returnTo` must already be validated.
  */
-export async function startCodeFlow(ctx: GatewayContext, issuerId: string, returnTo: string, cookieHeader?: string): Promise<OidcStart> {
-  const rt = oidcRuntime(ctx);
+export async function startCodeFlow(env: OidcEnv, issuerId: string, returnTo: string, cookieHeader?: string): Promise<OidcStart> {
+  const rt = env.rt;
   const issuer = rt.clients.issuer(issuerId);
   const config = await rt.clients.get(issuerId);
   const o = issuer.oidc;
@@ -75,8 +74,8 @@ export interface CallbackOutcome {
  * age rules), optionally userinfo, and finally the same mapping and user sync as an SSO link. Nothing is written
  * before every check has passed.
  */
-export async function completeCodeFlow(ctx: GatewayContext, req: CallbackRequest): Promise<CallbackOutcome> {
-  const rt = oidcRuntime(ctx);
+export async function completeCodeFlow(env: OidcEnv, req: CallbackRequest): Promise<CallbackOutcome> {
+  const rt = env.rt;
   const p = singleParams(req.params);
   if (p === null) return { error: new GatewayError('oidc_response_invalid', 400, 'The sign-in response repeats a parameter.') };
   const state = p.state;
@@ -97,7 +96,7 @@ export async function completeCodeFlow(ctx: GatewayContext, req: CallbackRequest
     );
   }
   try {
-    const login = await exchange(ctx, tx, req.method, p);
+    const login = await exchange(env, tx, req.method, p);
     return { clearCookie, login };
   } catch (e) {
     if (e instanceof GatewayError) return fail(e);
@@ -105,8 +104,8 @@ export async function completeCodeFlow(ctx: GatewayContext, req: CallbackRequest
   }
 }
 
-async function exchange(ctx: GatewayContext, tx: Transaction, method: 'GET' | 'POST', p: Record<string, string>) {
-  const rt = oidcRuntime(ctx);
+async function exchange(env: OidcEnv, tx: Transaction, method: 'GET' | 'POST', p: Record<string, string>) {
+  const rt = env.rt;
   const issuer = rt.clients.issuer(tx.issuerId);
   const expectedMethod = tx.responseMode === 'form_post' ? 'POST' : 'GET';
   if (method !== expectedMethod) {
@@ -139,19 +138,19 @@ async function exchange(ctx: GatewayContext, tx: Transaction, method: 'GET' | 'P
     });
   const idToken = tokens.id_token;
   if (!idToken) throw new GatewayError('oidc_response_invalid', 401, 'The sign-in provider returned no ID token.');
-  const verified = await ctx.trustMap.verify(idToken, { purpose: 'oidc', issuerId: issuer.id });
+  const verified = await env.trustMap.verify(idToken, { purpose: 'oidc', issuerId: issuer.id });
   const idClaims = verified.claims as Claims;
   if (idClaims.nonce !== tx.nonce) throw new GatewayError('oidc_nonce_mismatch', 401, 'The ID token does not belong to this sign-in (nonce).');
-  await ctx.login.recordIdToken(issuer, { claims: idClaims, tokenHash: verified.tokenHash });
+  await env.login.recordIdToken(issuer, { claims: idClaims, tokenHash: verified.tokenHash });
   let claims: Claims = { ...idClaims };
   if (issuer.oidc.userinfo === 'merge') claims = mergeUserinfo(claims, await userinfo(config, tokens.access_token, idClaims.sub as string));
-  const result = await ctx.login.loginWithClaims(issuer, claims, 'oidc');
+  const result = await env.login.loginWithClaims(issuer, claims, 'oidc');
   const session: SessionData = {};
   if (issuer.oidc.endSessionAtProvider && meta.end_session_endpoint) session.idTokenHint = idToken;
   if (typeof idClaims.sid === 'string') session.sid = idClaims.sid;
   if (issuer.oidc.refreshIntervalSeconds > 0 && tokens.refresh_token) {
     session.refreshToken = tokens.refresh_token;
-    session.refreshedAt = ctx.now();
+    session.refreshedAt = env.now();
   }
   return { result, session, returnTo: tx.returnTo };
 }
@@ -178,6 +177,6 @@ function singleParams(params: Record<string, unknown>): Record<string, string> |
 }
 
 /** For the login page: the issuers a user can choose. */
-export function oidcIssuers(ctx: GatewayContext): IssuerConfig[] {
-  return oidcRuntime(ctx).clients.oidcIssuers;
+export function oidcIssuers(env: OidcEnv): IssuerConfig[] {
+  return env.rt.clients.oidcIssuers;
 }

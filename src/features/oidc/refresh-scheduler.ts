@@ -1,4 +1,4 @@
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { OidcEnv } from './deps.js';
 import { recordAudit } from '../../store/audit-log.js';
 import type { Session } from '../../core/sessions/session.js';
 import { refreshSession, type RefreshOutcome } from './session-refresh.js';
@@ -26,8 +26,8 @@ export class RefreshScheduler {
   private readonly inflight = new Map<string, Promise<void>>();
   private closed = false;
 
-  constructor(private readonly ctx: GatewayContext) {
-    for (const i of ctx.config.issuers) {
+  constructor(private readonly env: OidcEnv) {
+    for (const i of env.config.issuers) {
       const seconds = i.oidc?.refreshIntervalSeconds ?? 0;
       if (seconds > 0) this.intervals.set(i.id, seconds * 1000);
     }
@@ -43,12 +43,12 @@ export class RefreshScheduler {
     if (this.closed || session.issuerId === null || !session.data.refreshToken) return;
     const intervalMs = this.intervals.get(session.issuerId);
     if (intervalMs === undefined || this.inflight.has(session.idHash)) return;
-    const now = this.ctx.now();
+    const now = this.env.now();
     if (now - (session.data.refreshedAt ?? 0) < intervalMs) return;
     const idHash = session.idHash;
     const run = this.run(session, Math.floor(now))
       .catch((e: unknown) => {
-        this.ctx.logger.warn('session refresh failed', { userId: session.userId, issuer: session.issuerId, code: (e as { code?: string }).code ?? 'error' });
+        this.env.logger.warn('session refresh failed', { userId: session.userId, issuer: session.issuerId, code: (e as { code?: string }).code ?? 'error' });
       })
       .finally(() => this.inflight.delete(idHash));
     this.inflight.set(idHash, run);
@@ -66,38 +66,38 @@ export class RefreshScheduler {
   }
 
   private async run(session: Session, now: number): Promise<void> {
-    const data = await this.ctx.sessions.claimRefresh(session.idHash, session.data.refreshedAt, now);
+    const data = await this.env.sessions.claimRefresh(session.idHash, session.data.refreshedAt, now);
     if (!data) {
       // Another process refreshed it (or it ended): our cached copy is stale, read it again next time.
-      this.ctx.sessionCache.delete(session.idHash);
+      this.env.sessionCache.delete(session.idHash);
       return;
     }
     let outcome: RefreshOutcome;
     try {
-      outcome = await refreshSession(this.ctx, session, data);
+      outcome = await refreshSession(this.env, session, data);
     } finally {
       // Every process re-reads the session: the claimed refreshedAt, the rotated refresh token.
-      await this.ctx.bus.publish({ kind: 'session', id: session.idHash });
+      await this.env.bus.publish({ kind: 'session', id: session.idHash });
     }
     const fields = { userId: session.userId, issuer: session.issuerId };
     if (outcome.outcome === 'remapped') {
-      this.ctx.logger.info('session re-mapped from refresh token', { ...fields, changed: outcome.changed });
+      this.env.logger.info('session re-mapped from refresh token', { ...fields, changed: outcome.changed });
     } else if (outcome.outcome === 'failed') {
-      this.ctx.logger.warn('session refresh failed; retried after the next interval', { ...fields, code: outcome.code });
+      this.env.logger.warn('session refresh failed; retried after the next interval', { ...fields, code: outcome.code });
     } else {
       await this.end(session, outcome.reason);
     }
   }
 
   private async end(session: Session, reason: string): Promise<void> {
-    await this.ctx.sessions.revoke(session.idHash);
-    await this.ctx.bus.publish({ kind: 'session', id: session.idHash });
-    await recordAudit(this.ctx.db.knex, {
+    await this.env.sessions.revoke(session.idHash);
+    await this.env.bus.publish({ kind: 'session', id: session.idHash });
+    await recordAudit(this.env.knex, {
       type: 'logout',
       userId: session.userId,
       source: `mapping:${session.issuerId}`,
       detail: { issuer: session.issuerId, via: 'refresh', reason },
     });
-    this.ctx.logger.info('session ended: the provider or the mapping refused its refresh', { userId: session.userId, issuer: session.issuerId, reason });
+    this.env.logger.info('session ended: the provider or the mapping refused its refresh', { userId: session.userId, issuer: session.issuerId, reason });
   }
 }

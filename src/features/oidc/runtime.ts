@@ -1,4 +1,4 @@
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Config } from '../../core/config/schema.js';
 import { OidcClients } from './clients.js';
 import { TransactionCookie } from './transaction-cookie.js';
 
@@ -14,35 +14,28 @@ export interface OidcRuntime {
   backchannelLogoutUri: string;
 }
 
-const runtimes = new WeakMap<GatewayContext, OidcRuntime>();
-
 /** Gateway-owned URL for a path under basePath. */
-export function gatewayUrl(ctx: GatewayContext, path: string): string {
-  return `${ctx.config.publicUrl.replace(/\/+$/, '')}${ctx.config.basePath}${path}`;
+export function gatewayUrl(config: Pick<Config, 'publicUrl' | 'basePath'>, path: string): string {
+  return `${config.publicUrl.replace(/\/+$/, '')}${config.basePath}${path}`;
 }
 
 /**
- * The OIDC runtime of a gateway, created on first use (the route module, the logout handler and the tests share
- * it, so one discovery cache serves them all).
+ * The OIDC runtime of a gateway (one per OIDC feature: the routes, the logout and the session refresh share it, so
+ * one discovery cache serves them all).
  */
-export function oidcRuntime(ctx: GatewayContext): OidcRuntime {
-  let rt = runtimes.get(ctx);
-  if (!rt) {
-    const redirectUri = gatewayUrl(ctx, '/callback');
-    rt = {
-      clients: new OidcClients(ctx.config.issuers, { redirectUri, now: ctx.now, fetch: ctx.egressFetch }),
-      transactions: new TransactionCookie(ctx.config.session.secret, {
-        baseName: ctx.config.session.cookieName,
-        path: `${ctx.config.basePath}/callback`,
-        loginPath: `${ctx.config.basePath}/login`,
-        secure: new URL(ctx.config.publicUrl).protocol === 'https:',
-        now: ctx.now,
-      }),
-      redirectUri,
-      postLogoutRedirectUri: gatewayUrl(ctx, '/signed-out'),
-      backchannelLogoutUri: gatewayUrl(ctx, '/backchannel-logout'),
-    };
-    runtimes.set(ctx, rt);
-  }
-  return rt;
+export function createOidcRuntime(config: Pick<Config, 'issuers' | 'publicUrl' | 'basePath' | 'session'>, opts: { now: () => number; fetch?: typeof fetch }): OidcRuntime {
+  const redirectUri = gatewayUrl(config, '/callback');
+  return {
+    clients: new OidcClients(config.issuers, { redirectUri, now: opts.now, fetch: opts.fetch }),
+    transactions: new TransactionCookie(config.session.secret, {
+      baseName: config.session.cookieName,
+      path: `${config.basePath}/callback`,
+      loginPath: `${config.basePath}/login`,
+      secure: new URL(config.publicUrl).protocol === 'https:',
+      now: opts.now,
+    }),
+    redirectUri,
+    postLogoutRedirectUri: gatewayUrl(config, '/signed-out'),
+    backchannelLogoutUri: gatewayUrl(config, '/backchannel-logout'),
+  };
 }

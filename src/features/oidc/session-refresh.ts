@@ -1,11 +1,10 @@
 import * as oidc from 'openid-client';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { OidcEnv } from './deps.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { Claims } from '../../core/mapping/types.js';
 import type { Session, SessionData } from '../../core/sessions/session.js';
 import { mergeUserinfo } from './claims.js';
 import { providerFailure } from './errors.js';
-import { oidcRuntime } from './runtime.js';
 
 /** What one refresh of a session came to. `code` and `reason` are stable codes, safe to log. */
 export type RefreshOutcome =
@@ -27,8 +26,8 @@ const OAUTH_ERROR = /^[a-z_]{1,64}$/;
  * Refusals: `invalid_grant` (the user logged out, was disabled or the grant was revoked at the IdP), a mapping
  * or lifecycle refusal (403), or claims that now map to another user than the session's.
  */
-export async function refreshSession(ctx: GatewayContext, session: Session, data: SessionData): Promise<RefreshOutcome> {
-  const rt = oidcRuntime(ctx);
+export async function refreshSession(env: OidcEnv, session: Session, data: SessionData): Promise<RefreshOutcome> {
+  const rt = env.rt;
   const issuer = rt.clients.issuer(session.issuerId ?? '');
   const refreshToken = data.refreshToken;
   if (!refreshToken) return { outcome: 'failed', code: 'no_refresh_token' };
@@ -45,17 +44,17 @@ export async function refreshSession(ctx: GatewayContext, session: Session, data
     const patch: Partial<SessionData> = { refreshToken: tokens.refresh_token ?? refreshToken };
     let claims: Claims;
     if (tokens.id_token) {
-      const verified = await ctx.trustMap.verify(tokens.id_token, { purpose: 'oidc', issuerId: issuer.id });
+      const verified = await env.trustMap.verify(tokens.id_token, { purpose: 'oidc', issuerId: issuer.id });
       claims = { ...(verified.claims as Claims) };
-      await ctx.login.recordIdToken(issuer, { claims, tokenHash: verified.tokenHash });
+      await env.login.recordIdToken(issuer, { claims, tokenHash: verified.tokenHash });
       if (issuer.oidc.userinfo === 'merge') claims = mergeUserinfo(claims, await userinfo(config, tokens.access_token, claims.sub as string));
       if (data.idTokenHint) patch.idTokenHint = tokens.id_token;
     } else {
       // Whose userinfo this is gets checked below: it must map to the session's own user.
       claims = await userinfo(config, tokens.access_token, oidc.skipSubjectCheck);
     }
-    await ctx.sessions.mergeData(session.idHash, patch);
-    const result = await ctx.login.loginWithClaims(issuer, claims, 'oidc');
+    await env.sessions.mergeData(session.idHash, patch);
+    const result = await env.login.loginWithClaims(issuer, claims, 'oidc');
     if (result.user.id !== session.userId) return { outcome: 'refused', reason: 'identity_changed' };
     return { outcome: 'remapped', changed: result.changed };
   } catch (e) {

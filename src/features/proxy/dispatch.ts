@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestContext } from '../../observability/logger.js';
 import type { Duplex } from 'node:stream';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Config } from '../../core/config/schema.js';
+import type { AssertionSigner } from '../../core/identity/assertion.js';
+import type { InvalidationBus } from '../../core/cache/invalidation.js';
+import type { InvalidatedCache } from '../../core/cache/invalidated-cache.js';
+import type { Session } from '../../core/sessions/session.js';
+import type { SessionStore } from '../../store/sessions.js';
+import type { AuthState, Authenticator } from '../../core/sessions/authenticator.js';
+import type { Logger } from '../../observability/logger.js';
+import type { PageNav } from '../../web/page-nav.js';
+import type { UpstreamProxy } from './proxy.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { makeHeaderFilter, buildIdentityHeaders } from '../../web/identity-headers.js';
 import { compileRoutes, authorize } from '../../core/upstream/route-rules.js';
@@ -10,7 +19,7 @@ import { normalizeRequestPath, type NormalizedPath } from '../../core/upstream/p
 import { resolveClient } from '../../web/client-ip.js';
 import { sendError, wantsHtml, toGatewayError } from '../../web/problem.js';
 import { logRefusal } from '../../observability/refusal-log.js';
-import { namesUser, pageNav } from '../../web/page-nav.js';
+import { namesUser } from '../../web/page-nav.js';
 import type { OutgoingHeaders } from './proxy.js';
 import { forwardableHeaders } from './proxy.js';
 import type { AuthContext } from '../../core/sessions/authenticator.js';
@@ -22,13 +31,28 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** What the front door learnt about a proxied request, so later steps need not work it out again. */
 type RequestWithId = IncomingMessage & { requestId?: string; normalized?: NormalizedPath };
 
+/** What the front door uses. */
+export interface DispatcherDeps {
+  config: Pick<Config, 'forwarding' | 'routes' | 'basePath' | 'publicUrl' | 'session' | 'trustedProxies' | 'upstream'>;
+  logger: Logger;
+  assertion: Pick<AssertionSigner, 'assertionFor'>;
+  authenticator: Pick<Authenticator, 'authenticate'>;
+  /** The app behind the gateway (`upstream.mode: proxy`), else null. */
+  proxy: Pick<UpstreamProxy, 'forward' | 'forwardUpgrade'> | null;
+  bus: InvalidationBus;
+  authStates: Pick<InvalidatedCache<AuthState>, 'get'>;
+  sessionCache: Pick<InvalidatedCache<Session>, 'get'>;
+  sessions: Pick<SessionStore, 'isLive'>;
+  pageNav: PageNav;
+}
+
 /**
  * The front door. Every request first loses any client-sent identity header (any case, `_` for `-`), on
  * every path and method, error paths included. Then the gateway's own paths go to Express; every other
  * path is the app's: authorised here on the hot path (no Express, no request log) and proxied.
  */
-export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
-  const cfg = ctx.config;
+export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
+  const cfg = deps.config;
   const names = Object.values(cfg.forwarding.headerNames);
   const isIdentityHeader = memoByName(makeHeaderFilter(names));
   const isStripped = strippedRequestHeaders(cfg.forwarding.stripRequestHeaders);
@@ -84,7 +108,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   const builtHeaders = new Map<string, { version: number; assertion: string; headers: Record<string, string> }>();
   const identityHeaders = async (auth: AuthContext): Promise<Record<string, string>> => {
     const { identity } = auth;
-    const assertion = await ctx.assertion.assertionFor(identity);
+    const assertion = await deps.assertion.assertionFor(identity);
     const hit = builtHeaders.get(identity.userId);
     if (hit && hit.version === identity.version && hit.assertion === assertion) return hit.headers;
     const headers = buildIdentityHeaders(identity, cfg.forwarding.headerNames, assertion);
@@ -99,7 +123,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
     if (!norm.ok) throw new GatewayError('path_invalid', 400, 'The request path is not acceptable.');
     const rule = routes.match(norm.path, req.method ?? 'GET');
     if (rule?.public) return null;
-    const auth = await ctx.authenticator.authenticate(req);
+    const auth = await deps.authenticator.authenticate(req);
     const decision = authorize(rule, auth ? auth.identity : null);
     if (decision === 'login') throw notSignedIn(req);
     if (decision === 'deny') throw new GatewayError('route_forbidden', 403, 'Your roles do not allow access to this page.');
@@ -124,9 +148,9 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
     if (ge.code === 'upstream_unavailable' || ge.code === 'upstream_timeout') {
       // The operator needs the reason (refused, reset, DNS...); the client only gets the code.
       const cause = ge.cause as { code?: string; message?: string } | undefined;
-      ctx.logger.warn('upstream request failed', { code: ge.code, cause: cause?.code ?? cause?.message, requestId: (req as RequestWithId).requestId });
+      deps.logger.warn('upstream request failed', { code: ge.code, cause: cause?.code ?? cause?.message, requestId: (req as RequestWithId).requestId });
     } else if (ge.status >= 500) {
-      ctx.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err, requestId: (req as RequestWithId).requestId });
+      deps.logger.error('proxy request failed', { code: ge.code, cause: ge.cause ?? err, requestId: (req as RequestWithId).requestId });
     }
     if (ge.code === 'client_closed') {
       res.destroy();
@@ -135,10 +159,10 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
     if (ge.status < 500) {
       const norm = (req as RequestWithId).normalized;
       const route = norm?.ok ? norm.path : (req.url ?? '/').split('?')[0]!;
-      logRefusal(ctx.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
+      logRefusal(deps.logger, { code: ge.code, status: ge.status, route, requestId: (req as RequestWithId).requestId, err });
     }
     if (!wantsHtml(req) || !namesUser(ge.status)) return sendError(req, res, ge);
-    void pageNav(ctx, req).then(
+    void deps.pageNav(req).then(
       (nav) => sendError(req, res, ge, {}, { nav }),
       () => sendError(req, res, ge),
     );
@@ -147,7 +171,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   const proxyRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const auth = await admit(req);
     const headers = await upstreamHeaders(req, auth);
-    await ctx.proxy!.forward(req, res, headers);
+    await deps.proxy!.forward(req, res, headers);
   };
 
   const handler: Handler = (req, res) => {
@@ -167,7 +191,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
     }
     (req as RequestWithId).requestId = requestId;
     (req as RequestWithId).normalized = normalized;
-    if (cfg.upstream.mode !== 'proxy' || !ctx.proxy) {
+    if (cfg.upstream.mode !== 'proxy' || !deps.proxy) {
       sendError(req, res, new GatewayError('not_found', 404, 'There is nothing here.'));
       return;
     }
@@ -176,18 +200,18 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
 
   /** WebSocket upgrades: same admission and header rules as a request; a tunnel only once the app switched. */
   /** A tunnel stays open while its user is the same version, still ACTIVE, and its session (if any) live. */
-  const tunnels = new TunnelRegistry(ctx.bus, async (owner) => {
-    const state = await ctx.authStates.get(owner.userId);
+  const tunnels = new TunnelRegistry(deps.bus, async (owner) => {
+    const state = await deps.authStates.get(owner.userId);
     if (!state || state.lifecycle !== 'ACTIVE' || state.version !== owner.version) return false;
     if (owner.sessionHash === undefined) return true;
-    const session = await ctx.sessionCache.get(owner.sessionHash);
-    return !!session && ctx.sessions.isLive(session);
+    const session = await deps.sessionCache.get(owner.sessionHash);
+    return !!session && deps.sessions.isLive(session);
   });
 
   const upgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     stripIdentity(req);
     socket.on('error', () => socket.destroy());
-    if (cfg.upstream.mode !== 'proxy' || !ctx.proxy || isGatewayPath(normalizeOrSelf((req.url ?? '/').split('?')[0]!))) {
+    if (cfg.upstream.mode !== 'proxy' || !deps.proxy || isGatewayPath(normalizeOrSelf((req.url ?? '/').split('?')[0]!))) {
       refuse(socket, 'HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
@@ -199,12 +223,12 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
         delete headers.connection;
         delete headers.upgrade;
         if (auth) tunnels.add(socket, { userId: auth.identity.userId, version: auth.identity.version, sessionHash: auth.session?.idHash });
-        ctx.proxy!.forwardUpgrade(req, socket, head, headers, handshake);
+        deps.proxy!.forwardUpgrade(req, socket, head, headers, handshake);
       })
       .catch((err) => {
         const ge = toGatewayError(err);
         const status = ge.status === 302 ? 401 : ge.status;
-        if (status < 500) logRefusal(ctx.logger, { code: ge.code, status, route: normalizeOrSelf((req.url ?? '/').split('?')[0]!), err });
+        if (status < 500) logRefusal(deps.logger, { code: ge.code, status, route: normalizeOrSelf((req.url ?? '/').split('?')[0]!), err });
         const challenge = status === 401 ? 'www-authenticate: Bearer\r\n' : '';
         refuse(socket, `HTTP/1.1 ${status} ${ge.code}\r\n${challenge}connection: close\r\ncontent-length: 0\r\n\r\n`);
       });

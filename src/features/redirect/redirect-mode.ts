@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, importJWK, type JWK, type CryptoKey } from 'jose';
 import type { Config } from '../../core/config/schema.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { UserStore } from '../../store/users/index.js';
+import type { Feature } from '../../web/feature.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { compileExpression, evaluateExpression, type CompiledExpression } from '../../core/mapping/jmespath-engine.js';
 import type { Claims } from '../../core/mapping/types.js';
@@ -152,41 +153,46 @@ export function templateInput(user: UserRecord, identity: Identity, claims: Clai
   };
 }
 
-const minters = new WeakMap<Config, RedirectMinter>();
+/** What redirect mode uses. */
+export interface RedirectDeps {
+  config: Pick<Config, 'upstream' | 'publicUrl'>;
+  users: Pick<UserStore, 'getAuthState'>;
+  now: () => number;
+}
 
-/** The minter of a gateway in redirect mode (built once per configuration; throws on an invalid template). */
-export function redirectMinter(config: Config, now?: () => number): RedirectMinter {
-  let m = minters.get(config);
-  if (!m) {
-    if (!config.upstream.redirect) throw new Error('upstream.redirect is required when upstream.mode is "redirect"');
-    m = new RedirectMinter(config.upstream.redirect, { issuer: config.publicUrl, audience: config.upstream.url, now });
-    minters.set(config, m);
-  }
-  return m;
+/** Redirect mode: the hand-off after every sign-in, and the hand-off token's public key. */
+export interface RedirectFeature extends Feature {
+  /**
+   * Where a browser that just signed in goes: the app's SSO URL with a fresh hand-off token. The user's effective
+   * roles come from the same authorisation state the proxy would forward.
+   */
+  target(user: UserRecord, claims: Claims): Promise<string>;
 }
 
 /**
- * Where a browser that just signed in goes in redirect mode: the app's SSO URL with a fresh hand-off token.
- * The user's effective roles come from the same authorisation state the proxy would forward.
+ * The redirect mode of a gateway whose `upstream.mode` is `redirect` (throws on a missing or invalid
+ * `upstream.redirect`). Mounts `GET /redirect/jwks.json` (asymmetric algorithms publish their key there).
  */
-export async function redirectTarget(ctx: GatewayContext, user: UserRecord, claims: Claims): Promise<string> {
-  const identity = await ctx.users.getAuthState(user.id);
-  if (!identity) throw new GatewayError('user_unknown', 403, 'This user cannot be signed in to the application.');
-  const minter = redirectMinter(ctx.config, ctx.now);
-  return minter.handoffUrl(await minter.mint(templateInput(user, identity, claims)));
-}
-
-/** Route module: in redirect mode, publishes the hand-off token's public key (asymmetric algorithms only). */
-export function redirectModeRoutes(router: import('express').Router, ctx: GatewayContext): void {
-  if (ctx.config.upstream.mode !== 'redirect') return;
-  const minter = redirectMinter(ctx.config, ctx.now);
-  router.get('/redirect/jwks.json', (_req, res, next) => {
-    minter
-      .jwks()
-      .then((jwks) => {
-        res.setHeader('Cache-Control', 'public, max-age=300');
-        res.json(jwks);
-      })
-      .catch(next);
-  });
+export function createRedirect(deps: RedirectDeps): RedirectFeature {
+  const { config } = deps;
+  if (!config.upstream.redirect) throw new Error('upstream.redirect is required when upstream.mode is "redirect"');
+  const minter = new RedirectMinter(config.upstream.redirect, { issuer: config.publicUrl, audience: config.upstream.url, now: deps.now });
+  return {
+    async target(user, claims) {
+      const identity = await deps.users.getAuthState(user.id);
+      if (!identity) throw new GatewayError('user_unknown', 403, 'This user cannot be signed in to the application.');
+      return minter.handoffUrl(await minter.mint(templateInput(user, identity, claims)));
+    },
+    routes(router) {
+      router.get('/redirect/jwks.json', (_req, res, next) => {
+        minter
+          .jwks()
+          .then((jwks) => {
+            res.setHeader('Cache-Control', 'public, max-age=300');
+            res.json(jwks);
+          })
+          .catch(next);
+      });
+    },
+  };
 }

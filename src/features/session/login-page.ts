@@ -1,22 +1,44 @@
-import type { Request, Response } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Request, Response, Router } from 'express';
+import type { Config } from '../../core/config/schema.js';
 import { escapeHtml, htmlPage } from '../../web/problem.js';
+import type { Feature } from '../../web/feature.js';
+import { wrap } from '../../web/wrap.js';
+
+/** Starts the redirect login at an OIDC issuer (the OIDC feature's `startLogin`). */
+export type StartOidc = (req: Request, res: Response, issuerId: string) => Promise<void>;
+
+/** What the login page uses. */
+export interface LoginPageDeps {
+  config: Pick<Config, 'issuers' | 'basePath'>;
+  /** Given when the gateway has an OIDC feature: `/login` then starts the redirect login itself. */
+  startOidc?: StartOidc;
+}
+
+/** `GET /login`. */
+export function createLoginPage(deps: LoginPageDeps): Feature {
+  return {
+    routes(r: Router) {
+      r.get('/login', wrap(loginPageHandler(deps)));
+    },
+  };
+}
 
 /**
  * `GET /claimgate/login`: where a browser without a session is sent. With `issuer` and an OIDC client
  * configured it starts the redirect login; without, it lists the issuers a user can sign in with, or
  * explains that sign-in happens through a link from the portal.
  */
-export function loginPageHandler(ctx: GatewayContext, startOidc?: (req: Request, res: Response, issuerId: string) => Promise<void>) {
+function loginPageHandler(deps: LoginPageDeps) {
+  const { startOidc } = deps;
   return async (req: Request, res: Response): Promise<void> => {
-    const oidcIssuers = ctx.config.issuers.filter((i) => i.oidc);
+    const oidcIssuers = deps.config.issuers.filter((i) => i.oidc);
     const requested = typeof req.query.issuer === 'string' ? req.query.issuer : undefined;
     if (startOidc) {
       if (requested && oidcIssuers.some((i) => i.id === requested)) return startOidc(req, res, requested);
       if (!requested && oidcIssuers.length === 1) return startOidc(req, res, oidcIssuers[0]!.id);
     }
     const returnTo = typeof req.query.return_to === 'string' ? req.query.return_to : '/';
-    const base = ctx.config.basePath;
+    const base = deps.config.basePath;
     const choices = oidcIssuers
       .map(
         (i) =>

@@ -1,25 +1,57 @@
-import type { Request, Response } from 'express';
+import type { Request, Response, Router } from 'express';
+import type { Config } from '../../core/config/schema.js';
+import type { AuthContext, Authenticator } from '../../core/sessions/authenticator.js';
+import type { Session } from '../../core/sessions/session.js';
+import type { SessionStore } from '../../store/sessions.js';
 import { GatewayError } from '../../core/errors/errors.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
 import { safeReturnTo } from '../../web/return-to.js';
-import { endSession } from '../../web/sign-in.js';
+import type { SignIn } from '../../web/sign-in.js';
 import { escapeHtml, htmlPage, wantsHtml } from '../../web/problem.js';
-import { userToJson } from '../../store/users/index.js';
+import { userToJson, type UserStore } from '../../store/users/index.js';
 import { SessionCookie } from '../../core/sessions/cookie.js';
-import { providerLogoutUrl } from '../oidc/provider-logout.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Feature } from '../../web/feature.js';
+import { bodyParsers } from '../../web/body-parsers.js';
+import { wrap } from '../../web/wrap.js';
 import { prefersHtmlPage, renderMePage } from './me-page.js';
-import { consoleFields } from '../console/me-fields.js';
+
+/** What `/me` and `/logout` use. */
+export interface SessionDeps {
+  config: Pick<Config, 'basePath' | 'publicUrl' | 'returnTo' | 'limits'>;
+  authenticator: Pick<Authenticator, 'authenticate'>;
+  users: Pick<UserStore, 'getById'>;
+  cookie: Pick<SessionCookie, 'read' | 'clear'>;
+  sessions: Pick<SessionStore, 'getByHash'>;
+  signIn: Pick<SignIn, 'end'>;
+  logger: Logger;
+  /** RP-initiated logout: the provider's logout URL for a session that signed in through OIDC (null: none). */
+  providerLogoutUrl?: (session: Session | null) => Promise<string | null>;
+  /** Fields other capabilities add to `/me`'s JSON (the console's scopes and CSRF token). */
+  meFields?: (auth: AuthContext) => Record<string, unknown>;
+}
+
+/** `GET /me`, `GET /logout` (the confirm page) and `POST /logout`. */
+export function createSession(deps: SessionDeps): Feature {
+  return {
+    routes(r: Router) {
+      const { form, json } = bodyParsers(deps.config.limits.bodyBytes);
+      r.get('/me', wrap(meHandler(deps)));
+      r.get('/logout', logoutPageHandler(deps));
+      r.post('/logout', form, json, wrap(logoutHandler(deps)));
+    },
+  };
+}
 
 /** `GET /claimgate/me`: who the gateway thinks the caller is. */
-export function meHandler(ctx: GatewayContext) {
+function meHandler(deps: SessionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    const auth = await ctx.authenticator.authenticate(req);
+    const auth = await deps.authenticator.authenticate(req);
     if (!auth) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
-    const user = await ctx.users.getById(auth.identity.userId);
+    const user = await deps.users.getById(auth.identity.userId);
     if (!user) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
     res.setHeader('Cache-Control', 'no-store');
     if (prefersHtmlPage(req.headers.accept)) {
-      res.type('html').send(renderMePage(user, auth.session, ctx.config.basePath));
+      res.type('html').send(renderMePage(user, auth.session, deps.config.basePath));
       return;
     }
     res.json({
@@ -30,16 +62,16 @@ export function meHandler(ctx: GatewayContext) {
       session: auth.session
         ? { expiresAt: new Date(Math.min(auth.session.idleExpiresAt, auth.session.absoluteExpiresAt)).toISOString() }
         : null,
-      ...consoleFields(ctx, auth),
+      ...deps.meFields?.(auth),
     });
   };
 }
 
 /** `GET /claimgate/logout`: a confirm page (a GET must not end a session: link prefetchers would). */
-export function logoutPageHandler(ctx: GatewayContext) {
+function logoutPageHandler(deps: SessionDeps) {
   return (req: Request, res: Response): void => {
     const returnTo = typeof req.query.return_to === 'string' ? req.query.return_to : '';
-    const action = `${ctx.config.basePath}/logout`;
+    const action = `${deps.config.basePath}/logout`;
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(
       htmlPage(
@@ -51,20 +83,20 @@ export function logoutPageHandler(ctx: GatewayContext) {
 }
 
 /** `POST /claimgate/logout`: ends the session on the server, on every instance, and clears the cookie. */
-export function logoutHandler(ctx: GatewayContext) {
+function logoutHandler(deps: SessionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    checkSameOrigin(ctx, req);
-    const id = ctx.cookie.read(req.headers.cookie);
+    checkSameOrigin(deps, req);
+    const id = deps.cookie.read(req.headers.cookie);
     // Read before it ends: an OIDC session may also end the provider's session (RP-initiated logout).
-    const session = id ? await ctx.sessions.getByHash(SessionCookie.hashId(id)) : null;
+    const session = id ? await deps.sessions.getByHash(SessionCookie.hashId(id)) : null;
     if (id) {
-      const userId = await endSession(ctx, id);
-      if (userId) ctx.logger.info('sign-out', { userId });
+      const userId = await deps.signIn.end(id);
+      if (userId) deps.logger.info('sign-out', { userId });
     }
-    res.setHeader('Set-Cookie', ctx.cookie.clear());
+    res.setHeader('Set-Cookie', deps.cookie.clear());
     res.setHeader('Cache-Control', 'no-store');
     // Only a browser can follow the provider's logout pages; an API client gets the plain local logout.
-    const atProvider = wantsHtml(req) ? await providerLogoutUrl(ctx, session) : null;
+    const atProvider = wantsHtml(req) ? await (deps.providerLogoutUrl?.(session) ?? null) : null;
     if (atProvider) {
       res.setHeader('Referrer-Policy', 'no-referrer');
       res.redirect(303, atProvider);
@@ -73,7 +105,7 @@ export function logoutHandler(ctx: GatewayContext) {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const raw = body.return_to ?? req.query.return_to;
     if (typeof raw === 'string' && raw !== '') {
-      res.redirect(303, safeReturnTo(raw, { publicUrl: ctx.config.publicUrl, allowedOrigins: ctx.config.returnTo.allowedOrigins, basePath: ctx.config.basePath }));
+      res.redirect(303, safeReturnTo(raw, { publicUrl: deps.config.publicUrl, allowedOrigins: deps.config.returnTo.allowedOrigins, basePath: deps.config.basePath }));
       return;
     }
     if (wantsHtml(req)) {
@@ -88,10 +120,10 @@ export function logoutHandler(ctx: GatewayContext) {
  * CSRF defence for state-changing browser forms: a request that says where it came from must come from
  * the gateway's own origin (the session cookie's SameSite is the first line, this the second).
  */
-export function checkSameOrigin(ctx: GatewayContext, req: Request): void {
+export function checkSameOrigin(deps: { config: Pick<Config, 'publicUrl'> }, req: Request): void {
   const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
   if (origin === undefined || origin === 'null' && req.headers.cookie === undefined) return;
-  const own = new URL(ctx.config.publicUrl).origin;
+  const own = new URL(deps.config.publicUrl).origin;
   if (origin !== own) throw new GatewayError('csrf_rejected', 403, 'This form was sent from another site.');
 }
 

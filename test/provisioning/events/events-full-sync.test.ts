@@ -23,12 +23,12 @@ async function setup(suspendMissing: boolean) {
       body: await pushBody(events, { key, now: Math.floor(clock.now() / 1000), ...opts }),
     });
   const user = (id: string, type = 'ud:user:create'): TestEvent => ({ type, eventTime: clock.now(), bizData: { userId: id, username: id, displayName: id } });
-  const lifecycle = async (usercode: string) => (await gw.running.gateway.ctx.users.getByUsercode(usercode))!.lifecycle;
+  const lifecycle = async (usercode: string) => (await gw.running.gateway.parts.users.getByUsercode(usercode))!.lifecycle;
   const deletion = async (dryRun: boolean) => {
-    const r = await gw.running.gateway.ctx.jobs.trigger('deletion', { trigger: 'manual', dryRun, actor: 'admin:test' });
+    const r = await gw.running.gateway.parts.jobs.trigger('deletion', { trigger: 'manual', dryRun, actor: 'admin:test' });
     if (r.state !== 'started') throw new Error(r.state);
     const done = await r.done;
-    await gw.running.gateway.ctx.jobs.idle();
+    await gw.running.gateway.parts.jobs.idle();
     return done;
   };
   return { clock, gw, jwks, post, user, lifecycle, deletion, close: async () => { await gw.close(); await jwks.close(); } };
@@ -46,7 +46,7 @@ describe(`full push reconciliation (${dbName})`, () => {
   it('suspends, after the grace period, an event user a completed full push did not mention (dry run first); SCIM and sync users are untouched', async () => {
     const unit = (id: string, type = 'ud:organizational_unit:create'): TestEvent => ({ type, eventTime: t.clock.now(), bizData: { organizationalUnitId: id, organizationalUnitName: id === 'ou-sales' ? 'Sales' : id } });
     expect((await t.post([unit('ou-sales'), unit('ou-kept'), t.user('kept'), t.user('left'), { type: 'ud:organizational_unit:add_user', eventTime: t.clock.now(), bizData: { organizationalUnitId: 'ou-sales', userId: 'kept' } }])).status).toBe(200);
-    const ctx = t.gw.running.gateway.ctx;
+    const ctx = t.gw.running.gateway.parts;
     expect((await ctx.users.getByUsercode('kept'))!.roles.map((r) => r.name)).toContain('sales');
     await ctx.users.createUser({ usercode: 'from-sync', source: 'api' });
     await ctx.users.createUser({ usercode: 'from-scim', source: 'scim', profile: { idpSource: 'AAD', idpReferenceId: 'aad-1' } });

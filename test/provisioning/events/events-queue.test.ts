@@ -73,7 +73,7 @@ describe(`event receiver queue (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGl
     } finally {
       await gw.db.knex.raw('ALTER TABLE event_subjects_gone RENAME TO event_subjects');
     }
-    await eventually(30_000, async () => (await gw.running.gateway.ctx.users.getByUsercode('queued.user')) !== null);
+    await eventually(30_000, async () => (await gw.running.gateway.parts.users.getByUsercode('queued.user')) !== null);
     expect(await count('event_queue')).toBe(0);
     expect(await count('event_receipts', { event_id: event.eventId })).toBe(1);
   }, 60_000);

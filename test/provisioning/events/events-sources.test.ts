@@ -30,14 +30,14 @@ describe(`event receiver allowed sources (${process.env.DATABASE_URL ? 'PostgreS
     const r = await post({});
     expect(r.status).toBe(403);
     expect(r.json()).toEqual({ error: 'forbidden', errorDescription: 'pushes are not accepted from this address' });
-    expect(await gw.running.gateway.ctx.users.getByUsercode('src.user')).toBeNull();
+    expect(await gw.running.gateway.parts.users.getByUsercode('src.user')).toBeNull();
   });
 
   it('behind a trusted proxy the forwarded client decides; the check comes before body and signature checks', async () => {
     expect((await post({ 'x-forwarded-for': '198.51.100.7' }, 'not json at all')).status).toBe(403);
     expect((await post({ 'x-forwarded-for': '192.0.2.44' }, 'not json at all')).status).toBe(400);
     expect((await post({ 'x-forwarded-for': '2001:db8::5' })).status).toBe(200);
-    expect(await gw.running.gateway.ctx.users.getByUsercode('src.user')).not.toBeNull();
+    expect(await gw.running.gateway.parts.users.getByUsercode('src.user')).not.toBeNull();
   });
 
   it('a bad entry stops the start with its path', async () => {

@@ -84,7 +84,7 @@ describe(`event receiver POST /claimgate/events (${process.env.DATABASE_URL ? 'P
     expect(answer.successEvents[0]).toEqual({ eventId: 'e1', eventCode: 'SUCCESS', eventMessage: 'SUCCESS' });
     expect(answer).toMatchObject({ skippedEvents: [], failedEvents: [], retriedEvents: [] });
 
-    const { users } = gw.running.gateway.ctx;
+    const { users } = gw.running.gateway.parts;
     const ada = (await users.getByUsercode('ada'))!;
     expect(ada).toMatchObject({
       lifecycle: 'ACTIVE',
@@ -138,8 +138,8 @@ describe(`event receiver POST /claimgate/events (${process.env.DATABASE_URL ? 'P
     expect(res2.status).toBe(200);
     expect(res2.json().successEvents.map((e: { eventId: string }) => e.eventId)).toEqual(['new-1', 'new-2']);
     expect(res2.json().failedEvents).toEqual([{ eventId: 'new-3', eventCode: 'FAILED', eventMessage: 'bizData.username is missing' }]);
-    expect((await gw.running.gateway.ctx.users.getByUsercode('ada'))!.displayName).toBe('Ada King');
-    expect((await gw.running.gateway.ctx.users.getByUsercode('bob'))!.lifecycle).toBe('ACTIVE');
+    expect((await gw.running.gateway.parts.users.getByUsercode('ada'))!.displayName).toBe('Ada King');
+    expect((await gw.running.gateway.parts.users.getByUsercode('bob'))!.lifecycle).toBe('ACTIVE');
   });
 
   it('never stores or logs a password', async () => {
@@ -172,7 +172,7 @@ describe(`event receiver POST /claimgate/events (${process.env.DATABASE_URL ? 'P
     expect(json.error).toBe('bad_request');
     expect(res.headers['www-authenticate']).toBeUndefined();
     expect(await snapshot()).toEqual(before);
-    expect(await gw.running.gateway.ctx.users.getByUsercode('mallory')).toBeNull();
+    expect(await gw.running.gateway.parts.users.getByUsercode('mallory')).toBeNull();
   });
 });
 

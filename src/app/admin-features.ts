@@ -23,7 +23,7 @@ import { createScim } from '../features/scim/index.js';
 import { createSync } from '../features/sync/index.js';
 
 /** The parts of the gateway the provisioning and administration features are built from (see createGateway). */
-export interface PartsB {
+export interface AdminFeatureParts {
   config: Config;
   logger: Logger;
   db: Database;
@@ -43,7 +43,7 @@ export interface PartsB {
 }
 
 /** How these features run in this gateway. */
-export interface ExtraB {
+export interface AdminFeatureOptions {
   /** The gateway opened its database itself: with an embedded data directory, it serves the CLI's admin commands. */
   ownsDb?: boolean;
   /** Nothing is scheduled (the lifecycle jobs still run through the admin API). */
@@ -82,7 +82,7 @@ export function buildJobService(deps: {
  * lifecycle job schedule and the audit stream, each given only what it uses. Mounted in this order; started in
  * this order (the admin capability first: stored mappings and SCIM role rules are in force before anything else).
  */
-export function buildFeaturesB(parts: PartsB, extra: ExtraB = {}): Feature[] {
+export function buildAdminFeatures(parts: AdminFeatureParts, extra: AdminFeatureOptions = {}): Feature[] {
   const { config, db } = parts;
   const knex = db.knex;
   const admin = createAdmin({

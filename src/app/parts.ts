@@ -10,7 +10,8 @@ import type { LoginService } from '../core/login/login-service.js';
 import type { MappingRegistry } from '../core/login/mapping-registry.js';
 import type { JtiStore } from '../store/jti.js';
 import type { SessionCookie } from '../core/sessions/cookie.js';
-import type { Session, SessionStore } from '../store/sessions.js';
+import type { Session } from '../core/sessions/session.js';
+import type { SessionStore } from '../store/sessions.js';
 import type { AuthState, Authenticator } from '../core/sessions/authenticator.js';
 import type { AssertionSigner } from '../core/identity/assertion.js';
 import type { UpstreamProxy } from '../features/proxy/proxy.js';
@@ -20,8 +21,11 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { JobService } from '../features/jobs/index.js';
 import type { RateLimits } from '../web/rate-limit.js';
 
-/** Everything a request handler may need, built once by createGateway (dependencies passed in). */
-export interface GatewayContext {
+/**
+ * Every part of a gateway, built once by the composition root (app/gateway.ts) and exposed as `gateway.parts` for
+ * tests and the CLI. Never handed to a feature: each receives the few parts its `create` declares.
+ */
+export interface GatewayParts {
   config: Config;
   logger: Logger;
   db: Database;
@@ -51,6 +55,4 @@ export interface GatewayContext {
   now: () => number;
   /** Fetch for identity-side outbound calls (through `egress.proxy` when one applies). */
   egressFetch?: typeof fetch;
-  /** Registers background work a route module started, stopped when the gateway closes. */
-  onClose?: (stop: () => Promise<void>) => void;
 }
