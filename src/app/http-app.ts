@@ -87,7 +87,7 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
 
   app.use(ctx.config.basePath, r);
   app.use((_req: Request, _res: Response, next: NextFunction) => {
-    next(new GatewayError('not_found', 404, 'There is nothing here.'));
+    next(new GatewayError('not_found', 'There is nothing here.'));
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ge = toGatewayError(err);

@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { configFromFlag, EXIT, parseFlags, UsageError, type CliIo } from './main.js';
 import type { Config, IssuerConfig } from '../../core/config/schema.js';
 import { openDatabase } from '../../store/db/index.js';
-import { GatewayError, TokenError } from '../../core/errors/errors.js';
+import { GatewayError, TokenError, type ErrorCode } from '../../core/errors/errors.js';
 import { JtiStore } from '../../core/login/jti-store.js';
 import { describeRefusal } from '../../observability/refusal-log.js';
 import { MappingRegistry, type ActiveMapping } from '../../core/login/mapping-registry.js';
@@ -41,7 +41,7 @@ export interface MapReport {
 export interface LinkCheck {
   check: 'signature' | 'link_age' | 'sso_link_enabled' | 'jti_present' | 'jti_unused';
   result: 'passed' | 'failed' | 'skipped';
-  code?: string;
+  code?: ErrorCode;
   detail?: string;
 }
 

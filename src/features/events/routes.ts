@@ -1,18 +1,14 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { noteRequestError } from '../../observability/exception-log.js';
 import type { GatewayContext } from '../../app/gateway-context.js';
-import { EventPushError, internal } from './errors.js';
+import { EventPushError, internal, sendPushError } from './errors.js';
+import { ERROR_TABLE } from '../../core/errors/table.js';
 import { EventReceiver } from './receiver.js';
 import { interruptOpenRun } from './full-sync.js';
 import { EventVerifier } from './verify.js';
 import { Gauge } from 'prom-client';
 import { EventQueueWorker, queueStatus } from './queue-worker.js';
 import { compileTrustedProxies, resolveClient } from '../../web/client-ip.js';
-
-function sendPushError(res: Response, e: EventPushError): void {
-  const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-  res.status(e.status).set(headers).json({ error: e.error, errorDescription: e.description });
-}
 
 /**
  * `POST <basePath>/events` (docs/provisioning.md#change-events), mounted only when `provisioning.events` is configured. The body
@@ -66,7 +62,7 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
     if (ip && allowed.has(ip)) return next();
     res.setHeader('Connection', 'close');
     req.resume();
-    next(new EventPushError(403, 'forbidden', 'pushes are not accepted from this address'));
+    next(new EventPushError('forbidden', 'pushes are not accepted from this address'));
   };
   router.post(
     '/events',
@@ -75,9 +71,8 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
     (req: Request, res: Response, next: NextFunction) => {
       const wait = ctx.rateLimits.retryAfter('events', req);
       if (wait === 0) return next();
-      res.setHeader('Retry-After', String(wait));
       if (!req.complete) res.setHeader('Connection', 'close');
-      next(new EventPushError(429, 'too_many_requests', 'too many pushes; retry later'));
+      next(new EventPushError('too_many_requests', 'too many pushes; retry later', { extra: { retryAfter: wait } }));
     },
     raw,
     async (req: Request, res: Response) => {
@@ -87,14 +82,15 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
     async (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       let e: EventPushError;
       if (err instanceof EventPushError) e = err;
-      else if ((err as { type?: string }).type === 'entity.too.large') e = new EventPushError(400, 'bad_request', 'the push is too large');
+      else if ((err as { type?: string }).type === 'entity.too.large') e = new EventPushError('bad_request', 'the push is too large');
       else e = internal('the push could not be processed; retry later', err);
       // 403 is a peer that is not the sender; anything else may have been part of a full push that is now incomplete.
       if (config.fullSync && e.status !== 403) {
         await interruptOpenRun(ctx.db.knex, `push answered ${e.status}`, new Date(ctx.now())).catch((x: unknown) => ctx.logger.warn('marking the full push interrupted failed', { cause: (x as Error).message }));
       }
-      if (e.status >= 500) noteRequestError(res, err);
-      if (e.status >= 500) ctx.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
+      const failed = ERROR_TABLE[e.code].log === 'error';
+      if (failed) noteRequestError(res, err);
+      if (failed) ctx.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
       else ctx.logger.info('event push refused', { status: e.status, reason: e.description });
       sendPushError(res, e);
     },

@@ -171,7 +171,7 @@ export function redirectMinter(config: Config, now?: () => number): RedirectMint
  */
 export async function redirectTarget(ctx: GatewayContext, user: UserRecord, claims: Claims): Promise<string> {
   const identity = await ctx.users.getAuthState(user.id);
-  if (!identity) throw new GatewayError('user_unknown', 403, 'This user cannot be signed in to the application.');
+  if (!identity) throw new GatewayError('user_unknown', 'This user cannot be signed in to the application.', { status: 403 });
   const minter = redirectMinter(ctx.config, ctx.now);
   return minter.handoffUrl(await minter.mint(templateInput(user, identity, claims)));
 }

@@ -14,9 +14,9 @@ import { consoleFields } from '../console/me-fields.js';
 export function meHandler(ctx: GatewayContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const auth = await ctx.authenticator.authenticate(req);
-    if (!auth) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
+    if (!auth) throw new GatewayError('unauthenticated', 'Sign in first.');
     const user = await ctx.users.getById(auth.identity.userId);
-    if (!user) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
+    if (!user) throw new GatewayError('unauthenticated', 'Sign in first.');
     res.setHeader('Cache-Control', 'no-store');
     if (prefersHtmlPage(req.headers.accept)) {
       res.type('html').send(renderMePage(user, auth.session, ctx.config.basePath));
@@ -92,7 +92,7 @@ export function checkSameOrigin(ctx: GatewayContext, req: Request): void {
   const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
   if (origin === undefined || origin === 'null' && req.headers.cookie === undefined) return;
   const own = new URL(ctx.config.publicUrl).origin;
-  if (origin !== own) throw new GatewayError('csrf_rejected', 403, 'This form was sent from another site.');
+  if (origin !== own) throw new GatewayError('csrf_rejected', 'This form was sent from another site.');
 }
 
 function refererOrigin(referer: string | undefined): string | undefined {
