@@ -70,7 +70,7 @@ export function buildGatewayApp(deps: GatewayAppDeps, features: Feature[]): expr
 
   app.use(config.basePath, r);
   app.use((_req: Request, _res: Response, next: NextFunction) => {
-    next(new GatewayError('not_found', 404, 'There is nothing here.'));
+    next(new GatewayError('not_found', 'There is nothing here.'));
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ge = toGatewayError(err);

@@ -58,9 +58,9 @@ export class CredentialStore implements CredentialLookup {
 
   async create(input: { name: string; scopes: Scope[]; expiresAt?: Date | null; createdBy?: string | null }): Promise<NewCredential> {
     if (!CREDENTIAL_NAME.test(input.name)) {
-      throw new GatewayError('invalid_name', 400, 'A credential name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit.');
+      throw new GatewayError('invalid_name', 'A credential name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit.');
     }
-    if (input.scopes.length === 0) throw new GatewayError('invalid_scope', 400, 'Give at least one scope.');
+    if (input.scopes.length === 0) throw new GatewayError('invalid_scope', 'Give at least one scope.');
     const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const clientSecret = `${SECRET_PREFIX}${randomBytes(32).toString('base64url')}`;
     const row = {
@@ -78,7 +78,7 @@ export class CredentialStore implements CredentialLookup {
       await this.knex('api_credentials').insert(row);
     } catch (e) {
       if ((e as { code?: string }).code === '23505') {
-        throw new GatewayError('credential_exists', 409, `A credential named "${input.name}" already exists; revoke it first or pick another name.`);
+        throw new GatewayError('credential_exists', `A credential named "${input.name}" already exists; revoke it first or pick another name.`);
       }
       throw e;
     }

@@ -58,7 +58,7 @@ export async function requireAdmin(ctx: AdminAuthDeps, req: IncomingMessage, sco
   }
   const scopes = consoleScopes(ctx.config, session.identity.roles);
   if (!grants(scopes, scope)) {
-    throw new GatewayError('insufficient_scope', 403, `Your roles do not give the "${scope}" permission of the console.`);
+    throw new GatewayError('insufficient_scope', `Your roles do not give the "${scope}" permission of the console.`);
   }
   return { actor: `user:${session.identity.usercode}`, principal: null, userId: session.identity.userId };
 }

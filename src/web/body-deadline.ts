@@ -15,7 +15,7 @@ export function bodyDeadline(ms: number) {
     if (ms <= 0 || req.complete || !hasBody(req)) return next();
     const timer = setTimeout(() => {
       if (req.complete || res.headersSent) return;
-      sendError(req, res, new GatewayError('request_timeout', 408, 'The request body did not arrive in time.'), { Connection: 'close' });
+      sendError(req, res, new GatewayError('request_timeout', 'The request body did not arrive in time.'), { Connection: 'close' });
       // Close gently once the answer is written (an abrupt close with unread input could reset it away), and
       // for good shortly after, whatever the client keeps sending.
       res.once('finish', () => {

@@ -21,7 +21,7 @@ function tokenMatches(secrets: readonly string[], sessionIdHash: string, given: 
   return secrets.some((s) => timingSafeEqual(buf, mac(keyOf(s), sessionIdHash)));
 }
 
-const failed = (why: string) => new GatewayError('csrf_failed', 403, `This change was refused: ${why}.`);
+const failed = (why: string) => new GatewayError('csrf_failed', `This change was refused: ${why}.`);
 
 /**
  * A change made with a session cookie must come from the console: the browser says the request comes from the

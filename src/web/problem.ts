@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../core/errors/errors.js';
+import { ERROR_TABLE, type ErrorEntry } from '../core/errors/table.js';
 import { GATEWAY_RESPONSE_HEADERS } from './security-headers.js';
 
 /**
@@ -13,19 +14,19 @@ export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   const e = err as { type?: string; status?: number; statusCode?: number; expose?: boolean };
   // body-parser / raw-body errors carry an HTTP status; keep their meaning, not their text.
-  if (e?.type === 'entity.too.large') return new GatewayError('body_too_large', 413, 'The request body is too large.');
-  if (e?.type === 'entity.parse.failed') return new GatewayError('body_malformed', 400, 'The request body could not be parsed.');
+  if (e?.type === 'entity.too.large') return new GatewayError('body_too_large', 'The request body is too large.');
+  if (e?.type === 'entity.parse.failed') return new GatewayError('body_malformed', 'The request body could not be parsed.');
   // Values the database cannot store or read as the type asked for (NUL in text, a malformed number): the
   // request's fault. The checks in front of the writers catch these first; this keeps any that slip past a 400.
   const sqlState = (err as { code?: unknown } | null)?.code;
   if (typeof sqlState === 'string' && INPUT_SQLSTATES.has(sqlState)) {
-    return new GatewayError('text_invalid', 400, 'The request holds a value that cannot be stored (a NUL character or a malformed number).', { cause: err });
+    return new GatewayError('text_invalid', 'The request holds a value that cannot be stored (a NUL character or a malformed number).', { cause: err });
   }
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new GatewayError('bad_request', status, 'The request could not be understood.', { cause: err });
+    return new GatewayError('bad_request', 'The request could not be understood.', { cause: err, status });
   }
-  return new GatewayError('internal_error', 500, 'Something went wrong on our side.', { cause: err });
+  return new GatewayError('internal_error', 'Something went wrong on our side.', { cause: err });
 }
 
 export function wantsHtml(req: IncomingMessage): boolean {
@@ -33,6 +34,7 @@ export function wantsHtml(req: IncomingMessage): boolean {
   return typeof accept === 'string' && accept.includes('text/html');
 }
 
+/** Titles for a status a code is answered with in place of the table's own (an explicit `status` where it is built). */
 const TITLES: Record<number, string> = {
   400: 'Bad request',
   401: 'Sign-in required',
@@ -51,6 +53,22 @@ const TITLES: Record<number, string> = {
 
 export function titleFor(status: number): string {
   return TITLES[status] ?? 'Error';
+}
+
+/**
+ * How an error is answered, whatever the format: the status and title from the error table (or the status given
+ * where it was built), and the response headers that go with it: the `WWW-Authenticate` challenge (the error's own,
+ * else the table's for a 401) and `Retry-After`. Every renderer (problem+json and HTML here, SCIM, the token
+ * endpoint, the event receiver) starts from this.
+ */
+export function errorAnswer(ge: GatewayError): { status: number; title: string; headers: Record<string, string> } {
+  const entry: ErrorEntry = ERROR_TABLE[ge.code];
+  const status = ge.status;
+  const headers: Record<string, string> = {};
+  const challenge = typeof ge.extra?.wwwAuthenticate === 'string' ? ge.extra.wwwAuthenticate : status === 401 ? entry.wwwAuthenticate : undefined;
+  if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
+  if (ge.extra?.retryAfter !== undefined) headers['Retry-After'] = String(ge.extra.retryAfter);
+  return { status, title: status === entry.status ? entry.title : titleFor(status), headers };
 }
 
 export function escapeHtml(s: string): string {
@@ -81,30 +99,33 @@ export function sendError(
     res.destroy();
     return;
   }
-  const headers: Record<string, string> = { ...GATEWAY_RESPONSE_HEADERS, 'Cache-Control': 'no-store', ...extraHeaders };
-  if (ge.status === 401) headers['WWW-Authenticate'] = `Bearer error="invalid_token"`;
-  if (ge.status === 401 && ge.code === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer';
-  if (typeof ge.extra?.wwwAuthenticate === 'string') headers['WWW-Authenticate'] = ge.extra.wwwAuthenticate;
-  if (ge.extra?.retryAfter !== undefined) headers['Retry-After'] = String(ge.extra.retryAfter);
-  const title = titleFor(ge.status);
+  if (typeof ge.extra?.location === 'string' && ge.status >= 300 && ge.status < 400) {
+    // A browser sent to sign in: a bare redirect, no document.
+    res.writeHead(ge.status, { Location: ge.extra.location, 'Cache-Control': 'no-store' });
+    res.end();
+    return;
+  }
+  const answer = errorAnswer(ge);
+  const headers: Record<string, string> = { ...GATEWAY_RESPONSE_HEADERS, 'Cache-Control': 'no-store', ...extraHeaders, ...answer.headers };
+  const { status, title } = answer;
   if (wantsHtml(req)) {
     const body = htmlPage(
       title,
       `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(ge.publicMessage)}</p><p><small>Error code: <code>${escapeHtml(ge.code)}</code></small></p>${page.nav ?? ''}`,
     );
-    res.writeHead(ge.status, { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(status, { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
     return;
   }
   const doc: Record<string, unknown> = {
     type: `urn:claimgate:error:${ge.code}`,
     title,
-    status: ge.status,
+    status,
     detail: ge.publicMessage,
     code: ge.code,
   };
   if (ge.extra) for (const [k, v] of Object.entries(ge.extra)) if (!HEADER_EXTRAS.has(k)) doc[k] = v;
   const body = JSON.stringify(doc);
-  res.writeHead(ge.status, { ...headers, 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

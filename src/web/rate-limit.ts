@@ -139,7 +139,7 @@ export class RateLimits {
 }
 
 function tooMany(retryAfter: number): GatewayError {
-  return new GatewayError('rate_limited', 429, 'Too many requests; try again later.', { extra: { retryAfter } });
+  return new GatewayError('rate_limited', 'Too many requests; try again later.', { extra: { retryAfter } });
 }
 
 

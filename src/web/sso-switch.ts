@@ -163,13 +163,13 @@ export class SsoSwitch {
     const sealed = body.pending;
     const given = body.csrf_token;
     const sessionId = this.deps.cookie.read(req.headers.cookie);
-    const refused = () => new GatewayError('csrf_failed', 403, 'This confirmation is not valid for this browser. Open the sign-in link again.');
+    const refused = () => new GatewayError('csrf_failed', 'This confirmation is not valid for this browser. Open the sign-in link again.');
     if (typeof sealed !== 'string' || typeof given !== 'string' || !sessionId) throw refused();
     if (!this.checkCsrf(sessionId, sealed, given)) throw refused();
     const pending = this.open(sealed);
     if (!pending || pending.s !== SessionCookie.hashId(sessionId)) throw refused();
     if (pending.e < Math.floor(this.deps.now() / 1000)) {
-      throw new GatewayError('switch_expired', 403, 'This confirmation has expired. Open the sign-in link again.');
+      throw new GatewayError('switch_expired', 'This confirmation has expired. Open the sign-in link again.');
     }
     const session = await this.deps.sessions.getByHash(pending.s);
     if (!session || !this.deps.sessions.isLive(session)) throw refused();

@@ -183,8 +183,12 @@ describe(`admin API: mappings (${db})`, () => {
     expect((await gw.api('GET', '/mappings', { token: gw.tokens.scim })).status).toBe(403);
     const anon = await gw.api('GET', '/mappings', { token: null });
     expect(anon.status).toBe(401);
-    expect(anon.headers['www-authenticate']).toMatch(/^Bearer/);
-    expect((await gw.api('GET', '/mappings', { token: 'cg_not-a-real-token-at-all' })).json()).toMatchObject({ status: 401, code: 'invalid_token' });
+    expect(anon.headers['www-authenticate']).toBe('Bearer');
+    const bad = await gw.api('GET', '/mappings', { token: 'cg_not-a-real-token-at-all' });
+    expect(bad.json()).toMatchObject({ status: 401, title: 'Sign-in required', code: 'invalid_token' });
+    expect(bad.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    const narrow = await gw.api('GET', '/mappings', { token: gw.tokens.scim });
+    expect(narrow.headers['www-authenticate']).toBe('Bearer error="insufficient_scope", scope="admin:read"');
     expect((await gw.api('GET', '/mappings/corp')).json().version).toBeNull();
   });
 });

@@ -84,12 +84,13 @@ describe('API credentials and /oauth/token', () => {
     expect(await errorOf(ctx().auth.require(req(`Bearer ${body.access_token}`), 'scim'))).toEqual([401, 'invalid_token']);
   });
 
-  it.each([
-    ['a wrong secret', (id: string) => `grant_type=client_credentials&client_id=${id}&client_secret=wrong`, 401, 'invalid_client'],
-    ['no client', () => 'grant_type=client_credentials', 401, 'invalid_client'],
-    ['another grant', (id: string) => `grant_type=password&client_id=${id}&client_secret=x`, 400, 'unsupported_grant_type'],
-    ['no grant', (id: string) => `client_id=${id}&client_secret=x`, 400, 'invalid_request'],
-  ])('refuses %s with the RFC 6749 error', async (_n, body, status, error) => {
+  const BASIC = 'Basic realm="claimgate", charset="UTF-8"';
+  it.each<[string, (id: string) => string, number, string, string | undefined]>([
+    ['a wrong secret', (id: string) => `grant_type=client_credentials&client_id=${id}&client_secret=wrong`, 401, 'invalid_client', 'Bearer'],
+    ['no client', () => 'grant_type=client_credentials', 401, 'invalid_client', BASIC],
+    ['another grant', (id: string) => `grant_type=password&client_id=${id}&client_secret=x`, 400, 'unsupported_grant_type', undefined],
+    ['no grant', (id: string) => `client_id=${id}&client_secret=x`, 400, 'invalid_request', undefined],
+  ])('refuses %s with the RFC 6749 error', async (_n, body, status, error, challenge) => {
     const { credential } = await ctx().store.create({ name: `c-${_n.replace(/\W/g, "-")}`, scopes: ["scim"] });
     const r = await call(`${gw.url}/claimgate/oauth/token`, {
       method: 'POST',
@@ -97,8 +98,20 @@ describe('API credentials and /oauth/token', () => {
       body: body(credential.clientId),
     });
     expect(r.status).toBe(status);
+    expect(Object.keys(r.json()).sort()).toEqual(['error', 'error_description']);
     expect(r.json().error).toBe(error);
-    if (status === 401) expect(r.headers['www-authenticate']).toBeDefined();
+    expect(r.headers['www-authenticate']).toBe(challenge);
+    expect(r.headers['cache-control']).toBe('no-store');
+  });
+
+  it('refuses a wrong secret sent with HTTP Basic with the Basic challenge', async () => {
+    const { credential } = await ctx().store.create({ name: 'basic-wrong', scopes: ['scim'] });
+    const r = await call(`${gw.url}/claimgate/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${credential.clientId}:wrong`).toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    expect([r.status, r.json().error, r.headers['www-authenticate']]).toEqual([401, 'invalid_client', BASIC]);
   });
 
   it('refuses a scope the client does not hold', async () => {

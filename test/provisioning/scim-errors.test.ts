@@ -77,11 +77,14 @@ describe('SCIM bad input, credentials and filters', () => {
   it('credentials: none → 401 with WWW-Authenticate, wrong scope → 403, an /oauth/token access token works', async () => {
     const none = await call(`${c.gw.url}/claimgate/scim/v2/Users`);
     expect(none.status).toBe(401);
-    expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
     expect(none.json().schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
     const store = c.gw.running.gateway.parts.credentials.store;
     const other = await store.create({ name: `sync-only-${randomUUID()}`, scopes: ['users:sync'] });
-    expect((await c.scim('GET', '/Users', undefined, { token: other.token })).status).toBe(403);
+    const narrow = await c.scim('GET', '/Users', undefined, { token: other.token });
+    expect([narrow.status, narrow.headers['www-authenticate']]).toEqual([403, 'Bearer error="insufficient_scope", scope="scim"']);
+    const bad = await c.scim('GET', '/Users', undefined, { token: 'cg_not-a-real-token-at-all' });
+    expect([bad.status, bad.headers['www-authenticate'], bad.json().status]).toEqual([401, 'Bearer error="invalid_token"', '401']);
 
     const sub = await store.create({ name: `subscriber-${randomUUID()}`, scopes: ['scim'] });
     const tok = await call(`${c.gw.url}/claimgate/oauth/token`, {

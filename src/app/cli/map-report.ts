@@ -1,5 +1,6 @@
 import type { MappingOutcome } from '../../core/mapping/index.js';
 import type { NameDiff, UserDiff } from '../../store/users/preview.js';
+import type { ErrorCode } from '../../core/errors/errors.js';
 
 /** What `claimgate map` found, as printed with `--json`. */
 export interface MapReport {
@@ -25,7 +26,7 @@ export interface MapReport {
 export interface LinkCheck {
   check: 'signature' | 'link_age' | 'sso_link_enabled' | 'jti_present' | 'jti_unused';
   result: 'passed' | 'failed' | 'skipped';
-  code?: string;
+  code?: ErrorCode;
   detail?: string;
 }
 

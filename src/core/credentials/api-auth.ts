@@ -26,9 +26,7 @@ export interface ApiPrincipal {
 }
 
 const invalid = () =>
-  new GatewayError('invalid_token', 401, 'The API credential is not valid, has expired or was revoked.', {
-    extra: { wwwAuthenticate: 'Bearer error="invalid_token"' },
-  });
+  new GatewayError('invalid_token', 'The API credential is not valid, has expired or was revoked.');
 
 /**
  * Authenticates API calls (admin API, SCIM, sync API, metrics): a static `cg_…` bearer token or an access token
@@ -62,9 +60,9 @@ export class ApiAuthenticator {
       if (e instanceof GatewayError && e.status === 401) this.deps.limits?.failed('adminAuth', req);
       throw e;
     }
-    if (!principal) throw new GatewayError('unauthenticated', 401, 'This API needs a bearer token (see `claimgate tokens create`).');
+    if (!principal) throw new GatewayError('unauthenticated', 'This API needs a bearer token (see `claimgate tokens create`).');
     if (!grants(principal.scopes, scope)) {
-      throw new GatewayError('insufficient_scope', 403, `This call needs the "${scope}" scope.`, {
+      throw new GatewayError('insufficient_scope', `This call needs the "${scope}" scope.`, {
         extra: { wwwAuthenticate: `Bearer error="insufficient_scope", scope="${scope}"` },
       });
     }

@@ -1,42 +1,59 @@
+import { ERROR_TABLE, type ErrorCode } from './table.js';
+
+export type { ErrorCode } from './table.js';
+
+export interface GatewayErrorOptions {
+  /** The internal cause: kept for the server log, never sent. */
+  cause?: unknown;
+  /** Extra public fields for the problem document (never secrets). */
+  extra?: Record<string, unknown>;
+  /**
+   * Answer with this HTTP status instead of the table's: only for the few codes the table lists with
+   * `alsoStatuses`, and only outside src/core (rules never speak HTTP; test/docs/errors-table.test.ts checks it).
+   */
+  status?: number;
+}
+
 /**
- * One error base for the whole gateway. `code` is stable and public (clients and tests rely on it),
- * `status` is the HTTP status, `publicMessage` is safe to show; the internal `cause` is kept apart and
- * only ever reaches the server log (never a response).
+ * One error base for the whole gateway: a `code` from the error table (src/core/errors/table.ts; the codes are
+ * stable and public) and a `publicMessage` that is safe to show. Everything else about the answer (status, title,
+ * challenge, log level) comes from the table when the error is rendered. The internal `cause` is kept apart and only
+ * ever reaches the server log (never a response).
  */
 export class GatewayError extends Error {
-  readonly code: string;
-  readonly status: number;
+  readonly code: ErrorCode;
   readonly publicMessage: string;
   /** Extra public fields for the problem document (never secrets). */
   readonly extra?: Record<string, unknown>;
+  private readonly statusOverride?: number;
 
-  constructor(
-    code: string,
-    status: number,
-    publicMessage: string,
-    options: { cause?: unknown; extra?: Record<string, unknown> } = {},
-  ) {
+  constructor(code: ErrorCode, publicMessage: string, options: GatewayErrorOptions = {}) {
     super(publicMessage, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
-    this.status = status;
     this.publicMessage = publicMessage;
     this.extra = options.extra;
+    this.statusOverride = options.status;
+  }
+
+  /** The HTTP status it is answered with: the table's for its code, unless the web layer said otherwise. */
+  get status(): number {
+    return this.statusOverride ?? ERROR_TABLE[this.code].status;
   }
 }
 
-/** A token was refused (401 unless said otherwise). */
+/** A token was refused (the trust map's codes; 401 for most of them). */
 export class TokenError extends GatewayError {
-  constructor(code: string, publicMessage: string, options: { cause?: unknown; status?: number } = {}) {
-    super(code, options.status ?? 401, publicMessage, { cause: options.cause });
+  constructor(code: ErrorCode, publicMessage: string, options: { cause?: unknown } = {}) {
+    super(code, publicMessage, { cause: options.cause });
     this.name = 'TokenError';
   }
 }
 
 /** The gateway cannot reach a dependency it needs (database, key endpoint). */
 export class UnavailableError extends GatewayError {
-  constructor(code: string, publicMessage: string, cause?: unknown) {
-    super(code, 503, publicMessage, { cause });
+  constructor(code: ErrorCode, publicMessage: string, cause?: unknown) {
+    super(code, publicMessage, { cause });
     this.name = 'UnavailableError';
   }
 }

@@ -23,7 +23,7 @@ export function isOverage(claims: Claims): boolean {
 }
 
 function unavailable(message: string, cause?: unknown): GatewayError {
-  return new GatewayError('groups_unavailable', 503, message, { cause });
+  return new GatewayError('groups_unavailable', message, { cause });
 }
 
 interface CachedGroups {

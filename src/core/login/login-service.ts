@@ -77,7 +77,7 @@ export class LoginService {
       await this.refuseOwnIdToken(issuer, tokenClaims, verified.tokenHash);
       const linkId = linkIdOf(issuer, tokenClaims);
       if (purpose === 'sso' && !issuer.ssoLink.enabled) {
-        throw new GatewayError('sso_link_disabled', 403, 'Sign-in links are not enabled for this issuer.');
+        throw new GatewayError('sso_link_disabled', 'Sign-in links are not enabled for this issuer.');
       }
       // Before the link id is consumed: a sign-in refused for unknown groups must leave nothing written.
       const claims = await this.prepare(issuer, tokenClaims);
@@ -160,7 +160,7 @@ export class LoginService {
   private async mapAndSync(issuer: IssuerConfig, claims: Claims, purpose: LoginPurpose, seen: LoginObservation): Promise<LoginResult> {
     const mapping = this.deps.mappings.get(issuer.mapping);
     if (!mapping) {
-      throw new GatewayError('mapping_missing', 500, 'The sign-in mapping for this issuer is not configured.');
+      throw new GatewayError('mapping_missing', 'The sign-in mapping for this issuer is not configured.');
     }
     const mapStarted = performance.now();
     const evaluate = () => evaluateMapping(mapping.compiled, claims, evaluateOptionsFor(issuer));
@@ -183,7 +183,7 @@ export class LoginService {
         detail: { issuer: issuer.id, sub, rule: outcome.rule, code: outcome.code, message: outcome.message, purpose },
       });
       // The rule that denied goes to the audit trail, not to the browser: it would show the mapping's structure.
-      throw new GatewayError('login_denied', 403, outcome.message);
+      throw new GatewayError('login_denied', outcome.message);
     }
     try {
       const sync = () => this.deps.users.loginSync({

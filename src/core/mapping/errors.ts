@@ -16,7 +16,7 @@ export class MappingConfigError extends GatewayError {
 
   constructor(problems: MappingProblem[]) {
     const lines = problems.map((p) => `${p.path}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`);
-    super('mapping_invalid', 400, `The mapping is invalid:\n${lines.join('\n')}`, { extra: { problems } });
+    super('mapping_invalid', `The mapping is invalid:\n${lines.join('\n')}`, { extra: { problems } });
     this.name = 'MappingConfigError';
     this.problems = problems;
   }

@@ -152,5 +152,5 @@ function replayed(): TokenError {
 }
 
 function suspended(): GatewayError {
-  return new GatewayError('user_suspended', 403, 'This account is suspended.');
+  return new GatewayError('user_suspended', 'This account is suspended.');
 }

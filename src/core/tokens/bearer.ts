@@ -27,7 +27,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 const BEARER_SCHEME = /^Bearer(?:\s|$)/i;
 
 export function moreThanOne(): GatewayError {
-  return new GatewayError('invalid_request', 400, 'Send the token in one way only: the Authorization header, the query or the body.');
+  return new GatewayError('invalid_request', 'Send the token in one way only: the Authorization header, the query or the body.');
 }
 
 /**

@@ -31,10 +31,7 @@ export function toTokenError(e: unknown): TokenError {
   const cause = sanitize(e);
   if (e instanceof KeySourceUnavailable || e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid || e instanceof errors.JWKInvalid) {
     // The key endpoint is down, slow or serving garbage: 503, and never "accept without checking".
-    return new TokenError('jwks_unavailable', 'The signing keys of the token issuer are unavailable; try again later.', {
-      status: 503,
-      cause,
-    });
+    return new TokenError('jwks_unavailable', 'The signing keys of the token issuer are unavailable; try again later.', { cause });
   }
   if (e instanceof errors.JWTExpired) {
     // jose reports maxTokenAge as JWTExpired on the "iat" claim.

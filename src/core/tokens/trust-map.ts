@@ -351,7 +351,7 @@ function normalizeUrl(u: string): string {
 }
 
 function invalid(message: string, cause?: unknown): never {
-  throw new GatewayError('issuer_config_invalid', 500, message, { cause });
+  throw new GatewayError('issuer_config_invalid', message, { cause });
 }
 
 function deepFreeze<T>(value: T): T {

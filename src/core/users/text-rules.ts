@@ -45,7 +45,7 @@ export class TextRefused extends GatewayError {
     readonly problems: TextProblem[],
     code: 'claim_invalid' | 'text_invalid' = 'text_invalid',
   ) {
-    super(code, 400, `${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}.`, { extra: { problems } });
+    super(code, `${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}.`, { extra: { problems } });
     this.name = 'TextRefused';
   }
 }

@@ -31,7 +31,7 @@ export function decodeCursor<K extends readonly CursorPart[]>(cursor: string, ki
   } catch {
     // fall through
   }
-  throw new GatewayError('cursor_invalid', 400, 'The cursor is not one this API gave out; start again without it.');
+  throw new GatewayError('cursor_invalid', 'The cursor is not one this API gave out; start again without it.');
 }
 
 /** `{ items, nextCursor }` from a page fetched with one extra row (`limit + 1`) to know whether more exist. */

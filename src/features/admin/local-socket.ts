@@ -54,7 +54,7 @@ export async function startLocalAdminSocket(opts: {
         let status = 200;
         let body: unknown;
         try {
-          if (req.method !== 'POST' || req.url !== '/tokens') throw new GatewayError('not_found', 404, 'unknown local admin call');
+          if (req.method !== 'POST' || req.url !== '/tokens') throw new GatewayError('not_found', 'unknown local admin call');
           const op = JSON.parse(Buffer.concat(chunks).toString('utf8')) as TokenOp;
           body = await runTokenOp(opts.store, opts.knex, op);
           opts.logger.info('local admin command', { op: op.op, name: 'name' in op ? op.name : undefined });
@@ -105,7 +105,7 @@ export async function callLocalAdmin(socketPath: string, op: TokenOp): Promise<T
             reject(new Error('the running gateway gave an unreadable answer'));
             return;
           }
-          if ((res.statusCode ?? 500) >= 400) reject(new GatewayError('local_admin_refused', res.statusCode ?? 500, body.error ?? 'refused'));
+          if ((res.statusCode ?? 500) >= 400) reject(new GatewayError('local_admin_refused', body.error ?? 'refused', { status: res.statusCode ?? 500 }));
           else resolve(body as unknown as TokenOpResult);
         });
       },

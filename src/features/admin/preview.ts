@@ -20,7 +20,7 @@ export function compileDraft(doc: unknown): CompiledMapping {
 
 function mappingInForce(deps: AdminDeps, name: string) {
   const m = deps.mappings.get(name);
-  if (!m) throw new GatewayError('mapping_not_found', 404, `There is no mapping called "${name}".`);
+  if (!m) throw new GatewayError('mapping_not_found', `There is no mapping called "${name}".`);
   return m;
 }
 
@@ -43,7 +43,8 @@ export async function previewOne(deps: AdminDeps, name: string, body: z.output<t
     claims = body.claims as Claims;
     issuer = body.issuer !== undefined ? deps.config.issuers.find((i) => i.id === body.issuer) : issuersOf(deps, name)[0];
     if (body.issuer !== undefined && !issuer) {
-      throw new GatewayError('issuer_unknown', 400, `There is no issuer with id "${body.issuer}".`, {
+      throw new GatewayError('issuer_unknown', `There is no issuer with id "${body.issuer}".`, {
+        status: 400,
         extra: { problems: [{ path: 'body.issuer', message: 'unknown issuer id' }] },
       });
     }

@@ -54,7 +54,7 @@ export function defineRoute<P, Q, B>(r: AdminRoute<P, Q, B>): AdminRoute<P, Q, B
 /** A zod failure as `400 invalid_request` listing every problem with its path (e.g. `body.lifecycle`). */
 export function invalid(where: 'params' | 'query' | 'body', error: z.ZodError): GatewayError {
   const problems = error.issues.map((i) => ({ path: joinPath(where, ...i.path), message: i.message }));
-  return new GatewayError('invalid_request', 400, `The request is invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
+  return new GatewayError('invalid_request', `The request is invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
     extra: { problems },
   });
 }
@@ -69,7 +69,7 @@ function refuseControlCharacters(where: 'params' | 'query', value: unknown): voi
   );
   if (!bad) return;
   const path = joinPath(where, maskControlCharacters(bad[0]));
-  throw new GatewayError('invalid_request', 400, `The request is invalid: ${path}: contains a control character`, {
+  throw new GatewayError('invalid_request', `The request is invalid: ${path}: contains a control character`, {
     extra: { problems: [{ path, message: 'contains a control character' }] },
   });
 }
@@ -90,7 +90,7 @@ export function mountRoutes(router: Router, deps: AdminAuthDeps, routes: AdminRo
       if (route.body && req.method !== 'GET' && req.method !== 'DELETE') {
         const types = route.bodyTypes ?? ['application/json'];
         if (!req.is(types)) {
-          throw new GatewayError('unsupported_media_type', 415, `Send the body as ${types.join(' or ')}.`);
+          throw new GatewayError('unsupported_media_type', `Send the body as ${types.join(' or ')}.`);
         }
       }
       const params = parse(route.params, req.params, 'params');

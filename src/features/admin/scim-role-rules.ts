@@ -42,7 +42,7 @@ export function validateScimRoles(doc: { groupRoles?: unknown; userRoles?: unkno
   }
   if (problems.length || !g.success || !u.success) {
     const lines = problems.map((p) => `${p.path}: ${p.message}`);
-    throw new GatewayError('scim_roles_invalid', 400, `The SCIM role rules are invalid:\n${lines.join('\n')}`, { extra: { problems } });
+    throw new GatewayError('scim_roles_invalid', `The SCIM role rules are invalid:\n${lines.join('\n')}`, { extra: { problems } });
   }
   return { groupRoles: g.data as GroupRoles, userRoles: u.data, compiled };
 }

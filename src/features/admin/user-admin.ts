@@ -17,7 +17,7 @@ const ADMIN_SOURCE = 'admin';
 /** A user by id, else by usercode (case-insensitive); `404 user_not_found` otherwise. */
 export async function resolveUser(deps: AdminDeps, idOrUsercode: string): Promise<UserRecord> {
   const user = (await deps.users.getById(idOrUsercode)) ?? (await deps.users.getByUsercode(idOrUsercode));
-  if (!user) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
+  if (!user) throw new GatewayError('user_not_found', 'There is no user with this id or usercode.');
   return user;
 }
 
@@ -74,7 +74,7 @@ export async function patchUser(deps: AdminDeps, user: UserRecord, patch: Patch,
       { source: ADMIN_SOURCE, actor, at: new Date(deps.now()) },
     ),
   );
-  if (!result) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
+  if (!result) throw new GatewayError('user_not_found', 'There is no user with this id or usercode.');
   if (result.bumped) await deps.bus.publish({ kind: 'user', id: user.id });
   return resolveUser(deps, user.id);
 }
@@ -83,7 +83,7 @@ export async function patchUser(deps: AdminDeps, user: UserRecord, patch: Patch,
 export async function deleteUser(deps: AdminDeps, user: UserRecord, actor: string): Promise<void> {
   await deps.knex.transaction(async (trx: Q) => {
     const n = await trx('users').where({ id: user.id }).delete();
-    if (!n) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
+    if (!n) throw new GatewayError('user_not_found', 'There is no user with this id or usercode.');
     await recordAudit(trx, {
       type: 'user_deleted',
       userId: user.id,

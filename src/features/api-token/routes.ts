@@ -2,6 +2,8 @@ import type { Request, Response, Router } from 'express';
 import type { Config } from '../../core/config/schema.js';
 import { grants, isScope, type AccessTokens, type Credential, type Scope } from '../../core/credentials/index.js';
 import type { CredentialStore } from '../../store/credentials.js';
+import { GatewayError, type ErrorCode } from '../../core/errors/errors.js';
+import { errorAnswer } from '../../web/problem.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Feature } from '../../web/feature.js';
 import type { RateLimits } from '../../web/rate-limit.js';
@@ -26,13 +28,26 @@ export function createApiToken(deps: ApiTokenDeps): Feature {
   };
 }
 
-/** An RFC 6749 (section 5.2) error answer. */
-function oauthError(res: Response, status: number, error: string, description: string, basic = false): void {
+/**
+ * An RFC 6749 (section 5.2) error answer: `{ error, error_description }` where `error` is the code, with the status
+ * and `WWW-Authenticate` challenge of the error table (`invalid_client` is `401` with `Basic`, or `Bearer` when
+ * the client sent its credentials as form fields).
+ */
+function sendOAuthError(res: Response, e: GatewayError): void {
+  const { status, headers } = errorAnswer(e);
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
-  if (status === 401) res.setHeader('WWW-Authenticate', basic ? 'Basic realm="claimgate", charset="UTF-8"' : 'Bearer');
-  res.status(status).json({ error, error_description: description });
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.status(status).json({ error: e.code, error_description: e.publicMessage });
 }
+
+type OAuthErrorCode = Extract<ErrorCode, 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'slow_down'>;
+
+function oauthError(res: Response, code: OAuthErrorCode, description: string, extra?: Record<string, unknown>): void {
+  sendOAuthError(res, new GatewayError(code, description, { extra }));
+}
+
+const FORM_CLIENT = { wwwAuthenticate: 'Bearer' };
 
 /** Client credentials from HTTP Basic (RFC 6749 section 2.3.1: each part form-urlencoded) or from the form. */
 function clientCredentials(req: Request): { id: string; secret: string; basic: boolean } | 'both' | null {
@@ -62,10 +77,9 @@ function tokenRateLimit(deps: Pick<ApiTokenDeps, 'rateLimits'>) {
   return (req: Request, res: Response, next: () => void): void => {
     const wait = deps.rateLimits.retryAfter('token', req);
     if (wait === 0) return next();
-    res.setHeader('Retry-After', String(wait));
     // The body stays unread: the connection cannot be reused.
     if (!req.complete) res.setHeader('Connection', 'close');
-    oauthError(res, 429, 'slow_down', 'Too many token requests; try again later.');
+    oauthError(res, 'slow_down', 'Too many token requests; try again later.', { retryAfter: wait });
   };
 }
 
@@ -77,25 +91,25 @@ function tokenHandler(deps: ApiTokenDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const client = clientCredentials(req);
-    if (client === 'both') return oauthError(res, 400, 'invalid_request', 'Authenticate the client once: HTTP Basic or form fields, not both.');
-    if (body.grant_type === undefined) return oauthError(res, 400, 'invalid_request', 'grant_type is required.');
+    if (client === 'both') return oauthError(res, 'invalid_request', 'Authenticate the client once: HTTP Basic or form fields, not both.');
+    if (body.grant_type === undefined) return oauthError(res, 'invalid_request', 'grant_type is required.');
     if (body.grant_type !== 'client_credentials') {
-      return oauthError(res, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
+      return oauthError(res, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
     }
-    if (!client) return oauthError(res, 401, 'invalid_client', 'Client authentication failed.', true);
+    if (!client) return oauthError(res, 'invalid_client', 'Client authentication failed.');
     const credential: Credential | null = await deps.credentials.store.authenticateClient(client.id, client.secret);
     if (!credential) {
       deps.logger.info('token request refused', { reason: 'invalid_client' });
-      return oauthError(res, 401, 'invalid_client', 'Client authentication failed.', client.basic);
+      return oauthError(res, 'invalid_client', 'Client authentication failed.', client.basic ? undefined : FORM_CLIENT);
     }
     let scopes: Scope[] = credential.scopes;
     if (body.scope !== undefined) {
-      if (typeof body.scope !== 'string') return oauthError(res, 400, 'invalid_request', 'scope must be a string.');
+      if (typeof body.scope !== 'string') return oauthError(res, 'invalid_request', 'scope must be a string.');
       const asked = body.scope.split(' ').filter(Boolean);
       // A scope implied by a held one (admin:write implies admin:read) is a subset of what the client holds.
       const bad = asked.filter((s) => !isScope(s) || !grants(credential.scopes, s));
       if (bad.length > 0 || asked.length === 0) {
-        return oauthError(res, 400, 'invalid_scope', `Scopes not granted to this client: ${bad.join(' ') || '(none asked)'}.`);
+        return oauthError(res, 'invalid_scope', `Scopes not granted to this client: ${bad.join(' ') || '(none asked)'}.`);
       }
       scopes = [...new Set(asked)] as Scope[];
     }

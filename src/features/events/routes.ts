@@ -7,7 +7,8 @@ import type { InvalidationBus } from '../../core/cache/invalidation.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Feature } from '../../web/feature.js';
 import type { RateLimits } from '../../web/rate-limit.js';
-import { EventPushError, internal } from './errors.js';
+import { EventPushError, internal, sendPushError } from './errors.js';
+import { ERROR_TABLE } from '../../core/errors/table.js';
 import { EventReceiver } from './receiver.js';
 import { interruptOpenRun } from './full-sync.js';
 import type { EventsConfig } from './subjects.js';
@@ -26,11 +27,6 @@ export interface EventsDeps {
   metrics: { registry: Registry };
   rateLimits: Pick<RateLimits, 'retryAfter'>;
   now: () => number;
-}
-
-function sendPushError(res: Response, e: EventPushError): void {
-  const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-  res.status(e.status).set(headers).json({ error: e.error, errorDescription: e.description });
 }
 
 /**
@@ -92,7 +88,7 @@ function mountEventRoutes(router: Router, deps: EventsDeps, config: EventsConfig
     if (ip && allowed.has(ip)) return next();
     res.setHeader('Connection', 'close');
     req.resume();
-    next(new EventPushError(403, 'forbidden', 'pushes are not accepted from this address'));
+    next(new EventPushError('forbidden', 'pushes are not accepted from this address'));
   };
   router.post(
     '/events',
@@ -101,9 +97,8 @@ function mountEventRoutes(router: Router, deps: EventsDeps, config: EventsConfig
     (req: Request, res: Response, next: NextFunction) => {
       const wait = deps.rateLimits.retryAfter('events', req);
       if (wait === 0) return next();
-      res.setHeader('Retry-After', String(wait));
       if (!req.complete) res.setHeader('Connection', 'close');
-      next(new EventPushError(429, 'too_many_requests', 'too many pushes; retry later'));
+      next(new EventPushError('too_many_requests', 'too many pushes; retry later', { extra: { retryAfter: wait } }));
     },
     raw,
     async (req: Request, res: Response) => {
@@ -113,14 +108,15 @@ function mountEventRoutes(router: Router, deps: EventsDeps, config: EventsConfig
     async (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       let e: EventPushError;
       if (err instanceof EventPushError) e = err;
-      else if ((err as { type?: string }).type === 'entity.too.large') e = new EventPushError(400, 'bad_request', 'the push is too large');
+      else if ((err as { type?: string }).type === 'entity.too.large') e = new EventPushError('bad_request', 'the push is too large');
       else e = internal('the push could not be processed; retry later', err);
       // 403 is a peer that is not the sender; anything else may have been part of a full push that is now incomplete.
       if (config.fullSync && e.status !== 403) {
         await interruptOpenRun(deps.knex, `push answered ${e.status}`, new Date(deps.now())).catch((x: unknown) => deps.logger.warn('marking the full push interrupted failed', { cause: (x as Error).message }));
       }
-      if (e.status >= 500) noteRequestError(res, err);
-      if (e.status >= 500) deps.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
+      const failed = ERROR_TABLE[e.code].log === 'error';
+      if (failed) noteRequestError(res, err);
+      if (failed) deps.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
       else deps.logger.info('event push refused', { status: e.status, reason: e.description });
       sendPushError(res, e);
     },

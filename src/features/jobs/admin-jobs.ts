@@ -22,7 +22,7 @@ export function lifecycleAdminJobs(jobs: JobService) {
     async run(opts: { actor?: string; dryRun?: boolean } = {}): Promise<Record<string, unknown>> {
       const s = await jobs.trigger(name, { trigger: 'manual', dryRun: opts.dryRun, actor: opts.actor ?? null });
       if (s.state !== 'started') {
-        throw new GatewayError('job_running', 409, `The job "${name}" is running already; try again when it has finished.`);
+        throw new GatewayError('job_running', `The job "${name}" is running already; try again when it has finished.`);
       }
       return { run: await s.done };
     },

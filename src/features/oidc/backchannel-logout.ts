@@ -15,7 +15,7 @@ const MAX_AGE_SECONDS = 300;
 const keySources = new WeakMap<IssuerConfig, VerificationKey>();
 
 function refused(message: string, cause?: unknown): GatewayError {
-  return new GatewayError('logout_token_invalid', 400, message, { cause });
+  return new GatewayError('logout_token_invalid', message, { cause });
 }
 
 export interface LogoutOutcome {
@@ -78,7 +78,7 @@ export async function backchannelLogout(env: OidcEnv, token: unknown): Promise<L
     }));
   } catch (e) {
     if (e instanceof errors.JOSEError) throw refused(`The logout_token was refused (${e.code}).`, e);
-    throw new GatewayError('jwks_unavailable', 503, 'The issuer\'s keys cannot be fetched right now.', { cause: e });
+    throw new GatewayError('jwks_unavailable', 'The issuer\'s keys cannot be fetched right now.', { cause: e });
   }
   if (typeof claims.iat === 'number' && claims.iat > now + issuer.clockToleranceSeconds) throw refused('The logout_token was issued in the future.');
   const events = claims.events as Record<string, unknown> | undefined;

@@ -49,7 +49,7 @@ export class OidcClients {
   /** The issuer's configuration (with an `oidc` block), or a 404 `issuer_unknown`. */
   issuer(id: string): IssuerConfig & { oidc: NonNullable<IssuerConfig['oidc']> } {
     const issuer = this.issuers.find((i) => i.id === id);
-    if (!issuer?.oidc) throw new GatewayError('issuer_unknown', 404, 'There is no sign-in with this issuer.');
+    if (!issuer?.oidc) throw new GatewayError('issuer_unknown', 'There is no sign-in with this issuer.', { status: 404 });
     return issuer as IssuerConfig & { oidc: NonNullable<IssuerConfig['oidc']> };
   }
 

@@ -77,10 +77,10 @@ export interface CallbackOutcome {
 export async function completeCodeFlow(env: OidcEnv, req: CallbackRequest): Promise<CallbackOutcome> {
   const rt = env.rt;
   const p = singleParams(req.params);
-  if (p === null) return { error: new GatewayError('oidc_response_invalid', 400, 'The sign-in response repeats a parameter.') };
+  if (p === null) return { error: new GatewayError('oidc_response_invalid', 'The sign-in response repeats a parameter.', { status: 400 }) };
   const state = p.state;
   if (!state) {
-    return { error: new GatewayError('oidc_state_missing', 400, 'The sign-in response has no state. Start the sign-in again.') };
+    return { error: new GatewayError('oidc_state_missing', 'The sign-in response has no state. Start the sign-in again.') };
   }
   const found = rt.transactions.find(req.cookieHeader, state);
   const tx = found?.tx ?? null;
@@ -90,7 +90,6 @@ export async function completeCodeFlow(env: OidcEnv, req: CallbackRequest): Prom
     return fail(
       new GatewayError(
         'oidc_state_mismatch',
-        400,
         'This sign-in response does not belong to this browser, or it took too long. Start the sign-in again.',
       ),
     );
@@ -109,18 +108,18 @@ async function exchange(env: OidcEnv, tx: Transaction, method: 'GET' | 'POST', p
   const issuer = rt.clients.issuer(tx.issuerId);
   const expectedMethod = tx.responseMode === 'form_post' ? 'POST' : 'GET';
   if (method !== expectedMethod) {
-    throw new GatewayError('oidc_response_mode_mismatch', 400, `This sign-in response must arrive as a ${expectedMethod}.`);
+    throw new GatewayError('oidc_response_mode_mismatch', `This sign-in response must arrive as a ${expectedMethod}.`);
   }
   if (p.error !== undefined) throw authorizationError(p.error);
   const config = await rt.clients.get(tx.issuerId);
   const meta = config.serverMetadata();
   if (p.iss !== undefined && p.iss !== meta.issuer) {
-    throw new GatewayError('oidc_iss_mismatch', 400, 'The sign-in response names another issuer (RFC 9207 iss).');
+    throw new GatewayError('oidc_iss_mismatch', 'The sign-in response names another issuer (RFC 9207 iss).');
   }
   if (p.iss === undefined && meta.authorization_response_iss_parameter_supported === true) {
-    throw new GatewayError('oidc_iss_missing', 400, 'The sign-in response lacks the issuer (RFC 9207 iss) its provider always sends.');
+    throw new GatewayError('oidc_iss_missing', 'The sign-in response lacks the issuer (RFC 9207 iss) its provider always sends.');
   }
-  if (!p.code) throw new GatewayError('oidc_code_missing', 400, 'The sign-in response has no authorization code.');
+  if (!p.code) throw new GatewayError('oidc_code_missing', 'The sign-in response has no authorization code.');
 
   // The URL openid-client reads the response from: our registered redirect_uri plus the response parameters
   // (query or form body alike), never the Host the request happened to use.
@@ -137,10 +136,10 @@ async function exchange(env: OidcEnv, tx: Transaction, method: 'GET' | 'POST', p
       throw grantFailure(e);
     });
   const idToken = tokens.id_token;
-  if (!idToken) throw new GatewayError('oidc_response_invalid', 401, 'The sign-in provider returned no ID token.');
+  if (!idToken) throw new GatewayError('oidc_response_invalid', 'The sign-in provider returned no ID token.');
   const verified = await env.trustMap.verify(idToken, { purpose: 'oidc', issuerId: issuer.id });
   const idClaims = verified.claims as Claims;
-  if (idClaims.nonce !== tx.nonce) throw new GatewayError('oidc_nonce_mismatch', 401, 'The ID token does not belong to this sign-in (nonce).');
+  if (idClaims.nonce !== tx.nonce) throw new GatewayError('oidc_nonce_mismatch', 'The ID token does not belong to this sign-in (nonce).');
   await env.login.recordIdToken(issuer, { claims: idClaims, tokenHash: verified.tokenHash });
   let claims: Claims = { ...idClaims };
   if (issuer.oidc.userinfo === 'merge') claims = mergeUserinfo(claims, await userinfo(config, tokens.access_token, idClaims.sub as string));
@@ -160,7 +159,7 @@ async function userinfo(config: oidc.Configuration, accessToken: string, sub: st
     return (await oidc.fetchUserInfo(config, accessToken, sub)) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof oidc.ClientError && /"sub"/.test(String((e.cause as Error | undefined)?.message ?? e.message))) {
-      throw new GatewayError('oidc_userinfo_mismatch', 401, 'The userinfo answer is about another user.', { cause: e });
+      throw new GatewayError('oidc_userinfo_mismatch', 'The userinfo answer is about another user.', { cause: e });
     }
     throw providerFailure(e, 'userinfo');
   }

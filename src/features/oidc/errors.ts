@@ -13,12 +13,12 @@ const OAUTH_ERROR = /^[a-z_]{1,64}$/;
 export function providerFailure(err: unknown, stage: 'discovery' | 'token' | 'userinfo'): GatewayError {
   if (err instanceof GatewayError) return err;
   if (isTimeout(err) || (err as { code?: string } | undefined)?.code === 'OAUTH_TIMEOUT') {
-    return new GatewayError('oidc_provider_timeout', 504, 'The sign-in provider did not answer in time. Try again in a moment.', {
+    return new GatewayError('oidc_provider_timeout', 'The sign-in provider did not answer in time. Try again in a moment.', {
       cause: err,
       extra: { stage },
     });
   }
-  return new GatewayError('oidc_provider_unavailable', 502, 'The sign-in provider cannot be reached right now. Try again in a moment.', {
+  return new GatewayError('oidc_provider_unavailable', 'The sign-in provider cannot be reached right now. Try again in a moment.', {
     cause: err,
     extra: { stage },
   });
@@ -36,12 +36,12 @@ export function grantFailure(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   if (err instanceof oidc.ResponseBodyError) {
     if (err.error === 'invalid_grant') {
-      return new GatewayError('oidc_code_invalid', 400, 'This sign-in response was already used or has expired. Sign in again.', { cause: err });
+      return new GatewayError('oidc_code_invalid', 'This sign-in response was already used or has expired. Sign in again.', { cause: err });
     }
     if (err.error === 'invalid_client' || err.error === 'unauthorized_client') {
-      return new GatewayError('oidc_client_rejected', 502, 'The sign-in provider refused this gateway\'s client credentials.', { cause: err });
+      return new GatewayError('oidc_client_rejected', 'The sign-in provider refused this gateway\'s client credentials.', { cause: err });
     }
-    return new GatewayError('oidc_token_error', 502, 'The sign-in provider refused the code exchange.', {
+    return new GatewayError('oidc_token_error', 'The sign-in provider refused the code exchange.', {
       cause: err,
       extra: OAUTH_ERROR.test(err.error) ? { error: err.error } : undefined,
     });
@@ -53,17 +53,17 @@ export function grantFailure(err: unknown): GatewayError {
     const inner = err.cause as { message?: string; cause?: { claim?: string } } | undefined;
     const claim = inner?.cause?.claim;
     const message = inner?.message ?? err.message;
-    if (claim === 'nonce') return new GatewayError('oidc_nonce_mismatch', 401, 'The ID token does not belong to this sign-in (nonce).', { cause: err });
+    if (claim === 'nonce') return new GatewayError('oidc_nonce_mismatch', 'The ID token does not belong to this sign-in (nonce).', { cause: err });
     if (claim === 'aud' || claim === 'azp') {
-      return new GatewayError('audience_mismatch', 401, 'The ID token was issued to another client.', { cause: err });
+      return new GatewayError('audience_mismatch', 'The ID token was issued to another client.', { cause: err });
     }
-    if (claim === 'iss' || /"iss"/.test(message)) return new GatewayError('oidc_iss_mismatch', 400, 'The response comes from another issuer.', { cause: err });
-    if (/"state"/.test(message)) return new GatewayError('oidc_state_mismatch', 400, 'This sign-in response does not belong to this browser.', { cause: err });
-    if (err.code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED') return new GatewayError('token_expired', 401, 'The ID token has expired.', { cause: err });
+    if (claim === 'iss' || /"iss"/.test(message)) return new GatewayError('oidc_iss_mismatch', 'The response comes from another issuer.', { cause: err });
+    if (/"state"/.test(message)) return new GatewayError('oidc_state_mismatch', 'This sign-in response does not belong to this browser.', { cause: err });
+    if (err.code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED') return new GatewayError('token_expired', 'The ID token has expired.', { cause: err });
     if (err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || err.code === 'OAUTH_RESPONSE_IS_NOT_JSON' || err.code === 'OAUTH_PARSE_ERROR') {
       return providerFailure(err, 'token');
     }
-    return new GatewayError('oidc_response_invalid', 401, 'The sign-in provider\'s answer did not pass validation.', { cause: err });
+    return new GatewayError('oidc_response_invalid', 'The sign-in provider\'s answer did not pass validation.', { cause: err });
   }
   return providerFailure(err, 'token');
 }
@@ -72,7 +72,7 @@ export function grantFailure(err: unknown): GatewayError {
 export function authorizationError(error: unknown): GatewayError {
   const code = typeof error === 'string' && OAUTH_ERROR.test(error) ? error : 'error';
   if (code === 'access_denied') {
-    return new GatewayError('oidc_access_denied', 403, 'Sign-in was cancelled or refused at the sign-in provider.', { extra: { error: code } });
+    return new GatewayError('oidc_access_denied', 'Sign-in was cancelled or refused at the sign-in provider.', { extra: { error: code } });
   }
-  return new GatewayError('oidc_provider_error', 401, 'The sign-in provider answered with an error.', { extra: { error: code } });
+  return new GatewayError('oidc_provider_error', 'The sign-in provider answered with an error.', { extra: { error: code } });
 }

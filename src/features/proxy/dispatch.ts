@@ -120,31 +120,27 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
   /** Who the caller is and whether the route lets them through; throws the refusal. */
   const admit = async (req: IncomingMessage): Promise<AuthContext | null> => {
     const norm = (req as RequestWithId).normalized ?? normalizeRequestPath(req.url ?? '/');
-    if (!norm.ok) throw new GatewayError('path_invalid', 400, 'The request path is not acceptable.');
+    if (!norm.ok) throw new GatewayError('path_invalid', 'The request path is not acceptable.');
     const rule = routes.match(norm.path, req.method ?? 'GET');
     if (rule?.public) return null;
     const auth = await deps.authenticator.authenticate(req);
     const decision = authorize(rule, auth ? auth.identity : null);
     if (decision === 'login') throw notSignedIn(req);
-    if (decision === 'deny') throw new GatewayError('route_forbidden', 403, 'Your roles do not allow access to this page.');
+    if (decision === 'deny') throw new GatewayError('route_forbidden', 'Your roles do not allow access to this page.');
     return auth;
   };
 
   const notSignedIn = (req: IncomingMessage): GatewayError => {
     if (wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
       const location = `${base}/login?return_to=${encodeURIComponent(req.url ?? '/')}`;
-      return new GatewayError('login_required', 302, 'Sign in first.', { extra: { location } });
+      return new GatewayError('login_required', 'Sign in first.', { extra: { location } });
     }
-    return new GatewayError('unauthenticated', 401, 'Sign in first, or send a bearer token.');
+    return new GatewayError('unauthenticated', 'Sign in first, or send a bearer token.');
   };
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
     const ge = toGatewayError(err);
-    if (ge.status === 302 && typeof ge.extra?.location === 'string') {
-      res.writeHead(302, { Location: ge.extra.location, 'Cache-Control': 'no-store' });
-      res.end();
-      return;
-    }
+    if (ge.code === 'login_required') return sendError(req, res, ge);
     if (ge.code === 'upstream_unavailable' || ge.code === 'upstream_timeout') {
       // The operator needs the reason (refused, reset, DNS...); the client only gets the code.
       const cause = ge.cause as { code?: string; message?: string } | undefined;
@@ -192,7 +188,7 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
     (req as RequestWithId).requestId = requestId;
     (req as RequestWithId).normalized = normalized;
     if (cfg.upstream.mode !== 'proxy' || !deps.proxy) {
-      sendError(req, res, new GatewayError('not_found', 404, 'There is nothing here.'));
+      sendError(req, res, new GatewayError('not_found', 'There is nothing here.'));
       return;
     }
     proxyRequest(req, res).catch((err) => fail(req, res, err));

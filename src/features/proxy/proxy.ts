@@ -209,10 +209,10 @@ export class UpstreamProxy {
 
 function upstreamError(e: unknown): GatewayError {
   if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError || e instanceof undiciErrors.ConnectTimeoutError) {
-    return new GatewayError('upstream_timeout', 504, 'The application did not answer in time. Please try again.', { cause: e });
+    return new GatewayError('upstream_timeout', 'The application did not answer in time. Please try again.', { cause: e });
   }
   if (e instanceof undiciErrors.RequestAbortedError) {
-    return new GatewayError('client_closed', 499, 'The request was aborted.', { cause: e });
+    return new GatewayError('client_closed', 'The request was aborted.', { cause: e });
   }
-  return new GatewayError('upstream_unavailable', 502, 'The application is not reachable right now. Please try again shortly.', { cause: e });
+  return new GatewayError('upstream_unavailable', 'The application is not reachable right now. Please try again shortly.', { cause: e });
 }

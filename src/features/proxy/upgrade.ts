@@ -27,8 +27,8 @@ function tokens(value: string | string[] | undefined): string[] {
 }
 
 const notSupported = () =>
-  new GatewayError('upgrade_not_supported', 400, 'Only WebSocket upgrades are passed to the application.');
-const invalid = (why: string) => new GatewayError('upgrade_invalid', 400, `The WebSocket handshake is not valid: ${why}.`);
+  new GatewayError('upgrade_not_supported', 'Only WebSocket upgrades are passed to the application.');
+const invalid = (why: string) => new GatewayError('upgrade_invalid', `The WebSocket handshake is not valid: ${why}.`);
 
 /**
  * Only a WebSocket opening handshake may become a tunnel. Other protocols (h2c and the like) would turn the

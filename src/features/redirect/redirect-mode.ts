@@ -180,7 +180,7 @@ export function createRedirect(deps: RedirectDeps): RedirectFeature {
   return {
     async target(user, claims) {
       const identity = await deps.users.getAuthState(user.id);
-      if (!identity) throw new GatewayError('user_unknown', 403, 'This user cannot be signed in to the application.');
+      if (!identity) throw new GatewayError('user_unknown', 'This user cannot be signed in to the application.', { status: 403 });
       return minter.handoffUrl(await minter.mint(templateInput(user, identity, claims)));
     },
     routes(router) {

@@ -26,7 +26,7 @@ export class ScimReadLimit {
       const n = this.inFlight.get(key) ?? 0;
       if (n >= this.max) {
         return next(
-          new GatewayError('scim_busy', 429, `Too many SCIM reads in flight (at most ${this.max} ${this.what}); retry after ${READ_RETRY_AFTER_SECONDS} s.`, {
+          new GatewayError('scim_busy', `Too many SCIM reads in flight (at most ${this.max} ${this.what}); retry after ${READ_RETRY_AFTER_SECONDS} s.`, {
             extra: { retryAfter: READ_RETRY_AFTER_SECONDS },
           }),
         );

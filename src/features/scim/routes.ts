@@ -94,7 +94,7 @@ function scimRoutes(router: Router, feature: ScimFeatureDeps): void {
       fn(req, res).catch(next);
     };
   const body = (req: Request) => {
-    if (req.body === undefined) throw new ScimError(400, 'The request needs a JSON body (application/scim+json).', 'invalidSyntax');
+    if (req.body === undefined) throw new ScimError('invalidSyntax', 'The request needs a JSON body (application/scim+json).');
     return req.body as unknown;
   };
 

@@ -1,33 +1,32 @@
 import type { Response } from 'express';
-import { GatewayError } from '../../core/errors/errors.js';
-import { toGatewayError } from '../../web/problem.js';
+import { GatewayError, type ErrorCode } from '../../core/errors/errors.js';
+import { errorAnswer, toGatewayError } from '../../web/problem.js';
 import { ERROR_SCHEMA } from './schema.js';
 
-/** RFC 7644 (section 3.12) `scimType` values. */
-export type ScimType =
-  | 'invalidFilter'
-  | 'tooMany'
-  | 'uniqueness'
-  | 'mutability'
-  | 'invalidSyntax'
-  | 'invalidPath'
-  | 'noTarget'
-  | 'invalidValue'
-  | 'invalidVers'
-  | 'sensitive';
+/** The RFC 7644 (section 3.12) `scimType` values the gateway answers with; each is a code of the error table. */
+export type ScimType = Extract<ErrorCode, 'invalidFilter' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath' | 'noTarget' | 'invalidValue'>;
 
-/** A SCIM error: rendered as an RFC 7644 (section 3.12) body. `code` is the scimType (or a status word) for logs. */
+const SCIM_TYPES: ReadonlySet<string> = new Set<ScimType>(['invalidFilter', 'uniqueness', 'mutability', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue']);
+
+function isScimType(code: string): code is ScimType {
+  return SCIM_TYPES.has(code);
+}
+
+/**
+ * A SCIM error: rendered as an RFC 7644 (section 3.12) body. Its code is the `scimType` (status from the error
+ * table), or `not_found` for a resource that does not exist.
+ */
 export class ScimError extends GatewayError {
   readonly scimType?: ScimType;
-  constructor(status: number, detail: string, scimType?: ScimType) {
-    super(scimType ?? `scim_${status}`, status, detail);
+  constructor(code: ScimType | 'not_found', detail: string) {
+    super(code, detail);
     this.name = 'ScimError';
-    this.scimType = scimType;
+    this.scimType = isScimType(code) ? code : undefined;
   }
 }
 
-export const badRequest = (scimType: ScimType, detail: string) => new ScimError(400, detail, scimType);
-export const notFound = (what: string) => new ScimError(404, `${what} not found`);
+export const badRequest = (scimType: ScimType, detail: string) => new ScimError(scimType, detail);
+export const notFound = (what: string) => new ScimError('not_found', `${what} not found`);
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json';
 
@@ -42,23 +41,21 @@ export function sendScim(res: Response, status: number, body: unknown, headers: 
 }
 
 /**
- * Any error as a SCIM error body. Gateway errors keep their status and public message (401 keeps its
- * WWW-Authenticate challenge); body-parser failures become `invalidSyntax`; anything else is a 500 without detail.
+ * Any error as a SCIM error body. Gateway errors keep their status (from the error table) and public message, and
+ * the challenge or `Retry-After` that goes with them; body-parser failures become `invalidSyntax`; anything else is a
+ * 500 without detail.
  */
-export function sendScimError(res: Response, err: unknown): ScimError | GatewayError {
-  let e: ScimError | GatewayError;
+export function sendScimError(res: Response, err: unknown): GatewayError {
+  let e: GatewayError;
   if (err instanceof GatewayError) e = err;
   else {
     const ge = toGatewayError(err);
     e = ge.code === 'body_malformed' ? badRequest('invalidSyntax', 'The request body is not valid JSON.') : ge;
   }
   if (e.code === 'text_invalid') e = badRequest('invalidValue', e.publicMessage);
-  const headers: Record<string, string> = {};
-  if (e.status === 401) headers['WWW-Authenticate'] = typeof e.extra?.wwwAuthenticate === 'string' ? e.extra.wwwAuthenticate : 'Bearer';
-  if (e.status === 403 && typeof e.extra?.wwwAuthenticate === 'string') headers['WWW-Authenticate'] = e.extra.wwwAuthenticate;
-  if (e.extra?.retryAfter !== undefined) headers['Retry-After'] = String(e.extra.retryAfter);
-  const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(e.status), detail: e.publicMessage };
+  const { status, headers } = errorAnswer(e);
+  const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(status), detail: e.publicMessage };
   if (e instanceof ScimError && e.scimType) body.scimType = e.scimType;
-  sendScim(res, e.status, body, headers);
+  sendScim(res, status, body, headers);
   return e;
 }

@@ -21,7 +21,7 @@ import { stableJson } from './stable-json.js';
 import { recomputeScimRoles } from './group-roles.js';
 import { enterpriseValues } from '../../core/scim/user-roles.js';
 
-const duplicate = () => new ScimError(409, 'A user with this userName already exists.', 'uniqueness');
+const duplicate = () => new ScimError('uniqueness', 'A user with this userName already exists.');
 const isUniqueViolation = (e: unknown) => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === '23505';
 
 /** SCIM /Users over the gateway's user store. */

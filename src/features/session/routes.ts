@@ -46,9 +46,9 @@ export function createSession(deps: SessionDeps): Feature {
 function meHandler(deps: SessionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const auth = await deps.authenticator.authenticate(req);
-    if (!auth) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
+    if (!auth) throw new GatewayError('unauthenticated', 'Sign in first.');
     const user = await deps.users.getById(auth.identity.userId);
-    if (!user) throw new GatewayError('unauthenticated', 401, 'Sign in first.');
+    if (!user) throw new GatewayError('unauthenticated', 'Sign in first.');
     res.setHeader('Cache-Control', 'no-store');
     if (prefersHtmlPage(req.headers.accept)) {
       res.type('html').send(renderMePage(user, auth.session, deps.config.basePath));
@@ -124,7 +124,7 @@ export function checkSameOrigin(deps: { config: Pick<Config, 'publicUrl'> }, req
   const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
   if (origin === undefined || origin === 'null' && req.headers.cookie === undefined) return;
   const own = new URL(deps.config.publicUrl).origin;
-  if (origin !== own) throw new GatewayError('csrf_rejected', 403, 'This form was sent from another site.');
+  if (origin !== own) throw new GatewayError('csrf_rejected', 'This form was sent from another site.');
 }
 
 function refererOrigin(referer: string | undefined): string | undefined {

@@ -70,7 +70,7 @@ function extractToken(req: Request): string {
     bodyNames: ['jwt', 'token', 'id_token'],
   });
   if (!found) {
-    throw new GatewayError('token_missing', 400, 'No sign-in token was given (expected a jwt parameter).');
+    throw new GatewayError('token_missing', 'No sign-in token was given (expected a jwt parameter).');
   }
   return found.token;
 }

@@ -52,9 +52,9 @@ function userSyncRoutes(router: Router, deps: SyncDeps): void {
       let items: unknown[];
       if (Array.isArray(body)) items = body;
       else if (typeof body === 'object' && body !== null) items = [body];
-      else throw new GatewayError('body_malformed', 400, 'The body must be a JSON user object or a list of them.');
+      else throw new GatewayError('body_malformed', 'The body must be a JSON user object or a list of them.');
       if (items.length > MAX_SYNC_USERS) {
-        throw new GatewayError('too_many_users', 413, `At most ${MAX_SYNC_USERS} users per request; split the list.`);
+        throw new GatewayError('too_many_users', `At most ${MAX_SYNC_USERS} users per request; split the list.`);
       }
       const results = await service.sync(items, actors.get(req) ?? null);
       res.setHeader('Cache-Control', 'no-store');

@@ -20,10 +20,10 @@ export class RetryableConflict extends Error {
 }
 
 export const identityConflict = () =>
-  new GatewayError('identity_conflict', 403, 'This account is already bound to another sign-in identity.');
+  new GatewayError('identity_conflict', 'This account is already bound to another sign-in identity.');
 const notProvisioned = () =>
-  new GatewayError('user_not_provisioned', 403, 'There is no account for you here yet. Ask an administrator to create one.');
-const suspended = () => new GatewayError('user_suspended', 403, 'This account is suspended.');
+  new GatewayError('user_not_provisioned', 'There is no account for you here yet. Ask an administrator to create one.');
+const suspended = () => new GatewayError('user_suspended', 'This account is suspended.');
 
 /** What the transaction decided; the store re-reads the user and notifies after commit. */
 export interface LoginSyncOutcome {

@@ -101,7 +101,7 @@ export class UserStore {
         });
         return r.userId;
       } catch (e) {
-        if (e instanceof UsercodeTaken) throw new GatewayError('usercode_taken', 409, 'A user with this usercode already exists.');
+        if (e instanceof UsercodeTaken) throw new GatewayError('usercode_taken', 'A user with this usercode already exists.');
         throw e;
       }
     });
@@ -186,7 +186,7 @@ export class UserStore {
       return await this.knex.transaction(fn);
     } catch (e) {
       if (isRetryable(e)) {
-        throw new GatewayError('concurrent_update', 409, 'The account changed at the same moment; please try again.', { cause: e });
+        throw new GatewayError('concurrent_update', 'The account changed at the same moment; please try again.', { cause: e });
       }
       throw e;
     }

@@ -98,9 +98,9 @@ export function consoleApiRoutes(deps: AdminDeps, store: MappingVersionStore): A
           query.version === 'file' ? null : query.version !== undefined ? await store.get(params.name, Number(query.version)) : await store.active(params.name);
         if (v) return { name: params.name, version: v.version, source: 'database' as const, hasFileMapping, yaml: toYaml(v.document) };
         if (query.version !== undefined && query.version !== 'file') {
-          throw new GatewayError('version_not_found', 404, `"${params.name}" has no version ${query.version}.`);
+          throw new GatewayError('version_not_found', `"${params.name}" has no version ${query.version}.`);
         }
-        if (!file) throw new GatewayError('mapping_not_found', 404, `There is no mapping called "${params.name}".`);
+        if (!file) throw new GatewayError('mapping_not_found', `There is no mapping called "${params.name}".`);
         return { name: params.name, version: null, source: 'file' as const, hasFileMapping, yaml: toYaml(file) };
       },
     }),
@@ -147,7 +147,7 @@ export function consoleApiRoutes(deps: AdminDeps, store: MappingVersionStore): A
       handler: async ({ params, actor }) => {
         const user = await resolveUser(deps, params.id);
         const session = (await deps.sessions.listForUser(user.id)).find((s) => sessionRef(s.idHash) === params.ref);
-        if (!session) throw new GatewayError('session_not_found', 404, 'The user has no live session with this ref.');
+        if (!session) throw new GatewayError('session_not_found', 'The user has no live session with this ref.');
         await deps.sessions.revoke(session.idHash);
         await deps.bus.publish({ kind: 'session', id: session.idHash });
         await recordAudit(deps.knex, { type: 'sessions_revoked', userId: user.id, usercode: user.usercode, actor, source: 'admin', detail: { ended: 1, ref: params.ref } });

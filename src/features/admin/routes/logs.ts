@@ -59,7 +59,7 @@ export function logRoutes(deps: AdminDeps, jobs: AdminJob[]): AdminRoute[] {
       errors: [404],
       handler: async ({ params, actor, req }) => {
         const job = jobs.find((j) => j.name === params.name);
-        if (!job) throw new GatewayError('job_not_found', 404, `There is no job called "${params.name}".`);
+        if (!job) throw new GatewayError('job_not_found', `There is no job called "${params.name}".`);
         const started = new Date(deps.now()).toISOString();
         // Without ?dryRun the job's configured default applies (jobs.deletion.dryRun: true stays a dry run).
         const dryRun = req.query.dryRun === undefined ? undefined : req.query.dryRun === 'true';

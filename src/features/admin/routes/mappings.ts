@@ -19,7 +19,7 @@ import {
 import { z } from 'zod';
 import { own } from '../../../core/own-keys.js';
 
-const notFound = (name: string) => new GatewayError('mapping_not_found', 404, `There is no mapping called "${name}".`);
+const notFound = (name: string) => new GatewayError('mapping_not_found', `There is no mapping called "${name}".`);
 
 export function mappingRoutes(deps: AdminDeps, store: MappingVersionStore): AdminRoute[] {
   const issuersOf = (name: string) => deps.config.issuers.filter((i) => i.mapping === name).map((i) => i.id);
@@ -110,13 +110,13 @@ export function mappingRoutes(deps: AdminDeps, store: MappingVersionStore): Admi
       errors: [404, 409],
       handler: async ({ params, actor }) => {
         if (!(params.name in deps.config.mappings) && issuersOf(params.name).length) {
-          throw new GatewayError('mapping_in_use', 409, `Issuers ${issuersOf(params.name).join(', ')} sign in with "${params.name}", which the configuration file does not define.`);
+          throw new GatewayError('mapping_in_use', `Issuers ${issuersOf(params.name).join(', ')} sign in with "${params.name}", which the configuration file does not define.`);
         }
         const done = await store.deactivate(params.name, {
           by: actor,
           onDone: (trx, was) => recordAudit(trx, { type: 'mapping_reset', actor, source: 'admin', detail: { name: params.name, previousVersion: was } }),
         });
-        if (!done) throw new GatewayError('mapping_not_stored', 404, `No stored version of "${params.name}" is in force.`);
+        if (!done) throw new GatewayError('mapping_not_stored', `No stored version of "${params.name}" is in force.`);
         await install(null, params.name);
         return undefined;
       },
@@ -158,7 +158,7 @@ export function mappingRoutes(deps: AdminDeps, store: MappingVersionStore): Admi
       errors: [404],
       handler: async ({ params, body, actor }) => {
         const old = await store.get(params.name, body.version);
-        if (!old) throw new GatewayError('version_not_found', 404, `"${params.name}" has no version ${body.version}.`);
+        if (!old) throw new GatewayError('version_not_found', `"${params.name}" has no version ${body.version}.`);
         const v = await store.save(params.name, old.document, {
           createdBy: actor,
           rolledBackFrom: old.version,

@@ -108,7 +108,7 @@ export function scimRoleRoutes(deps: AdminDeps, rules: ScimRoleRules): AdminRout
           by: actor,
           onDone: (trx, was) => recordAudit(trx, { type: 'scim_roles_reset', actor, source: 'admin', detail: { previousVersion: was } }),
         });
-        if (!done) throw new GatewayError('scim_roles_not_stored', 404, 'No stored version of the SCIM role rules is in force.');
+        if (!done) throw new GatewayError('scim_roles_not_stored', 'No stored version of the SCIM role rules is in force.');
         await install(null);
         return undefined;
       },
@@ -140,7 +140,7 @@ export function scimRoleRoutes(deps: AdminDeps, rules: ScimRoleRules): AdminRout
       errors: [404],
       handler: async ({ body, actor }) => {
         const old = await store.get(SCIM_ROLES_DOCUMENT, body.version);
-        if (!old) throw new GatewayError('version_not_found', 404, `The SCIM role rules have no version ${body.version}.`);
+        if (!old) throw new GatewayError('version_not_found', `The SCIM role rules have no version ${body.version}.`);
         validateScimRoles(old.document);
         const v = await store.save(SCIM_ROLES_DOCUMENT, old.document, {
           createdBy: actor,
@@ -162,7 +162,7 @@ export function scimRoleRoutes(deps: AdminDeps, rules: ScimRoleRules): AdminRout
       body: previewBody,
       response: previewAnswer,
       handler: async ({ body }) => {
-        if (!body.resource === !body.user) throw new GatewayError('invalid_request', 400, 'Give either `resource` or `user`.', { extra: { problems: [{ path: 'body.resource', message: 'give either resource or user' }] } });
+        if (!body.resource === !body.user) throw new GatewayError('invalid_request', 'Give either `resource` or `user`.', { extra: { problems: [{ path: 'body.resource', message: 'give either resource or user' }] } });
         const stored = body.user ? await storedScimUser(deps.knex, (await resolveUser(deps, body.user)).id) : null;
         const resource = (stored?.resource ?? body.resource) as JsonObject;
         const groups = [...(stored?.groups ?? []), ...body.groups.map((displayName) => ({ displayName, externalId: null }))];

@@ -50,7 +50,7 @@ export function tokenRoutes(deps: AdminDeps): AdminRoute[] {
       errors: [404],
       handler: async ({ params, actor }) => {
         const revoked = await store.revoke(params.name);
-        if (!revoked) throw new GatewayError('credential_not_found', 404, `There is no live credential called "${params.name}".`);
+        if (!revoked) throw new GatewayError('credential_not_found', `There is no live credential called "${params.name}".`);
         await recordAudit(deps.knex, { type: 'credential_revoked', actor, source: 'admin', detail: { name: revoked.name, id: revoked.id } });
         return undefined;
       },
