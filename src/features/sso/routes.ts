@@ -20,7 +20,6 @@ export function ssoHandler(ctx: GatewayContext) {
     const token = extractToken(req);
     // Another user signed in here: ask before switching (login CSRF), see ../sso-switch.ts.
     if (await signInSwitch.intercept(req, res, token)) return;
-    const result = await ctx.login.loginWithToken(token, 'sso');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const rawReturnTo = req.method === 'GET' ? req.query.return_to : (body.return_to ?? req.query.return_to);
     const target = safeReturnTo(rawReturnTo, {
@@ -28,6 +27,10 @@ export function ssoHandler(ctx: GatewayContext) {
       allowedOrigins: ctx.config.returnTo.allowedOrigins,
       basePath: ctx.config.basePath,
     });
+    // The new session is written by the sign-in's own statement, with the user (redirect mode mints its hand-off
+    // token first, so it starts the session afterwards).
+    const session = ctx.config.upstream.mode === 'redirect' ? undefined : await ctx.tracing.span('claimgate.session', {}, async () => ctx.sessions.prepare({}));
+    const result = await ctx.login.loginWithToken(token, 'sso', { session });
     await startSession(ctx, req, res, result, {}, target);
   };
 }

@@ -1,4 +1,5 @@
 export { UserStore, type UserStoreOptions } from './user-store.js';
+export { linkReplayed, refusalError, type LoginExtras, type LoginRefusal } from './login-sync.js';
 export { userToJson, PROFILE_COLUMNS, PROFILE_FIELDS } from './row.js';
 export type {
   AttributeChanges,
