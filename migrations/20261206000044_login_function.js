@@ -53,9 +53,6 @@ BEGIN
       RETURN jsonb_build_object('refused', 'jti_replayed');
     END IF;
   END IF;
-  IF jsonb_typeof(p->'notify') = 'object' THEN
-    PERFORM pg_notify(p#>>'{notify,channel}', p#>>'{notify,payload}');
-  END IF;
 
   -- Lookup: the (iss, sub) binding first, then the usercode; the user row is locked for the rest.
   SELECT user_id INTO v_bound FROM user_identities WHERE iss = v_iss AND sub = v_sub;

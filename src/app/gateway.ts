@@ -66,7 +66,6 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     if (ownsDb && config.database.migrate) await db.migrate();
 
     const bus = new InvalidationBus({
-      channel: 'claimgate_invalidate',
       publish: (payload) => db.notify('claimgate_invalidate', payload),
       subscribe: (onMessage, onState) => db.listen('claimgate_invalidate', onMessage, onState),
     });

@@ -22,8 +22,6 @@ export interface InvalidationTransport {
   publish(payload: string): Promise<void>;
   /** Subscribes; `onState(true)` when (re)connected, `onState(false)` when the listener is down. */
   subscribe(onMessage: (payload: string) => void, onState: (listening: boolean) => void): Promise<() => Promise<void>>;
-  /** The NOTIFY channel `publish` sends on, when it is one: a database statement may then publish itself (`notice`). */
-  channel?: string;
 }
 
 export class InvalidationBus {
@@ -84,21 +82,6 @@ export class InvalidationBus {
         // retried below
       }
     }
-  }
-
-  /**
-   * For a change made by one database statement that sends the NOTIFY itself (delivered when it commits, in its
-   * transaction): the channel and payload, or null when messages do not travel by NOTIFY (then `publish` after it).
-   * Once the statement has committed, `applyLocally` tells this process.
-   */
-  notice(m: Invalidation): { channel: string; payload: string } | null {
-    const channel = this.transport?.channel;
-    return channel === undefined ? null : { channel, payload: encode(m) };
-  }
-
-  /** Applies a change in this process only: its NOTIFY went out with the statement that made the change. */
-  applyLocally(m: Invalidation): void {
-    this.dispatch(m);
   }
 
   private dispatch(m: Invalidation): void {

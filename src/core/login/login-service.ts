@@ -225,9 +225,7 @@ export class LoginService {
     }
     const desired = outcome.user;
     const extras: LoginExtras = { denied: { purpose, at: new Date() } };
-    const notice = link && this.deps.bus?.notice({ kind: 'token', id: link.tokenHash });
     if (link) extras.spend = { issuerId: link.issuerId, key: link.key, expiresAt: link.expiresAt, once: link.once };
-    if (notice) extras.notify = notice;
     if (session) extras.session = { row: session.row, auditAt: new Date() };
     let answer: Awaited<ReturnType<UserStore['signIn']>>;
     try {
@@ -252,11 +250,12 @@ export class LoginService {
       await this.spendApart(link);
       throw e;
     }
-    // The statement committed: the link is spent and the other processes were told.
     if (link) {
+      // The statement committed the spent link: every process now drops what it cached for the token as a bearer
+      // token. The NOTIFY is a statement of its own: PostgreSQL serialises the commits of notifying transactions
+      // (a lock held until their commit record is flushed), which would queue every sign-in behind the others.
       link.spent = true;
-      if (notice) this.deps.bus?.applyLocally({ kind: 'token', id: link.tokenHash });
-      else await this.deps.bus?.publish({ kind: 'token', id: link.tokenHash });
+      if (!('refused' in answer && answer.refused === 'jti_replayed')) await this.deps.bus?.publish({ kind: 'token', id: link.tokenHash });
     }
     if ('refused' in answer) throw refusalError(answer.refused);
     const result: LoginResult = { user: answer.user, issuer, claims, created: answer.created, changed: answer.changed, mappingVersion: mapping.version };

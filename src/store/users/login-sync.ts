@@ -50,8 +50,6 @@ export interface LoginExtras {
    * `expiresAt`. With `once`, a key already spent refuses the sign-in (`jti_replayed`) and nothing else is written.
    */
   spend?: { issuerId: string; key: string; expiresAt: Date; once: boolean };
-  /** A NOTIFY sent when the statement commits (after the spend: the other processes drop what they cached for the token). */
-  notify?: { channel: string; payload: string };
   /** A refusal of the user (403) is audited as `login_denied` with this purpose and time. */
   denied?: { purpose: string; at: Date };
   /** The new session's row (its user and issuer come from the sync) and the time of the `login` audit line. */
@@ -103,7 +101,7 @@ export function loginArgument(input: LoginSyncInput, at: Date, lastLoginPrecisio
   }
   const attributes = dict<string[]>();
   for (const name of Object.keys(desired.attributes).sort()) attributes[name] = sortedUnique((own(desired.attributes, name) ?? []).map(String));
-  const { spend, notify, denied, session } = extras;
+  const { spend, denied, session } = extras;
   return JSON.stringify(
     wellFormed({
         at,
@@ -125,8 +123,7 @@ export function loginArgument(input: LoginSyncInput, at: Date, lastLoginPrecisio
         ...(input.mapping ? { mapping: input.mapping } : {}),
         ...(input.claims ? { claims: input.claims } : {}),
         ...(spend ? { spend: { issuer_id: spend.issuerId, jti: spend.key, expires_at: spend.expiresAt, once: spend.once } } : {}),
-        ...(notify ? { notify } : {}),
-        ...(denied ? { denied } : {}),
+            ...(denied ? { denied } : {}),
         ...(session
           ? {
               session: {

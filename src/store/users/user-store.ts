@@ -66,13 +66,13 @@ export class UserStore {
   }
 
   /**
-   * The login sync of {@link loginSync} and the sign-in's other writes (`extras`: the spent link, its NOTIFY, the
+   * The login sync of {@link loginSync} and the sign-in's other writes (`extras`: the spent link, the
    * session, the audit lines) in ONE statement, `claimgate_login` (migrations/20261206000044_login_function.js):
    * one round trip, atomic. Lookup by (iss, sub) then usercode, the user row locked `FOR UPDATE` (concurrent logins
    * of one person wait for each other), a first login inserting with `ON CONFLICT DO NOTHING` (twenty simultaneous
    * first logins create one user); only what changed is written, so a returning login with unchanged claims writes
    * no users, grant, attribute or identity row. A refusal is answered, not thrown: the extras that go with a refusal
-   * (the spent link, the NOTIFY, `login_denied`) are then committed, and nothing of the user is. Anything thrown
+   * (the spent link, `login_denied`) are then committed, and nothing of the user is. Anything thrown
    * (a database error, `concurrent_update` after one retry) has written nothing at all.
    */
   async signIn(input: LoginSyncInput, extras: LoginExtras = {}): Promise<LoginSyncResult | { refused: LoginRefusal }> {
