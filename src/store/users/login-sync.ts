@@ -142,13 +142,12 @@ export function loginArgument(input: LoginSyncInput, at: Date, lastLoginPrecisio
 }
 
 /**
- * Runs one login's statement. On PostgreSQL it is a named prepared statement (parsed once per connection), and
- * PL/pgSQL keeps the plans of the statements inside the function per connection too.
+ * Runs one login's statement. PL/pgSQL prepares each statement inside the function once per connection and keeps
+ * its plan, so a login parses and plans only this one-line call. (Not a named prepared statement: those do not
+ * survive PgBouncer's transaction pooling.)
  */
-export async function runLoginStatement(knex: Knex, argument: string, prepared: boolean): Promise<LoginAnswer> {
-  const q = knex.raw('SELECT claimgate_login(?::jsonb) AS r', [argument]);
-  if (prepared) q.options({ name: 'claimgate_login' });
-  const res = (await q) as { rows: { r: LoginAnswer | string }[] };
+export async function runLoginStatement(knex: Knex, argument: string): Promise<LoginAnswer> {
+  const res = (await knex.raw('SELECT claimgate_login(?::jsonb) AS r', [argument])) as { rows: { r: LoginAnswer | string }[] };
   const r = res.rows[0]!.r;
   return typeof r === 'string' ? (JSON.parse(r) as LoginAnswer) : r;
 }

@@ -37,16 +37,13 @@ const isRetryable = (e: unknown) =>
 export class UserStore {
   private readonly knex: Knex;
   private readonly lastLoginPrecisionMs: number;
-  /** PostgreSQL: the login statement is a named prepared statement. */
-  private readonly prepared: boolean;
 
   constructor(
-    db: { knex: Knex; kind?: 'postgres' | 'pglite' },
+    db: { knex: Knex },
     private readonly opts: UserStoreOptions = {},
   ) {
     this.knex = db.knex;
     this.lastLoginPrecisionMs = opts.lastLoginPrecisionMs ?? 60_000;
-    this.prepared = db.kind === 'postgres';
   }
 
   private at(): Date {
@@ -78,7 +75,7 @@ export class UserStore {
   async signIn(input: LoginSyncInput, extras: LoginExtras = {}): Promise<LoginSyncResult | { refused: LoginRefusal }> {
     if (!input.sub) throw new TokenError('token_malformed', 'The token has no subject (sub).');
     const answer = await this.retryOnce(() =>
-      runLoginStatement(this.knex, loginArgument(input, this.at(), this.lastLoginPrecisionMs, extras), this.prepared),
+      runLoginStatement(this.knex, loginArgument(input, this.at(), this.lastLoginPrecisionMs, extras)),
     );
     if (answer.refused !== undefined) return { refused: answer.refused };
     const user = rowToRecord(answer.user);
