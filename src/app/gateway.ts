@@ -5,34 +5,33 @@ import { InvalidationBus } from '../core/cache/invalidation.js';
 import { InvalidatedCache } from '../core/cache/invalidated-cache.js';
 import { TrustMap } from '../core/tokens/index.js';
 import { UserStore } from '../store/users/index.js';
+import { recordAudit } from '../store/audit-log.js';
 import { LoginService } from '../core/login/login-service.js';
 import { MappingRegistry } from '../core/login/mapping-registry.js';
-import { JtiStore } from '../core/login/jti-store.js';
+import { JtiStore } from '../store/jti.js';
 import { SessionCookie } from '../core/sessions/cookie.js';
-import { SessionStore, type Session } from '../core/sessions/session-store.js';
+import { SessionStore, type Session } from '../store/sessions.js';
 import { Authenticator, type AuthState } from '../core/sessions/authenticator.js';
 import { AssertionSigner } from '../core/identity/assertion.js';
-import { loadAssertionKeys, loadStoredSigningKeys } from '../core/identity/assertion-keys.js';
-import { AccessTokens, ApiAuthenticator, CredentialStore, type Credential } from '../core/credentials/index.js';
+import { loadAssertionKeys, loadStoredSigningKeys } from '../store/signing-keys.js';
+import { AccessTokens, ApiAuthenticator, type Credential } from '../core/credentials/index.js';
+import { CredentialStore } from '../store/credentials.js';
 import { UpstreamProxy } from '../features/proxy/proxy.js';
 import type { GatewayContext } from './gateway-context.js';
 import { buildGatewayApp, type RouteModule } from './http-app.js';
 import { createDispatcher } from '../features/proxy/dispatch.js';
 import { defaultRouteModules } from '../web/modules.js';
 import { RateLimits } from '../web/rate-limit.js';
+import { notePrincipal } from '../web/request-scope.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { Outcomes } from '../observability/outcomes.js';
 import { createTracing, routeLabel } from '../observability/tracing.js';
 import { SpanKind } from '@opentelemetry/api';
-import { AuditStreamer } from '../features/audit-stream/audit-stream.js';
-import { JobLock } from '../features/jobs/lock.js';
-import { startAdminRuntime } from '../features/admin/index.js';
-import { createJobService, type JobsOptions } from '../features/jobs/index.js';
+import type { JobsOptions } from '../features/jobs/index.js';
 import { RefreshScheduler } from '../features/oidc/refresh-scheduler.js';
 import { EntraGroups } from '../core/idp/entra-groups.js';
 import { egressFetch } from '../core/idp/egress.js';
-import { startLocalAdminSocket } from '../features/admin/local-socket.js';
-import { resolve } from 'node:path';
+import { buildFeaturesB, buildJobService, startFeatures } from './wiring-b.js';
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -92,7 +91,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const outcomes = new Outcomes();
     const entraGroups = new EntraGroups(config.issuers, egress, now);
     const login = new LoginService({
-      knex: db.knex,
+      audit: (event) => recordAudit(db.knex, event),
       trustMap,
       mappings,
       users,
@@ -151,6 +150,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         accessTokens,
         cache: new InvalidatedCache<Credential>(bus, 'credential', (id) => credentialStore.get(id)),
         limits: rateLimits,
+        onAuthenticated: (req, principal) => notePrincipal(req, principal.credential.name),
       }),
     };
     const proxy =
@@ -158,8 +158,6 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
 
     const metrics = new GatewayMetrics({ knex: db.knex, source: opts.metricsSource, worker: opts.worker });
     metrics.observe(outcomes);
-    const auditStream = new AuditStreamer({ db, config: config.audit.stream, lock: new JobLock(db), logger: opts.logger, registry: metrics.registry });
-    await auditStream.start();
 
     const closers: (() => Promise<void>)[] = [];
     const ctx: GatewayContext = {
@@ -183,15 +181,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       rateLimits,
       metrics,
       tracing,
-      jobs: createJobService({
-        config,
-        db,
-        logger: opts.logger,
-        clock: opts.jobs?.clock,
-        tracing,
-        onUserChanged: (id) => void bus.publish({ kind: 'user', id }),
-        fetch: egress,
-      }),
+      jobs: buildJobService({ config, db, logger: opts.logger, bus, clock: opts.jobs?.clock, tracing, fetch: egress }),
       now,
       egressFetch: egress,
       onClose: (stop) => void closers.push(stop),
@@ -208,26 +198,10 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     // Re-mapping of OIDC sessions from refresh tokens, started in the background by the requests that use them.
     const refresher = new RefreshScheduler(ctx);
     if (refresher.enabled) authenticator.observeSessions((s) => refresher.observe(s));
-    // Stored mapping versions are in force before the first request (and followed through the bus after).
-    const admin = await startAdminRuntime(ctx);
-    // Otherwise an edit of the file's mapping seems to be ignored: the stored version wins until it is deleted.
-    for (const name of mappings.names()) {
-      const active = mappings.get(name);
-      if (active?.source === 'database' && mappings.fileMapping(name)) {
-        opts.logger.warn('a mapping saved through the admin API overrides the configuration file', {
-          mapping: name,
-          version: active.version,
-          hint: `DELETE <basePath>/admin/v1/mappings/${name} returns to the file's mapping`,
-        });
-      }
-    }
-    // A gateway that owns an embedded data directory runs the CLI's admin commands for it (nobody else may open it).
-    const localAdmin =
-      ownsDb && db.dataDirLock
-        ? await startLocalAdminSocket({ lock: db.dataDirLock, dataDir: resolve(config.database.dataDir), store: credentialStore, knex: db.knex, logger: opts.logger })
-        : null;
-    const app = buildGatewayApp(ctx, opts.routeModules ?? defaultRouteModules);
-    if (!opts.jobs?.disabled) ctx.jobs.start();
+    // Admin, console, SCIM, sync, events, jobs, audit stream (src/app/wiring-b.ts): mounted, then started before the first request.
+    const featuresB = buildFeaturesB(ctx, { ownsDb, jobsDisabled: opts.jobs?.disabled });
+    const app = buildGatewayApp(ctx, [...(opts.routeModules ?? defaultRouteModules), (r) => featuresB.forEach((f) => f.routes?.(r))]);
+    closers.push(await startFeatures(featuresB));
     const dispatcher = createDispatcher(ctx, app);
     const { upgrade } = dispatcher;
     const handler: typeof dispatcher.handler = tracing.enabled
@@ -242,13 +216,9 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
         for (const stop of closers) await stop();
         authenticator.observeSessions(null);
         await refresher.close();
-        await ctx.jobs.stop();
-        await localAdmin?.close();
-        await admin.stop();
         await bus.stop();
         await proxy?.close();
         await tracing.close();
-        await auditStream.close();
         if (ownsDb) await db.close();
       },
     };

@@ -17,7 +17,7 @@ import { resolveClient } from '../web/client-ip.js';
 import type { LimitName } from '../web/rate-limit.js';
 import { gatewayResponseHeaders } from '../web/security-headers.js';
 import { bodyDeadline } from '../web/body-deadline.js';
-import { consoleSession, sessionPseudonym } from '../features/console/admin-auth.js';
+import { principalOf } from '../web/request-scope.js';
 
 /** Extra route groups (OIDC, admin, SCIM, events…) mount themselves through this hook. */
 export type RouteModule = (router: Router, ctx: GatewayContext) => void;
@@ -66,10 +66,7 @@ export function buildGatewayApp(ctx: GatewayContext, modules: RouteModule[] = []
       basePath: ctx.config.basePath,
       clientIp,
       clientIpMode: ctx.config.logs.clientIp,
-      identify: async (req) => {
-        const viaConsole = await consoleSession(ctx, req);
-        return viaConsole ? sessionPseudonym(viaConsole) : ((await ctx.credentials.auth.authenticate(req))?.credential.name ?? null);
-      },
+      principalOf,
     }),
   );
   r.get('/sso', wrap(ssoHandler(ctx)));

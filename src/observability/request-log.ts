@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from './logger.js';
@@ -34,8 +35,11 @@ export interface RequestLogOptions {
   clientIp: (req: Request) => string;
   /** How much of that address a row keeps (`logs.clientIp`). */
   clientIpMode?: ClientIpMode;
-  /** The name of the API credential that made the call, or null (cheap: answered from the credential cache). */
-  identify: (req: Request) => Promise<string | null>;
+  /**
+   * Who made the call as the code that authenticated it recorded it (a credential's name, a console session's
+   * pseudonym), or null. Read after the answer is sent; it never authenticates anything itself.
+   */
+  principalOf: (req: IncomingMessage) => string | null;
 }
 
 export { noteRequestError };
@@ -101,7 +105,7 @@ async function writeRows(
   const template = routeTemplate(req, opts.basePath, REQUEST_LOG_PATHS);
   const pathOnly = (req.originalUrl ?? req.url).split('?')[0]!.slice(opts.basePath.length);
   const status = res.headersSent ? res.statusCode : null;
-  const client = await clientOf(opts, req);
+  const client = clientOf(opts, req);
   const base = {
     at: r.at,
     request_id: r.requestId,
@@ -135,13 +139,10 @@ async function writeRows(
   await opts.knex('request_logs').insert(rows);
 }
 
-async function clientOf(opts: RequestLogOptions, req: Request): Promise<string | null> {
-  try {
-    const named = await opts.identify(req);
-    if (named) return named;
-  } catch {
-    // An invalid credential: the call was refused, and the row says who tried only by address.
-  }
+function clientOf(opts: RequestLogOptions, req: Request): string | null {
+  // A refused credential names nobody: the row then says who tried only by client id or address.
+  const named = opts.principalOf(req);
+  if (named) return named;
   const body = req.body as Record<string, unknown> | undefined;
   if (body && typeof body === 'object' && typeof body.client_id === 'string') return obfuscateClientId(body.client_id);
   const auth = req.headers.authorization;

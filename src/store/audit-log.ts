@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { storableJson } from './users/text-rules.js';
+import { storableJson } from '../core/users/text-rules.js';
 
 /**
  * Audit event types written today. `role_change` covers roles, permissions and attributes

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { GatewayContext } from '../app/gateway-context.js';
 import type { LoginResult } from '../core/login/login-service.js';
-import type { SessionData } from '../core/sessions/session-store.js';
+import type { SessionData } from '../core/sessions/session.js';
 import { recordAudit } from '../store/audit-log.js';
 import { SessionCookie } from '../core/sessions/cookie.js';
 import { redirectTarget } from '../features/redirect/redirect-mode.js';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { compileRoutes, authorize, routeMatchKey } from '../../src/core/upstream/route-rules.js';
-import { normalizeRequestPath } from '../../src/web/path-normalize.js';
+import { normalizeRequestPath } from '../../src/core/upstream/path-normalize.js';
 import type { RouteConfig } from '../../src/core/config/schema.js';
 
 const ROUTES: RouteConfig[] = [

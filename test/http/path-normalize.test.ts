@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { normalizeRequestPath, MAX_REQUEST_PATH_LENGTH } from '../../src/web/path-normalize.js';
+import { normalizeRequestPath, MAX_REQUEST_PATH_LENGTH } from '../../src/core/upstream/path-normalize.js';
 
 describe('normalizeRequestPath: accepted', () => {
   it.each([

@@ -150,7 +150,7 @@ describe('preset checks in the trust map', () => {
     const tm = new TrustMap([cfg], { now: () => NOW });
     const sign = (extra: Record<string, unknown>) =>
       signToken({ iss: 'https://accounts.google.com', aud: 'cid.apps.googleusercontent.com', azp: 'cid.apps.googleusercontent.com', email: 'ada@example.com', email_verified: true, ...extra }, { key, typ: 'JWT' });
-    await expect(tm.verify(await sign({ hd: 'example.com' }))).resolves.toBeDefined();
+    await expect(tm.verify(await sign({ hd: 'example.com' }))).resolves.toMatchObject({ claims: { hd: 'example.com', email: 'ada@example.com' } });
     await expect(tm.verify(await sign({ hd: 'evil.example' }))).rejects.toMatchObject({ code: 'hosted_domain_not_allowed' });
     await expect(tm.verify(await sign({}))).rejects.toMatchObject({ code: 'hosted_domain_not_allowed' }); // a gmail.com account
   });

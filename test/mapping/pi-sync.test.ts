@@ -5,7 +5,7 @@ import { allowed, compile, traceAt } from './fixtures.js';
 const CLAIM = 'https://www.panintelligence.com/claims/userSyncPayload';
 const P = `"${CLAIM}"[0]`;
 
-/** A token's claims carrying the analytics vendor's user-sync payload (formats/pi-sync-payload.md). */
+/** A token's claims carrying the analytics vendor's user-sync payload (docs/mapping-language.md#example-a-namespaced-claim-panintelligence-style-user-sync-payload). */
 const claims = {
   iss: 'https://idp.example.com',
   sub: '00u1',

@@ -3,7 +3,7 @@
  * verified or consumed, and every route reads the Authorization header with the same grammar.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { requestToken, bearerFromHeader } from '../../src/web/bearer.js';
+import { requestToken, bearerFromHeader } from '../../src/core/tokens/bearer.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 describe('requestToken: the one extraction', () => {

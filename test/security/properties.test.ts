@@ -6,7 +6,7 @@ import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { safeReturnTo } from '../../src/web/return-to.js';
 import { makeHeaderFilter, buildIdentityHeaders, isClaimgateHeader } from '../../src/web/identity-headers.js';
-import { normalizeRequestPath } from '../../src/web/path-normalize.js';
+import { normalizeRequestPath } from '../../src/core/upstream/path-normalize.js';
 import { compileRoutes, authorize } from '../../src/core/upstream/route-rules.js';
 import { validateMappingDocument, evaluateMapping } from '../../src/core/mapping/index.js';
 import { SessionCookie } from '../../src/core/sessions/cookie.js';

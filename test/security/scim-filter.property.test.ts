@@ -1,5 +1,5 @@
 /**
- * Property tests for the SCIM filter parser and its SQL compiler (src/features/scim/filter-*.ts): no input
+ * Property tests for the SCIM filter parser and its SQL compiler (src/features/scim/filter-parse.ts, filter-sql.ts): no input
  * crashes them, nothing the client wrote reaches the SQL text (every value is a bound parameter), and a bad filter
  * is always `400 invalidFilter`, over HTTP against the real database too.
  */

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { SessionStore } from '../../src/core/sessions/session-store.js';
+import { SessionStore } from '../../src/store/sessions.js';
 import { SessionCookie } from '../../src/core/sessions/cookie.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js';
 

@@ -1,4 +1,4 @@
-import { parseFlags, type CliIo } from './main.js';
+import { parseFlags, type CliIo } from './io.js';
 import { PRESETS, type PresetName } from '../../core/config/idp-schema.js';
 import { STARTERS } from './init-starters.js';
 

@@ -1,22 +1,13 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile, resolveConfigPath, type ConfigNeeds } from '../../core/config/load.js';
 import { ConfigError, formatProblem } from '../../core/config/problems.js';
 import { configWarnings } from '../../core/config/warnings.js';
-import type { Config } from '../../core/config/schema.js';
 import { UnavailableError } from '../../core/errors/errors.js';
 import { own } from '../../core/own-keys.js';
+import { configFromFlag, EXIT, parseFlags, UsageError, type CliIo } from './io.js';
 
-/** Exit codes shared by every command. */
-export const EXIT = { ok: 0, problems: 1, unreadable: 2, denied: 3 } as const;
-
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  env: NodeJS.ProcessEnv;
-}
+export { EXIT, UsageError, type CliIo };
 
 const USAGE = `usage: claimgate <command> [options]
 
@@ -75,28 +66,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(`claimgate ${name}: ${(e as Error)?.message ?? String(e)}${cause}`);
     return EXIT.problems;
   }
-}
-
-/** A bad command-line argument: printed as one line, exit 1. */
-export class UsageError extends Error {}
-
-/** parseArgs with our error type (so a bad flag is a clear message, not a stack trace). */
-export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(
-  args: string[],
-  options: T,
-  allowPositionals = false,
-) {
-  try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ''));
-  }
-}
-
-/** Loads the configuration named by `--config` (throws ConfigError). */
-export function configFromFlag(flag: string | undefined, io: CliIo, needs: ConfigNeeds = 'all'): { file: string; config: Config } {
-  const file = resolveConfigPath(flag, io.env);
-  return { file, config: loadConfigFile(file, io.env, needs) };
 }
 
 async function checkConfig(args: string[], io: CliIo): Promise<number> {

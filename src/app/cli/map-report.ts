@@ -1,5 +1,33 @@
-import type { MapReport } from './map.js';
-import type { NameDiff } from '../../store/users/preview.js';
+import type { MappingOutcome } from '../../core/mapping/index.js';
+import type { NameDiff, UserDiff } from '../../store/users/preview.js';
+
+/** What `claimgate map` found, as printed with `--json`. */
+export interface MapReport {
+  issuer: { id: string; issuer: string };
+  mapping: { name: string; version: number | null; source: 'file' | 'database' };
+  allowed: boolean;
+  denied?: { code: string; rule: string; message: string };
+  desired?: Omit<Extract<MappingOutcome, { allowed: true }>['user'], 'sync'>;
+  /** The stored user compared against, or null when the login would create one. */
+  current: Record<string, unknown> | null;
+  diff?: UserDiff;
+  producedBy?: { roles: Record<string, string[]>; permissions: Record<string, string[]> };
+  trace: MappingOutcome['trace'];
+  /** Why the stored user could not be read (the dry run still ran). */
+  storeNote?: string;
+  /** Display names of the group ids in the mapping and the claims (mapping groupLabels, or Microsoft Graph). */
+  groupLabels?: Record<string, string>;
+  /** The checks `/sso` (or a bearer request) makes beyond the token and the mapping, run without consuming the jti. */
+  linkChecks: { as: 'sso' | 'bearer'; checks: LinkCheck[] };
+}
+
+/** One check of a sign-in link: `skipped` says why it could not be run here. */
+export interface LinkCheck {
+  check: 'signature' | 'link_age' | 'sso_link_enabled' | 'jti_present' | 'jti_unused';
+  result: 'passed' | 'failed' | 'skipped';
+  code?: string;
+  detail?: string;
+}
 
 const show = (v: unknown): string =>
   v === null || v === undefined ? '(none)' : Array.isArray(v) ? (v.length ? v.join(', ') : '(none)') : String(v);

@@ -4,46 +4,20 @@ import { egressFetch } from '../../core/idp/egress.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
-import { configFromFlag, EXIT, parseFlags, UsageError, type CliIo } from './main.js';
+import { configFromFlag, EXIT, parseFlags, UsageError, type CliIo } from './io.js';
 import type { Config, IssuerConfig } from '../../core/config/schema.js';
 import { openDatabase } from '../../store/db/index.js';
 import { GatewayError, TokenError } from '../../core/errors/errors.js';
-import { JtiStore } from '../../core/login/jti-store.js';
+import { JtiStore } from '../../store/jti.js';
 import { describeRefusal } from '../../observability/refusal-log.js';
 import { MappingRegistry, type ActiveMapping } from '../../core/login/mapping-registry.js';
-import { evaluateMapping, type Claims, type MappingOutcome } from '../../core/mapping/index.js';
+import { evaluateMapping, type Claims } from '../../core/mapping/index.js';
 import { TrustMap } from '../../core/tokens/index.js';
 import { UserStore, userToJson, type UserRecord } from '../../store/users/index.js';
-import { diffLogin, producedBy, type UserDiff } from '../../store/users/preview.js';
-import { renderMapReport } from './map-report.js';
+import { diffLogin, producedBy } from '../../store/users/preview.js';
+import { renderMapReport, type LinkCheck, type MapReport } from './map-report.js';
 
-/** What `claimgate map` found, as printed with `--json`. */
-export interface MapReport {
-  issuer: { id: string; issuer: string };
-  mapping: { name: string; version: number | null; source: 'file' | 'database' };
-  allowed: boolean;
-  denied?: { code: string; rule: string; message: string };
-  desired?: Omit<Extract<MappingOutcome, { allowed: true }>['user'], 'sync'>;
-  /** The stored user compared against, or null when the login would create one. */
-  current: Record<string, unknown> | null;
-  diff?: UserDiff;
-  producedBy?: { roles: Record<string, string[]>; permissions: Record<string, string[]> };
-  trace: MappingOutcome['trace'];
-  /** Why the stored user could not be read (the dry run still ran). */
-  storeNote?: string;
-  /** Display names of the group ids in the mapping and the claims (mapping groupLabels, or Microsoft Graph). */
-  groupLabels?: Record<string, string>;
-  /** The checks `/sso` (or a bearer request) makes beyond the token and the mapping, run without consuming the jti. */
-  linkChecks: { as: 'sso' | 'bearer'; checks: LinkCheck[] };
-}
-
-/** One check of a sign-in link: `skipped` says why it could not be run here. */
-export interface LinkCheck {
-  check: 'signature' | 'link_age' | 'sso_link_enabled' | 'jti_present' | 'jti_unused';
-  result: 'passed' | 'failed' | 'skipped';
-  code?: string;
-  detail?: string;
-}
+export type { LinkCheck, MapReport };
 
 /**
  * `claimgate map --issuer ID (--token JWT | --claims FILE) [--user USERCODE] [--json]`: what a login would do.

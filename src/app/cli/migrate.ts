@@ -1,4 +1,4 @@
-import { configFromFlag, parseFlags, type CliIo } from './main.js';
+import { configFromFlag, parseFlags, type CliIo } from './io.js';
 import { openDatabase } from '../../store/db/index.js';
 
 /** `claimgate migrate`: applies pending migrations and exits. */

@@ -1,4 +1,4 @@
-import { configFromFlag, parseFlags, type CliIo } from './main.js';
+import { configFromFlag, parseFlags, type CliIo } from './io.js';
 import { createLogger } from '../../observability/logger.js';
 import { runServer } from '../server.js';
 

@@ -1,21 +1,21 @@
-import { configFromFlag, parseFlags, UsageError, type CliIo } from './main.js';
+import { configFromFlag, parseFlags, UsageError, type CliIo } from './io.js';
 import { openDatabase } from '../../store/db/index.js';
-import { CredentialStore, parseScopes, SCOPES, type Credential } from '../../core/credentials/index.js';
+import { parseScopes, SCOPES, type Credential } from '../../core/credentials/index.js';
+import { CredentialStore } from '../../store/credentials.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { resolve } from 'node:path';
 import type { Config } from '../../core/config/schema.js';
 import { DataDirLockedError, liveLockOwner } from '../../store/db/data-dir-lock.js';
 import { callLocalAdmin } from '../../features/admin/local-socket.js';
-import { runTokenOp, type TokenOp, type TokenOpResult } from './token-ops.js';
+import { durationMs } from '../../core/credentials/duration.js';
+import { runTokenOp, type TokenOp, type TokenOpResult } from '../../store/token-ops.js';
 
 const USAGE = 'usage: claimgate tokens create --name NAME --scopes S1,S2 [--expires-in 90d] [--json] | tokens list [--json] | tokens revoke NAME';
 
 /** `90d`, `12h`, `30m`, `3600s` (or a bare number of seconds) -> milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d{1,6})([smhdw]?)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--expires-in "${text}" is not a duration (e.g. 90d, 12h, 30m)`);
-  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
-  const ms = Number(m[1]) * unit * 1000;
+  const ms = durationMs(text);
+  if (ms === null) throw new UsageError(`--expires-in "${text}" is not a duration (e.g. 90d, 12h, 30m)`);
   if (ms <= 0) throw new UsageError('--expires-in must be positive');
   return ms;
 }

@@ -2,10 +2,20 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors/errors.js';
 import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { AccessTokens } from './access-tokens.js';
-import { sha256, TOKEN_PREFIX, type Credential, type CredentialStore } from './credential-store.js';
+import { sha256, TOKEN_PREFIX, type Credential, type CredentialLookup } from './credential.js';
 import { grants, isScope, type Scope } from './scopes.js';
-import { bearerFromHeader } from '../../web/bearer.js';
-import type { RateLimits } from '../../web/rate-limit.js';
+import { bearerFromHeader } from '../tokens/bearer.js';
+
+/**
+ * Counts failed authentications per client and refuses (429) a client that failed too often: the per-client
+ * limiter of web/rate-limit.ts, seen through the one limit this uses.
+ */
+export interface FailureLimits {
+  /** Throws 429 `rate_limited` when the client failed too often recently. */
+  checkFailures(name: 'adminAuth', req: IncomingMessage): void;
+  /** Counts one failure of the client. */
+  failed(name: 'adminAuth', req: IncomingMessage): void;
+}
 
 /** Who is calling an API, and with which scopes. */
 export interface ApiPrincipal {
@@ -31,12 +41,14 @@ export class ApiAuthenticator {
 
   constructor(
     private readonly deps: {
-      store: CredentialStore;
+      store: CredentialLookup;
       accessTokens: AccessTokens;
       /** Keyed by credential id; invalidated with `{ kind: 'credential', id }`. */
       cache: InvalidatedCache<Credential>;
       /** Failed authentications per client (`rateLimits.adminAuth`): guessing credentials gets 429s. */
-      limits?: RateLimits;
+      limits?: FailureLimits;
+      /** Told who each authenticated caller is (the request log names it without authenticating again). */
+      onAuthenticated?: (req: IncomingMessage, principal: ApiPrincipal) => void;
     },
   ) {}
 
@@ -82,7 +94,7 @@ export class ApiAuthenticator {
         this.tokenIds.set(hash, id);
       }
       const credential = await this.live(id);
-      return { credential, scopes: credential.scopes, via: 'token' };
+      return this.authenticated(req, { credential, scopes: credential.scopes, via: 'token' });
     }
     const claims = await this.deps.accessTokens.verify(token);
     if (!claims) throw invalid();
@@ -90,7 +102,12 @@ export class ApiAuthenticator {
     if (credential.clientId !== claims.clientId) throw invalid();
     // The token's scopes, as far as the credential still grants them (admin:read from an admin:write credential too).
     const scopes = claims.scopes.filter((s): s is Scope => isScope(s) && grants(credential.scopes, s));
-    return { credential, scopes, via: 'access_token' };
+    return this.authenticated(req, { credential, scopes, via: 'access_token' });
+  }
+
+  private authenticated(req: IncomingMessage, principal: ApiPrincipal): ApiPrincipal {
+    this.deps.onAuthenticated?.(req, principal);
+    return principal;
   }
 
   private async live(id: string): Promise<Credential> {

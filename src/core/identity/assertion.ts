@@ -1,17 +1,5 @@
 import { SignJWT, exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
-
-/** What the app learns about the signed-in user (docs/http-interface.md#forwarding-to-the-app-proxy-mode). */
-export interface Identity {
-  userId: string;
-  usercode: string;
-  email: string | null;
-  displayName: string | null;
-  roles: string[];
-  permissions: string[];
-  attributes: Record<string, string[]>;
-  /** Bumped on every change of the user: keys the caches below. */
-  version: number;
-}
+import type { Identity } from './identity.js';
 
 export const ASSERTION_TYP = 'claimgate-assertion+jwt';
 

@@ -1,21 +1,19 @@
-import type { Knex } from 'knex';
 import type { IssuerConfig } from '../config/schema.js';
 import { GatewayError, TokenError } from '../errors/errors.js';
 import { evaluateMapping, usercodeOf } from '../mapping/index.js';
-import { producedBy } from '../../store/users/preview.js';
+import { producedBy } from '../mapping/produced-by.js';
 import { noteRefusal } from '../../observability/refusal-log.js';
 import type { Claims } from '../mapping/types.js';
 import type { TrustMap } from '../tokens/index.js';
-import type { UserStore, UserRecord, LoginExtras } from '../../store/users/index.js';
-import { linkReplayed, refusalError } from '../../store/users/index.js';
-import type { PendingSession, Session } from '../sessions/session-store.js';
-import { recordAudit } from '../../store/audit-log.js';
-import type { JtiStore } from './jti-store.js';
+import type { UserRecord } from '../users/types.js';
+import type { AuditWriter, JtiLedger, LoginExtras, LoginUserSync } from './ports.js';
+import { linkReplayed, refusalError } from './refusals.js';
+import type { PendingSession, Session } from '../sessions/session.js';
 import { linkIdOf } from './link-id.js';
 import { evaluateOptionsFor } from '../config/presets.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
 import type { MappingRegistry } from './mapping-registry.js';
-import { enforceTextRule, hasControlCharacter, TextRefused } from '../../store/users/text-rules.js';
+import { enforceTextRule, hasControlCharacter, TextRefused } from '../users/text-rules.js';
 import type { LoginObservation, LoginOutcome, Outcomes } from '../../observability/outcomes.js';
 import type { Tracing } from '../../observability/tracing.js';
 
@@ -58,11 +56,12 @@ export interface SignInOptions {
 export class LoginService {
   constructor(
     private readonly deps: {
-      knex: Knex;
+      /** Writes the audit line of a refused sign-in. */
+      audit: AuditWriter;
       trustMap: TrustMap;
       mappings: MappingRegistry;
-      users: UserStore;
-      jtis: JtiStore;
+      users: LoginUserSync;
+      jtis: JtiLedger;
       /** Told how every sign-in ended (metrics). */
       outcomes?: Outcomes;
       /** Spans for verification, mapping and the user sync. */
@@ -213,7 +212,7 @@ export class LoginService {
     if (!outcome.allowed) {
       await this.spendApart(link);
       // The usercode, when the claims yield one, lets `GET /audit?user=` find the refusal.
-      await recordAudit(this.deps.knex, {
+      await this.deps.audit({
         type: 'login_denied',
         usercode: usercodeOf(mapping.compiled, claims),
         actor: `login:${issuer.id}`,
@@ -227,7 +226,7 @@ export class LoginService {
     const extras: LoginExtras = { denied: { purpose, at: new Date() } };
     if (link) extras.spend = { issuerId: link.issuerId, key: link.key, expiresAt: link.expiresAt, once: link.once };
     if (session) extras.session = { row: session.row, auditAt: new Date() };
-    let answer: Awaited<ReturnType<UserStore['signIn']>>;
+    let answer: Awaited<ReturnType<LoginUserSync['signIn']>>;
     try {
       const sync = () =>
         this.deps.users.signIn(

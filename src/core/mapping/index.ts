@@ -1,6 +1,6 @@
 /**
  * Claim mappings (docs/mapping-language.md): claims -> desired user state, with a trace explaining every decision.
- * Pure functions, no I/O; persisting the desired state is src/users' job.
+ * Pure functions, no I/O; persisting the desired state is the user store's job (src/store/users/).
  */
 export { compileMapping, defaultRequireMessage, type CompiledMapping, type CompiledNameRule } from './compile.js';
 export { validateMappingDocument } from './validate.js';

@@ -15,7 +15,7 @@ export interface TraceEntry {
   detail?: string;
 }
 
-/** The desired state of a user according to one mapping. Pure data; persisting it is src/users' job. */
+/** The desired state of a user according to one mapping. Pure data; persisting it is the user store's job (src/store/users/). */
 export interface DesiredUser {
   usercode: string;
   /**

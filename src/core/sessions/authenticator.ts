@@ -1,18 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError, TokenError } from '../errors/errors.js';
-import type { Identity } from '../identity/assertion.js';
+import type { AuthState, Identity } from '../identity/identity.js';
 import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
 import type { LoginService } from '../login/login-service.js';
-import { bearerFromHeader } from '../../web/bearer.js';
+import { bearerFromHeader } from '../tokens/bearer.js';
 import { SessionCookie } from './cookie.js';
-import type { Session, SessionStore } from './session-store.js';
+import type { Session, SessionLiveness } from './session.js';
 
-/** The authorisation state of a user, as cached per process. */
-export interface AuthState extends Identity {
-  lifecycle: 'ACTIVE' | 'SUSPENDED' | 'DEPROVISIONED';
-}
+export type { AuthState };
 
 export interface AuthContext {
   identity: Identity;
@@ -40,7 +37,7 @@ export class Authenticator {
   constructor(
     private readonly deps: {
       cookie: SessionCookie;
-      sessions: SessionStore;
+      sessions: SessionLiveness;
       sessionCache: InvalidatedCache<Session>;
       authStates: InvalidatedCache<AuthState>;
       login: LoginService;

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import type { SessionData } from './session-store.js';
+import type { SessionData } from './session.js';
 
 /** Session data fields that are credentials at the IdP: kept encrypted in the database. */
 const SEALED: readonly (keyof SessionData)[] = ['refreshToken', 'idTokenHint'];

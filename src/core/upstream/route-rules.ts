@@ -17,7 +17,7 @@
  *   `methods` list means every method, not none.
  */
 import type { RouteConfig } from '../config/schema.js';
-import { normalizeRequestPath } from '../../web/path-normalize.js';
+import { normalizeRequestPath } from './path-normalize.js';
 
 export interface RouteMatcher {
   /** The first rule matching a path from `normalizeRequestPath` and a method, or `undefined`. */

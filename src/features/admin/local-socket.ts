@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { Logger } from '../../observability/logger.js';
-import type { CredentialStore } from '../../core/credentials/index.js';
+import type { CredentialStore } from '../../store/credentials.js';
 import type { Knex } from 'knex';
 import type { DataDirLock } from '../../store/db/data-dir-lock.js';
-import { runTokenOp, type TokenOp, type TokenOpResult } from '../../app/cli/token-ops.js';
+import { runTokenOp, type TokenOp, type TokenOpResult } from '../../store/token-ops.js';
 
 /** Unix socket paths are limited to about 100 bytes; longer data directories get a private temporary directory. */
 const MAX_SOCKET_PATH = 100;

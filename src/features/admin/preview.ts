@@ -3,7 +3,7 @@ import { resolveGroupLabels } from '../../core/idp/group-labels.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { IssuerConfig, RouteConfig } from '../../core/config/schema.js';
 import { authorize } from '../../core/upstream/route-rules.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { AdminDeps } from './deps.js';
 import { evaluateMapping, MappingConfigError, validateMappingDocument, type Claims, type CompiledMapping, type MappingOutcome } from '../../core/mapping/index.js';
 import { userToJson } from '../../store/users/index.js';
 import { diffLogin, producedBy } from '../../store/users/preview.js';
@@ -18,30 +18,30 @@ export function compileDraft(doc: unknown): CompiledMapping {
   return mapping;
 }
 
-function mappingInForce(ctx: GatewayContext, name: string) {
-  const m = ctx.mappings.get(name);
+function mappingInForce(deps: AdminDeps, name: string) {
+  const m = deps.mappings.get(name);
   if (!m) throw new GatewayError('mapping_not_found', 404, `There is no mapping called "${name}".`);
   return m;
 }
 
-const issuersOf = (ctx: GatewayContext, name: string) => ctx.config.issuers.filter((i) => i.mapping === name);
+const issuersOf = (deps: AdminDeps, name: string) => deps.config.issuers.filter((i) => i.mapping === name);
 
 /**
  * `POST …/mappings/:name/preview`: what a login with this token (verified, its jti not consumed) or these claims
  * would do, under the mapping in force or an unsaved draft. Reads only.
  */
-export async function previewOne(ctx: GatewayContext, name: string, body: z.output<typeof previewBody>) {
-  const active = body.mapping === undefined ? mappingInForce(ctx, name) : null;
+export async function previewOne(deps: AdminDeps, name: string, body: z.output<typeof previewBody>) {
+  const active = body.mapping === undefined ? mappingInForce(deps, name) : null;
   const compiled = body.mapping === undefined ? active!.compiled : compileDraft(body.mapping);
   let claims: Claims;
   let issuer: IssuerConfig | undefined;
   if (body.token !== undefined) {
-    const verified = await ctx.trustMap.verify(body.token);
+    const verified = await deps.trustMap.verify(body.token);
     claims = verified.claims as Claims;
     issuer = verified.issuer;
   } else {
     claims = body.claims as Claims;
-    issuer = body.issuer !== undefined ? ctx.config.issuers.find((i) => i.id === body.issuer) : issuersOf(ctx, name)[0];
+    issuer = body.issuer !== undefined ? deps.config.issuers.find((i) => i.id === body.issuer) : issuersOf(deps, name)[0];
     if (body.issuer !== undefined && !issuer) {
       throw new GatewayError('issuer_unknown', 400, `There is no issuer with id "${body.issuer}".`, {
         extra: { problems: [{ path: 'body.issuer', message: 'unknown issuer id' }] },
@@ -55,7 +55,7 @@ export async function previewOne(ctx: GatewayContext, name: string, body: z.outp
     version: body.mapping === undefined ? active!.version : null,
     source: body.mapping === undefined ? active!.source : 'draft',
   };
-  const labels = await resolveGroupLabels(compiled, claims, issuer, ctx.egressFetch);
+  const labels = await resolveGroupLabels(compiled, claims, issuer, deps.egressFetch);
   const base = {
     mapping,
     issuer: issuer?.id ?? null,
@@ -66,7 +66,7 @@ export async function previewOne(ctx: GatewayContext, name: string, body: z.outp
   if (!outcome.allowed) {
     return { ...base, denied: { code: outcome.code, rule: outcome.rule, message: outcome.message }, desired: null, current: null, diff: null, producedBy: null };
   }
-  const current = await ctx.users.getByUsercode(body.user ?? outcome.user.usercode);
+  const current = await deps.users.getByUsercode(body.user ?? outcome.user.usercode);
   const { sync: _sync, ...desired } = outcome.user;
   return {
     ...base,
@@ -113,12 +113,12 @@ function routeChanges(rules: readonly RouteConfig[], before: Grants, after: Gran
  * this mapping (the newest login per user) under both the mapping in force and the draft, and reports who would
  * gain or lose which role or permission, or access itself. Reads only.
  */
-export async function previewRecent(ctx: GatewayContext, name: string, body: z.output<typeof previewRecentBody>) {
+export async function previewRecent(deps: AdminDeps, name: string, body: z.output<typeof previewRecentBody>) {
   const draft = compileDraft(body.mapping);
-  const active = ctx.mappings.get(name);
-  const issuers = issuersOf(ctx, name).map((i) => i.id);
+  const active = deps.mappings.get(name);
+  const issuers = issuersOf(deps, name).map((i) => i.id);
   const rows = issuers.length
-    ? ((await ctx.db.knex('login_claims as c')
+    ? ((await deps.knex('login_claims as c')
         .leftJoin('users as u', 'u.id', 'c.user_id')
         .whereIn('c.issuer_id', issuers)
         .orderBy('c.at', 'desc')
@@ -151,7 +151,7 @@ export async function previewRecent(ctx: GatewayContext, name: string, body: z.o
     const roles = { gained: minus(after.roles, before.roles), lost: minus(before.roles, after.roles) };
     const permissions = { gained: minus(after.permissions, before.permissions), lost: minus(before.permissions, after.permissions) };
     const access = before.allowed === after.allowed ? 'unchanged' : after.allowed ? 'gained' : 'lost';
-    const routes = routeChanges(ctx.config.routes, before, after);
+    const routes = routeChanges(deps.config.routes, before, after);
     for (const [kind, d] of [
       ['roles', roles],
       ['permissions', permissions],

@@ -1,11 +1,10 @@
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { ApiPrincipal, Scope } from '../../core/credentials/index.js';
-import { requireAdmin } from '../console/admin-auth.js';
+import { requireAdmin, type AdminAuthDeps } from '../../web/admin-auth.js';
 import { GatewayError } from '../../core/errors/errors.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
 import { joinPath } from '../../core/mapping/paths.js';
-import { hasControlCharacter, maskControlCharacters } from '../../store/users/text-rules.js';
+import { hasControlCharacter, maskControlCharacters } from '../../core/users/text-rules.js';
 
 /** What a handler gets: validated input and the caller. */
 export interface AdminCall<P, Q, B> {
@@ -84,10 +83,10 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'para
 }
 
 /** Registers the routes on `router` (already below `/admin/v1`). */
-export function mountRoutes(router: Router, ctx: GatewayContext, routes: AdminRoute[]): void {
+export function mountRoutes(router: Router, deps: AdminAuthDeps, routes: AdminRoute[]): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
-      const caller = await requireAdmin(ctx, req, route.scope);
+      const caller = await requireAdmin(deps, req, route.scope);
       if (route.body && req.method !== 'GET' && req.method !== 'DELETE') {
         const types = route.bodyTypes ?? ['application/json'];
         if (!req.is(types)) {

@@ -1,11 +1,13 @@
 import type { CompiledNameRule } from '../../core/mapping/compile.js';
 import type { NameRule } from '../../core/mapping/schema.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Config } from '../../core/config/schema.js';
+import type { InvalidationBus } from '../../core/cache/invalidation.js';
+import type { Logger } from '../../observability/logger.js';
 import { scimGroupRolesSchema, scimUserRolesSchema } from '../../core/config/schema.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { MappingConfigError } from '../../core/mapping/errors.js';
-import { compileUserRoles } from '../scim/user-roles.js';
-import { MappingVersionStore, SCIM_ROLES_DOCUMENT, type MappingVersion } from './mapping-store.js';
+import { compileUserRoles } from '../../core/scim/user-roles.js';
+import { SCIM_ROLES_DOCUMENT, type MappingVersionStore, type MappingVersion } from './mapping-store.js';
 
 export type GroupRoles = Record<string, string | string[]>;
 
@@ -57,11 +59,11 @@ export class ScimRoleRules {
   private chain: Promise<void> = Promise.resolve();
   readonly store: MappingVersionStore;
 
-  constructor(private readonly ctx: GatewayContext) {
-    const cfg = ctx.config.provisioning.scim;
+  constructor(private readonly deps: { config: Pick<Config, 'provisioning'>; bus: InvalidationBus; logger: Logger; store: MappingVersionStore }) {
+    const cfg = deps.config.provisioning.scim;
     this.file = { version: null, source: 'file', groupRoles: cfg.groupRoles, userRoles: cfg.userRoles, compiled: compileUserRoles(cfg.userRoles) };
     this.current = this.file;
-    this.store = new MappingVersionStore(ctx.db.knex, ctx.now);
+    this.store = deps.store;
   }
 
   get(): ScimRuleSet {
@@ -70,7 +72,7 @@ export class ScimRoleRules {
 
   async start(): Promise<void> {
     await this.load();
-    this.unsubscribe ??= this.ctx.bus.on((m) => {
+    this.unsubscribe ??= this.deps.bus.on((m) => {
       if ((m.kind === 'mapping' && m.id === SCIM_ROLES_DOCUMENT) || m.kind === 'all') void this.reload();
     });
   }
@@ -83,7 +85,7 @@ export class ScimRoleRules {
   /** Reloads from the database, chained so an older read never overwrites a newer one. */
   reload(): Promise<void> {
     this.chain = this.chain.then(() => this.load()).catch((e: unknown) => {
-      this.ctx.logger.warn('stored SCIM role rules not reloaded', { cause: e });
+      this.deps.logger.warn('stored SCIM role rules not reloaded', { cause: e });
     });
     return this.chain;
   }
@@ -99,23 +101,11 @@ export class ScimRoleRules {
       this.current = { version: v.version, source: 'database', ...r };
     } catch (e) {
       // Validated when saved; a version this build cannot compile keeps the previous rules in force.
-      this.ctx.logger.error('stored SCIM role rules cannot be compiled; keeping the previous ones', { version: v.version, cause: e });
+      this.deps.logger.error('stored SCIM role rules cannot be compiled; keeping the previous ones', { version: v.version, cause: e });
     }
   }
 
   private async load(): Promise<void> {
     this.install(await this.store.active(SCIM_ROLES_DOCUMENT));
   }
-}
-
-const holders = new WeakMap<GatewayContext, ScimRoleRules>();
-
-/** The one holder of a gateway (the SCIM service and the admin API share it). */
-export function scimRoleRulesOf(ctx: GatewayContext): ScimRoleRules {
-  let h = holders.get(ctx);
-  if (!h) {
-    h = new ScimRoleRules(ctx);
-    holders.set(ctx, h);
-  }
-  return h;
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../../store/audit-log.js';
 import { GatewayError } from '../../core/errors/errors.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { AdminDeps } from './deps.js';
 import type { ProfileField } from '../../core/mapping/schema.js';
 import { selectFullUsersByIds } from '../../store/users/queries.js';
 import { PROFILE_FIELDS, rowToRecord } from '../../store/users/row.js';
@@ -15,8 +15,8 @@ type Q = Knex | Knex.Transaction;
 const ADMIN_SOURCE = 'admin';
 
 /** A user by id, else by usercode (case-insensitive); `404 user_not_found` otherwise. */
-export async function resolveUser(ctx: GatewayContext, idOrUsercode: string): Promise<UserRecord> {
-  const user = (await ctx.users.getById(idOrUsercode)) ?? (await ctx.users.getByUsercode(idOrUsercode));
+export async function resolveUser(deps: AdminDeps, idOrUsercode: string): Promise<UserRecord> {
+  const user = (await deps.users.getById(idOrUsercode)) ?? (await deps.users.getByUsercode(idOrUsercode));
   if (!user) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
   return user;
 }
@@ -56,7 +56,7 @@ const PATCHABLE_PROFILE: readonly ProfileField[] = PROFILE_FIELDS;
  * `admin` source, which logins never touch) and `lifecycle` (suspension ends every session) commit together or not
  * at all, through the same writer SCIM and the sync API use. Every other process hears of it after the commit.
  */
-export async function patchUser(ctx: GatewayContext, user: UserRecord, patch: Patch, actor: string): Promise<UserRecord> {
+export async function patchUser(deps: AdminDeps, user: UserRecord, patch: Patch, actor: string): Promise<UserRecord> {
   const profile: Partial<Record<ProfileField, string | string[] | null>> = {};
   for (const f of PATCHABLE_PROFILE) {
     const v = patch[f as keyof Patch] as string | string[] | null | undefined;
@@ -66,22 +66,22 @@ export async function patchUser(ctx: GatewayContext, user: UserRecord, patch: Pa
   const grants: SourceGrants = {};
   if (patch.adminRoles !== undefined) grants.roles = patch.adminRoles ?? [];
   if (patch.adminPermissions !== undefined) grants.permissions = patch.adminPermissions ?? [];
-  const result = await ctx.db.knex.transaction((trx) =>
+  const result = await deps.knex.transaction((trx) =>
     updateProvisionedUser(
       trx,
       user.id,
       { profile, grants, ...(patch.lifecycle !== undefined ? { lifecycle: patch.lifecycle as Lifecycle } : {}) },
-      { source: ADMIN_SOURCE, actor, at: new Date(ctx.now()) },
+      { source: ADMIN_SOURCE, actor, at: new Date(deps.now()) },
     ),
   );
   if (!result) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
-  if (result.bumped) await ctx.bus.publish({ kind: 'user', id: user.id });
-  return resolveUser(ctx, user.id);
+  if (result.bumped) await deps.bus.publish({ kind: 'user', id: user.id });
+  return resolveUser(deps, user.id);
 }
 
 /** Hard delete (grants, identities, sessions and stored login claims go with it); the audit trail stays. */
-export async function deleteUser(ctx: GatewayContext, user: UserRecord, actor: string): Promise<void> {
-  await ctx.db.knex.transaction(async (trx: Q) => {
+export async function deleteUser(deps: AdminDeps, user: UserRecord, actor: string): Promise<void> {
+  await deps.knex.transaction(async (trx: Q) => {
     const n = await trx('users').where({ id: user.id }).delete();
     if (!n) throw new GatewayError('user_not_found', 404, 'There is no user with this id or usercode.');
     await recordAudit(trx, {
@@ -93,5 +93,5 @@ export async function deleteUser(ctx: GatewayContext, user: UserRecord, actor: s
       detail: { roles: user.roles, permissions: user.permissions, lifecycle: user.lifecycle },
     });
   });
-  await ctx.bus.publish({ kind: 'user', id: user.id });
+  await deps.bus.publish({ kind: 'user', id: user.id });
 }

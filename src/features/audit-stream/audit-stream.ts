@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../../core/config/schema.js';
 import type { Database } from '../../store/db/index.js';
-import type { JobLock } from '../jobs/lock.js';
+import type { JobLock } from '../../store/db/job-lock.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AuditRow } from '../../store/audit-log.js';
 import { createSink, type AuditSink, type StreamedAuditEvent } from './audit-sinks.js';

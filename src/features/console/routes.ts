@@ -1,7 +1,9 @@
 import type { Request, Response, Router } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Config } from '../../core/config/schema.js';
+import type { Authenticator } from '../../core/sessions/authenticator.js';
+import type { Feature } from '../../web/feature.js';
 import { escapeHtml } from '../../web/problem.js';
-import { consoleScopes } from './admin-auth.js';
+import { consoleScopes } from '../../web/admin-auth.js';
 import { loadConsoleAssets, type ConsoleAssets } from './assets.js';
 import { setConsoleHeaders } from './headers.js';
 
@@ -10,9 +12,19 @@ import { setConsoleHeaders } from './headers.js';
  * named by the path, so deep links and reloads work), and its script and style files. The shell is only served to a
  * signed-in user with a console role; the files hold no data and are public.
  */
-export function consoleRoutes(router: Router, ctx: GatewayContext): void {
-  if (!ctx.config.console.enabled) return;
-  const base = ctx.config.basePath;
+export function createConsole(deps: ConsoleDeps): Feature {
+  if (!deps.config.console.enabled) return {};
+  return { routes: (router) => consoleRoutes(router, deps) };
+}
+
+/** What the console's pages use (built by the composition root); its API is the admin API's. */
+export interface ConsoleDeps {
+  config: Pick<Config, 'console' | 'basePath'>;
+  authenticator: Pick<Authenticator, 'authenticate'>;
+}
+
+function consoleRoutes(router: Router, deps: ConsoleDeps): void {
+  const base = deps.config.basePath;
   let assets: ConsoleAssets | null = null;
   const files = () => (assets ??= loadConsoleAssets());
 
@@ -33,14 +45,14 @@ export function consoleRoutes(router: Router, ctx: GatewayContext): void {
   const shell = async (req: Request, res: Response): Promise<void> => {
     setConsoleHeaders(res);
     res.setHeader('Cache-Control', 'no-store');
-    const auth = await ctx.authenticator.authenticate(req).catch(() => null);
+    const auth = await deps.authenticator.authenticate(req).catch(() => null);
     if (!auth || auth.via !== 'session') {
       res.redirect(302, `${base}/login?return_to=${encodeURIComponent(req.originalUrl)}`);
       return;
     }
     const v = files().version;
     const asset = (name: string) => escapeHtml(`${base}/console/assets/${v}/${name}`);
-    if (consoleScopes(ctx.config, auth.identity.roles).length === 0) {
+    if (consoleScopes(deps.config, auth.identity.roles).length === 0) {
       res
         .status(403)
         .type('html')

@@ -1,5 +1,5 @@
 import { badRequest } from './errors.js';
-import { containsNul, hasControlCharacter } from '../../store/users/text-rules.js';
+import { containsNul, hasControlCharacter } from '../../core/users/text-rules.js';
 
 export const EVENT_PREFIX = 'urn:alibaba:idaas:app:event:';
 

@@ -1,13 +1,32 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { noteRequestError } from '../../observability/exception-log.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Knex } from 'knex';
+import type { Registry } from 'prom-client';
+import type { Config } from '../../core/config/schema.js';
+import type { InvalidationBus } from '../../core/cache/invalidation.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Feature } from '../../web/feature.js';
+import type { RateLimits } from '../../web/rate-limit.js';
 import { EventPushError, internal } from './errors.js';
 import { EventReceiver } from './receiver.js';
 import { interruptOpenRun } from './full-sync.js';
+import type { EventsConfig } from './subjects.js';
 import { EventVerifier } from './verify.js';
 import { Gauge } from 'prom-client';
-import { EventQueueWorker, queueStatus } from './queue-worker.js';
+import { EventQueueWorker } from './queue-worker.js';
+import { queueStatus } from '../../store/event-queue.js';
 import { compileTrustedProxies, resolveClient } from '../../web/client-ip.js';
+
+/** What the change-event receiver uses (built by the composition root). */
+export interface EventsDeps {
+  config: Pick<Config, 'provisioning' | 'trustedProxies'>;
+  knex: Knex;
+  bus: Pick<InvalidationBus, 'publish'>;
+  logger: Logger;
+  metrics: { registry: Registry };
+  rateLimits: Pick<RateLimits, 'retryAfter'>;
+  now: () => number;
+}
 
 function sendPushError(res: Response, e: EventPushError): void {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
@@ -19,39 +38,46 @@ function sendPushError(res: Response, e: EventPushError): void {
  * is read raw (never parsed by a shared parser, never stored by the request log) and answered in the format's
  * own bodies, errors included.
  */
-export function eventRoutes(router: Router, ctx: GatewayContext): void {
-  const config = ctx.config.provisioning.events;
-  if (!config) return;
+export function createEvents(deps: EventsDeps): Feature {
+  const config = deps.config.provisioning.events;
+  if (!config) return {};
   const verifier = new EventVerifier({
     jwksUri: config.jwksUri,
     issuer: config.issuer,
     appId: config.appId,
     clockToleranceSeconds: config.clockToleranceSeconds,
-    now: () => Math.floor(ctx.now() / 1000),
+    now: () => Math.floor(deps.now() / 1000),
   });
   const receiver = new EventReceiver({
-    knex: ctx.db.knex,
+    knex: deps.knex,
     config,
     verifier,
-    logger: ctx.logger,
-    onUserChanged: (id) => void ctx.bus.publish({ kind: 'user', id }),
-    now: ctx.now,
+    logger: deps.logger,
+    onUserChanged: (id) => void deps.bus.publish({ kind: 'user', id }),
+    now: deps.now,
   });
-  const worker = new EventQueueWorker({ knex: ctx.db.knex, receiver, logger: ctx.logger, now: ctx.now });
-  worker.start();
+  // Applies the queued part of large pushes in the background.
+  const worker = new EventQueueWorker({ knex: deps.knex, receiver, logger: deps.logger, now: deps.now });
   // Scraped from the database, so every instance reports the one shared queue.
   new Gauge({
     name: 'claimgate_event_queue_events',
     help: 'Identity-service events waiting in the queue (queued), and those among them being retried (failing).',
     labelNames: ['state'],
-    registers: [ctx.metrics.registry],
+    registers: [deps.metrics.registry],
     async collect() {
-      const s = await queueStatus(ctx.db.knex);
+      const s = await queueStatus(deps.knex);
       this.set({ state: 'queued' }, s.depth);
       this.set({ state: 'failing' }, s.failing);
     },
   });
-  ctx.onClose?.(() => worker.stop());
+  return {
+    routes: (router) => mountEventRoutes(router, deps, config, receiver),
+    start: () => worker.start(),
+    close: () => worker.stop(),
+  };
+}
+
+function mountEventRoutes(router: Router, deps: EventsDeps, config: EventsConfig, receiver: EventReceiver): void {
   const raw = express.raw({ type: () => true, limit: config.maxBodyBytes });
   let allowed: ReturnType<typeof compileTrustedProxies> | null = null;
   try {
@@ -62,7 +88,7 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
   // The sender's published addresses only, decided on the peer (behind trusted proxies) before the body is read.
   const fromAllowedSource = (req: Request, res: Response, next: NextFunction) => {
     if (!allowed) return next();
-    const ip = resolveClient(req.socket.remoteAddress, req.headers, ctx.config.trustedProxies).ip;
+    const ip = resolveClient(req.socket.remoteAddress, req.headers, deps.config.trustedProxies).ip;
     if (ip && allowed.has(ip)) return next();
     res.setHeader('Connection', 'close');
     req.resume();
@@ -73,7 +99,7 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
     fromAllowedSource,
     // Counted before the body is read: a refused pusher does not get to send it.
     (req: Request, res: Response, next: NextFunction) => {
-      const wait = ctx.rateLimits.retryAfter('events', req);
+      const wait = deps.rateLimits.retryAfter('events', req);
       if (wait === 0) return next();
       res.setHeader('Retry-After', String(wait));
       if (!req.complete) res.setHeader('Connection', 'close');
@@ -91,11 +117,11 @@ export function eventRoutes(router: Router, ctx: GatewayContext): void {
       else e = internal('the push could not be processed; retry later', err);
       // 403 is a peer that is not the sender; anything else may have been part of a full push that is now incomplete.
       if (config.fullSync && e.status !== 403) {
-        await interruptOpenRun(ctx.db.knex, `push answered ${e.status}`, new Date(ctx.now())).catch((x: unknown) => ctx.logger.warn('marking the full push interrupted failed', { cause: (x as Error).message }));
+        await interruptOpenRun(deps.knex, `push answered ${e.status}`, new Date(deps.now())).catch((x: unknown) => deps.logger.warn('marking the full push interrupted failed', { cause: (x as Error).message }));
       }
       if (e.status >= 500) noteRequestError(res, err);
-      if (e.status >= 500) ctx.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
-      else ctx.logger.info('event push refused', { status: e.status, reason: e.description });
+      if (e.status >= 500) deps.logger.error('event push failed', { cause: (e.cause as Error | undefined)?.message ?? e.message });
+      else deps.logger.info('event push refused', { status: e.status, reason: e.description });
       sendPushError(res, e);
     },
   );

@@ -5,11 +5,11 @@ import type { ProfileField } from '../../core/mapping/index.js';
 import { setLifecycleTx } from '../../store/users/lifecycle-tx.js';
 import { planProfile } from '../../store/users/profile.js';
 import { profileValue, type UserRow } from '../../store/users/row.js';
-import type { Lifecycle } from '../../store/users/types.js';
+import type { Lifecycle } from '../../core/users/types.js';
 import { EventDataError } from './errors.js';
 import { recomputeRoles } from './roles.js';
 import { ACTOR, SOURCE, claimSubject, ownedByEvents, findLocalUser, setLocalUser, str, type ApplyContext, type HandlerOutcome } from './subjects.js';
-import { applyTextRule, hasControlCharacter } from '../../store/users/text-rules.js';
+import { applyTextRule, hasControlCharacter } from '../../core/users/text-rules.js';
 
 const stale = (what: string): HandlerOutcome => ({ outcome: 'skipped', message: `older than the last event applied to this ${what}` });
 

@@ -2,7 +2,7 @@ import type { Request, Response, Router } from 'express';
 import type { GatewayContext } from '../../app/gateway-context.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { resolveClient, compileTrustedProxies } from '../../web/client-ip.js';
-import { normalizeRequestPath } from '../../web/path-normalize.js';
+import { normalizeRequestPath } from '../../core/upstream/path-normalize.js';
 import { escapeHtml, htmlPage, wantsHtml } from '../../web/problem.js';
 import { buildIdentityHeaders } from '../../web/identity-headers.js';
 import { authorize, compileRoutes } from '../../core/upstream/route-rules.js';

@@ -3,11 +3,15 @@ import type { Config } from '../../core/config/schema.js';
 import type { UserRow } from '../../store/users/row.js';
 import { applySourceGrants } from '../../store/users/source-grants.js';
 import { setLifecycleTx } from '../../store/users/lifecycle-tx.js';
-import { EXPIRATION_ATTRIBUTE } from '../sync/user-input.js';
+import { EXPIRATION_ATTRIBUTE } from '../../core/users/types.js';
 import type { Job, JobContext } from './job.js';
 import { nextDailyAt, previousDailyAt, startOfDay } from './time-zone.js';
 import type { InactivityStep } from './inactivity.js';
-import type { FullSyncStep } from './full-sync.js';
+
+/** A step of the deletion run supplied from outside the jobs (the full-push reconciliation of the change events). */
+export interface DeletionStep {
+  run(ctx: JobContext): Promise<void>;
+}
 
 /** Grant sources the deletion job leaves in place: the IdP owns SCIM memberships (they grant nothing unless ACTIVE). */
 export const KEPT_SOURCES = ['scim'] as const;
@@ -37,7 +41,7 @@ export class DeletionJob implements Job {
       /** `jobs.inactivity`: suspends long-idle users first, in the same run (dry run included). */
       inactivity?: InactivityStep;
       /** `provisioning.events.fullSync`: suspends event users a completed full push did not mention. */
-      fullSync?: FullSyncStep;
+      fullSync?: DeletionStep;
     },
   ) {
     this.enabled = deps.config.enabled;

@@ -3,14 +3,16 @@ import type { Logger } from '../../observability/logger.js';
 import type { Config } from '../../core/config/schema.js';
 import type { Database } from '../../store/db/index.js';
 import { systemClock, type JobClock } from './clock.js';
-import { DeletionJob } from './deletion-job.js';
+import { DeletionJob, type DeletionStep } from './deletion-job.js';
 import { JobService } from './job-service.js';
 import { ProfileJob } from './profile-job.js';
 import { InactivityStep } from './inactivity.js';
-import { FullSyncStep } from './full-sync.js';
+import type { Feature } from '../../web/feature.js';
 
 export { JobService, type JobInfo, type RunStart } from './job-service.js';
 export type { JobClock } from './clock.js';
+export type { DeletionStep } from './deletion-job.js';
+export type { JobContext } from './job.js';
 export type { JobRun } from './runs-store.js';
 export { lifecycleAdminJobs } from './admin-jobs.js';
 
@@ -38,6 +40,8 @@ export function createJobService(deps: {
   tracing?: Tracing;
   /** Outbound fetch for the profile directory (the egress proxy). */
   fetch?: typeof fetch;
+  /** The change events' full-push reconciliation, run by the deletion job (when `provisioning.events.fullSync` is set). */
+  fullSync?: DeletionStep;
 }): JobService {
   const { config, db } = deps;
   return new JobService({
@@ -51,11 +55,26 @@ export function createJobService(deps: {
         config: config.jobs.deletion,
         onUserChanged: deps.onUserChanged,
         inactivity: inactivityStep(deps),
-        fullSync: config.provisioning.events?.fullSync
-          ? new FullSyncStep({ knex: db.knex, config: config.provisioning.events, onUserChanged: deps.onUserChanged })
-          : undefined,
+        fullSync: deps.fullSync,
       }),
       new ProfileJob({ knex: db.knex, config: config.jobs.profile, onUserChanged: deps.onUserChanged, fetch: deps.fetch }),
     ],
   });
+}
+
+/** What the jobs capability uses: the job service the composition root built (`lifecycleAdminJobs` lends it to the admin API). */
+export interface JobsDeps {
+  jobs: Pick<JobService, 'start' | 'stop'>;
+  /** True: nothing is scheduled (runs through the admin API still work). */
+  disabled?: boolean;
+}
+
+/** The schedule of the lifecycle jobs: started with the gateway; closing it interrupts the runs in progress. */
+export function createJobs(deps: JobsDeps): Feature {
+  return {
+    start: () => {
+      if (!deps.disabled) deps.jobs.start();
+    },
+    close: () => deps.jobs.stop(),
+  };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Database } from '../../store/db/index.js';
 import type { JobClock } from './clock.js';
 import type { Job, JobContext } from './job.js';
-import { JobLock } from './lock.js';
+import { JobLock } from '../../store/db/job-lock.js';
 import { RunsStore, type JobRun, type RunError, type RunTrigger } from './runs-store.js';
 
 export interface RunRequest {

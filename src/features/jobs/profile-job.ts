@@ -4,7 +4,7 @@ import type { Config } from '../../core/config/schema.js';
 import type { ProfileField } from '../../core/mapping/index.js';
 import { columnValue, normalizeProfileValue } from '../../store/users/profile.js';
 import { PROFILE_COLUMNS, parseJson, profileValue, type UserRow } from '../../store/users/row.js';
-import type { UserStatusEntry } from '../../store/users/types.js';
+import type { UserStatusEntry } from '../../core/users/types.js';
 import { Directory, type DirectoryAnswer } from './directory.js';
 import type { Job, JobContext } from './job.js';
 

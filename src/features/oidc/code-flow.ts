@@ -4,7 +4,7 @@ import type { IssuerConfig } from '../../core/config/schema.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { Claims } from '../../core/mapping/types.js';
 import type { LoginResult } from '../../core/login/login-service.js';
-import type { SessionData } from '../../core/sessions/session-store.js';
+import type { SessionData } from '../../core/sessions/session.js';
 import { authorizationError, grantFailure, providerFailure } from './errors.js';
 import { oidcRuntime } from './runtime.js';
 import type { Transaction } from './transaction-cookie.js';

@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import type { GatewayContext } from '../../app/gateway-context.js';
-import type { Session } from '../../core/sessions/session-store.js';
+import type { Session } from '../../core/sessions/session.js';
 import { oidcRuntime } from './runtime.js';
 
 /**

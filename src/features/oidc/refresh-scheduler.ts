@@ -1,6 +1,6 @@
 import type { GatewayContext } from '../../app/gateway-context.js';
 import { recordAudit } from '../../store/audit-log.js';
-import type { Session } from '../../core/sessions/session-store.js';
+import type { Session } from '../../core/sessions/session.js';
 import { refreshSession, type RefreshOutcome } from './session-refresh.js';
 
 /**

@@ -12,7 +12,7 @@ import { completeCodeFlow, startCodeFlow } from './code-flow.js';
 /**
  * The redirect login (docs/http-interface.md#redirect-login-openid-connect): `GET /login` (chooser or start), `GET|POST /callback`, `POST
  * /backchannel-logout`, and `GET /signed-out` where the provider sends the browser after RP-initiated logout.
- * Named `oidcRoutes`: app.ts then leaves `/login` to this module.
+ * Named `oidcRoutes`: app/http-app.ts then leaves `/login` to this module.
  */
 export function oidcRoutes(router: Router, ctx: GatewayContext): void {
   const form = express.urlencoded({ extended: false, limit: ctx.config.limits.bodyBytes, parameterLimit: 50 });

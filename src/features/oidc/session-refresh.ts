@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import type { GatewayContext } from '../../app/gateway-context.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import type { Claims } from '../../core/mapping/types.js';
-import type { Session, SessionData } from '../../core/sessions/session-store.js';
+import type { Session, SessionData } from '../../core/sessions/session.js';
 import { mergeUserinfo } from './claims.js';
 import { providerFailure } from './errors.js';
 import { oidcRuntime } from './runtime.js';

@@ -6,7 +6,7 @@ import type { GatewayContext } from '../../app/gateway-context.js';
 import { GatewayError } from '../../core/errors/errors.js';
 import { makeHeaderFilter, buildIdentityHeaders } from '../../web/identity-headers.js';
 import { compileRoutes, authorize } from '../../core/upstream/route-rules.js';
-import { normalizeRequestPath, type NormalizedPath } from '../../web/path-normalize.js';
+import { normalizeRequestPath, type NormalizedPath } from '../../core/upstream/path-normalize.js';
 import { resolveClient } from '../../web/client-ip.js';
 import { sendError, wantsHtml, toGatewayError } from '../../web/problem.js';
 import { logRefusal } from '../../observability/refusal-log.js';

@@ -6,7 +6,7 @@ import { GatewayError } from '../../core/errors/errors.js';
 import { compileExpression, evaluateExpression, type CompiledExpression } from '../../core/mapping/jmespath-engine.js';
 import type { Claims } from '../../core/mapping/types.js';
 import type { UserRecord } from '../../store/users/index.js';
-import type { Identity } from '../../core/identity/assertion.js';
+import type { Identity } from '../../core/identity/identity.js';
 import { dict } from '../../core/own-keys.js';
 
 /** `typ` of the hand-off token: its own type, so no other gateway token (assertion, access token) passes for it. */

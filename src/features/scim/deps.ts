@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { CompiledNameRule } from '../../core/mapping/compile.js';
-import type { EnterpriseField } from './user-roles.js';
+import type { EnterpriseField } from '../../core/scim/user-roles.js';
 
 /** What the SCIM services need (passed in, so tests can build them without Express). */
 export interface ScimDeps {

@@ -1,5 +1,12 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { GatewayContext } from '../../app/gateway-context.js';
+import type { Knex } from 'knex';
+import type { Config } from '../../core/config/schema.js';
+import type { InvalidationBus } from '../../core/cache/invalidation.js';
+import type { ApiAuthenticator } from '../../core/credentials/index.js';
+import type { CompiledNameRule } from '../../core/mapping/compile.js';
+import type { GroupRoles } from '../../core/scim/user-roles.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Feature } from '../../web/feature.js';
 import { noteRequestError } from '../../observability/exception-log.js';
 import { REQUEST_LOG_PATHS } from '../../observability/request-log.js';
 import { routeTemplate } from '../../observability/route-template.js';
@@ -12,29 +19,49 @@ import { notFound, ScimError, sendScim, sendScimError } from './scim-error.js';
 import { GROUP_KIND, USER_KIND, type ResourceKind } from './schema.js';
 import { ScimUsers } from './user-service.js';
 import { ScimReadLimit } from './read-limit.js';
-import { scimRoleRulesOf } from '../admin/scim-role-rules.js';
-import { DEFAULT_ENTERPRISE_TARGETS, type EnterpriseField } from './user-roles.js';
+import { DEFAULT_ENTERPRISE_TARGETS, type EnterpriseField } from '../../core/scim/user-roles.js';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
+/** The SCIM role rules in force at each write: a stored version, else the file's (changed through the admin API). */
+export interface ScimRuleSource {
+  get(): { groupRoles: GroupRoles; compiled: CompiledNameRule[] };
+}
+
+/** What the SCIM service uses (built by the composition root). */
+export interface ScimFeatureDeps {
+  config: Pick<Config, 'publicUrl' | 'basePath' | 'provisioning' | 'limits' | 'database'>;
+  knex: Knex;
+  bus: Pick<InvalidationBus, 'publish'>;
+  credentials: { auth: Pick<ApiAuthenticator, 'require'> };
+  logger: Logger;
+  now: () => number;
+  /** The role rules in force (the admin capability holds them). */
+  roleRules: ScimRuleSource;
+}
+
 /** The SCIM 2.0 service at `<basePath>/scim/v2` (RFC 7644), scope `scim`. Every error is a SCIM error body. */
-export function scimRoutes(router: Router, ctx: GatewayContext): void {
-  const baseUrl = `${ctx.config.publicUrl.replace(/\/+$/, '')}${ctx.config.basePath}/scim/v2`;
-  const rules = scimRoleRulesOf(ctx);
+export function createScim(feature: ScimFeatureDeps): Feature {
+  return { routes: (router) => scimRoutes(router, feature) };
+}
+
+function scimRoutes(router: Router, feature: ScimFeatureDeps): void {
+  const baseUrl = `${feature.config.publicUrl.replace(/\/+$/, '')}${feature.config.basePath}/scim/v2`;
+  const rules = feature.roleRules;
   const deps: ScimDeps = {
-    knex: ctx.db.knex,
-    publish: (id) => void ctx.bus.publish({ kind: 'user', id }),
-    now: ctx.now,
+    knex: feature.knex,
+    publish: (id) => void feature.bus.publish({ kind: 'user', id }),
+    now: feature.now,
     // The rules in force at each write: a stored version, else the file's (changed through the admin API).
     get groupRoles() {
       return rules.get().groupRoles;
     },
-    allowedRoles: ctx.config.provisioning.scim.allowedRoles,
-    idpSource: ctx.config.provisioning.scim.idpSource,
+    allowedRoles: feature.config.provisioning.scim.allowedRoles,
+    idpSource: feature.config.provisioning.scim.idpSource,
     get userRoles() {
       return rules.get().compiled;
     },
-    enterprise: { ...DEFAULT_ENTERPRISE_TARGETS, ...(ctx.config.provisioning.scim.enterprise as Partial<Record<EnterpriseField, string | null>>) },
+    enterprise: { ...DEFAULT_ENTERPRISE_TARGETS, ...(feature.config.provisioning.scim.enterprise as Partial<Record<EnterpriseField, string | null>>) },
     baseUrl,
   };
   const users = new ScimUsers(deps);
@@ -44,7 +71,7 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
   const actors = new WeakMap<Request, string>();
   const actor = (req: Request) => actors.get(req) ?? null;
   r.use((req, _res, next) => {
-    ctx.credentials.auth
+    feature.credentials.auth
       .require(req, 'scim')
       .then((p) => {
         actors.set(req, `credential:${p.credential.name}`);
@@ -52,14 +79,14 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
       })
       .catch(next);
   });
-  const reads = new ScimReadLimit(ctx.config.limits.scimReadsPerCredential, 'for this credential');
+  const reads = new ScimReadLimit(feature.config.limits.scimReadsPerCredential, 'for this credential');
   // Whatever the number of SCIM clients, their reads leave at least half of this process's pool to sign-ins.
-  const allReads = new ScimReadLimit(Math.max(1, Math.floor(ctx.config.database.poolMax / 2)), 'for all SCIM clients together');
+  const allReads = new ScimReadLimit(Math.max(1, Math.floor(feature.config.database.poolMax / 2)), 'for all SCIM clients together');
   const isRead = (req: Request) => req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && /\/\.search\/?$/i.test(req.path));
   r.use(reads.middleware((req) => (isRead(req) ? actor(req) : null)));
   r.use(allReads.middleware((req) => (isRead(req) ? 'every credential' : null)));
   // Entra and Okta send application/scim+json; plain application/json is accepted too.
-  r.use(express.json({ limit: ctx.config.limits.bodyBytes, type: ['application/scim+json', 'application/json', 'application/*+json'] }));
+  r.use(express.json({ limit: feature.config.limits.bodyBytes, type: ['application/scim+json', 'application/json', 'application/*+json'] }));
 
   const h =
     (fn: Handler) =>
@@ -153,8 +180,8 @@ export function scimRoutes(router: Router, ctx: GatewayContext): void {
   r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = sendScimError(res, err);
     if (e.status >= 500) noteRequestError(res, err);
-    if (e.status >= 500) ctx.logger.error('SCIM request failed', { route: routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS), code: e.code, cause: err });
-    else ctx.logger.debug('SCIM request refused', { route: routeTemplate(req, ctx.config.basePath, REQUEST_LOG_PATHS), method: req.method, status: e.status, code: e.code });
+    if (e.status >= 500) feature.logger.error('SCIM request failed', { route: routeTemplate(req, feature.config.basePath, REQUEST_LOG_PATHS), code: e.code, cause: err });
+    else feature.logger.debug('SCIM request refused', { route: routeTemplate(req, feature.config.basePath, REQUEST_LOG_PATHS), method: req.method, status: e.status, code: e.code });
   });
   router.use('/scim/v2', r);
 }

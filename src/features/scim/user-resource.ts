@@ -1,4 +1,4 @@
-import type { Lifecycle } from '../../store/users/types.js';
+import type { Lifecycle } from '../../core/users/types.js';
 import type { ProvisionedChanges } from '../../store/users/user-writer.js';
 import { badRequest } from './scim-error.js';
 import { ENTERPRISE_SCHEMA, USER_SCHEMA } from './schema.js';

@@ -19,7 +19,7 @@ import { documentToChanges, USER_COLUMNS, USER_GROUPS_COLUMN, userDocument, user
 import { canonicalDocument, type JsonObject } from './values.js';
 import { stableJson } from './stable-json.js';
 import { recomputeScimRoles } from './group-roles.js';
-import { enterpriseValues } from './user-roles.js';
+import { enterpriseValues } from '../../core/scim/user-roles.js';
 
 const duplicate = () => new ScimError(409, 'A user with this userName already exists.', 'uniqueness');
 const isUniqueViolation = (e: unknown) => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === '23505';

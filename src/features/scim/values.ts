@@ -1,3 +1,4 @@
+import type { Json, JsonObject } from '../../core/scim/user-roles.js';
 import { badRequest } from './scim-error.js';
 import { findAttr, splitUrn, type AttrDef, type ResourceKind } from './schema.js';
 
@@ -7,8 +8,7 @@ import { findAttr, splitUrn, type AttrDef, type ResourceKind } from './schema.js
  * plain ids), a single value where a list is meant, and keys in any letter case (`Value`).
  */
 
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-export type JsonObject = { [k: string]: Json };
+export type { Json, JsonObject };
 
 export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -1,4 +1,4 @@
-import type { Session } from '../../core/sessions/session-store.js';
+import type { Session } from '../../core/sessions/session.js';
 import type { UserRecord } from '../../store/users/index.js';
 import { escapeHtml, htmlPage } from '../../web/problem.js';
 import { signOutForm } from '../../web/page-nav.js';

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { GatewayError } from '../../core/errors/errors.js';
-import { requestToken } from '../../web/bearer.js';
+import { requestToken } from '../../core/tokens/bearer.js';
 import type { GatewayContext } from '../../app/gateway-context.js';
 import { safeReturnTo } from '../../web/return-to.js';
 import { startSession } from '../../web/sign-in.js';

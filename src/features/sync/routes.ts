@@ -1,7 +1,11 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { GatewayError } from '../../core/errors/errors.js';
-import type { GatewayContext } from '../../app/gateway-context.js';
-import { wrap } from '../../app/http-app.js';
+import type { Knex } from 'knex';
+import type { Config } from '../../core/config/schema.js';
+import type { InvalidationBus } from '../../core/cache/invalidation.js';
+import type { ApiAuthenticator } from '../../core/credentials/index.js';
+import type { Feature } from '../../web/feature.js';
+import { wrap } from '../../web/wrap.js';
 import { MAX_SYNC_USERS, UserSync } from './sync-service.js';
 
 /**
@@ -9,19 +13,32 @@ import { MAX_SYNC_USERS, UserSync } from './sync-service.js';
  * or the analytics vendor's envelope (a list of `{ user, userRoles, … }`). Answers `200 { results }` with one
  * result per item; `400` only when the body is not JSON (or not an object or list), `413` past 1,000 users.
  */
-export function userSyncRoutes(router: Router, ctx: GatewayContext): void {
+export function createSync(deps: SyncDeps): Feature {
+  return { routes: (router) => userSyncRoutes(router, deps) };
+}
+
+/** What the sync API uses (built by the composition root). */
+export interface SyncDeps {
+  config: Pick<Config, 'limits' | 'provisioning'>;
+  knex: Knex;
+  bus: Pick<InvalidationBus, 'publish'>;
+  credentials: { auth: Pick<ApiAuthenticator, 'require'> };
+  now: () => number;
+}
+
+function userSyncRoutes(router: Router, deps: SyncDeps): void {
   const service = new UserSync({
-    knex: ctx.db.knex,
-    publish: (id) => void ctx.bus.publish({ kind: 'user', id }),
-    now: ctx.now,
-    allowedRoles: ctx.config.provisioning.api.allowedRoles,
+    knex: deps.knex,
+    publish: (id) => void deps.bus.publish({ kind: 'user', id }),
+    now: deps.now,
+    allowedRoles: deps.config.provisioning.api.allowedRoles,
   });
   const actors = new WeakMap<Request, string>();
-  const json = express.json({ limit: ctx.config.limits.bodyBytes, type: ['application/json', 'application/*+json'], strict: false });
+  const json = express.json({ limit: deps.config.limits.bodyBytes, type: ['application/json', 'application/*+json'], strict: false });
   router.post(
     '/api/v1/users/sync',
     (req, _res, next) => {
-      ctx.credentials.auth
+      deps.credentials.auth
         .require(req, 'users:sync')
         .then((p) => {
           actors.set(req, `credential:${p.credential.name}`);

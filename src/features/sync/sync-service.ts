@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { createProvisionedUser, inProvisioningTx, updateProvisionedUser, UsercodeTaken, type WriteMeta } from '../../store/users/user-writer.js';
 import { parseSyncUser, type SyncError, type SyncUser } from './user-input.js';
-import { enforceTextRule, hasControlCharacter, TextRefused } from '../../store/users/text-rules.js';
+import { enforceTextRule, hasControlCharacter, TextRefused } from '../../core/users/text-rules.js';
 
 export type SyncOutcome = 'created' | 'updated' | 'unchanged' | 'failed';
 

@@ -1,5 +1,5 @@
 import type { ProfileField } from '../../core/mapping/schema.js';
-import { LIFECYCLES, type Lifecycle, type SourceGrants } from '../../store/users/types.js';
+import { EXPIRATION_ATTRIBUTE, LIFECYCLES, type Lifecycle, type SourceGrants } from '../../core/users/types.js';
 import { PROFILE_FIELDS } from '../../store/users/row.js';
 import { dict } from '../../core/own-keys.js';
 
@@ -26,8 +26,6 @@ export interface SyncUser {
   displayNameFallback?: string;
 }
 
-/** The attribute holding the vendor's `userExpirationDate` (ISO 8601); the deletion job suspends past it. */
-export const EXPIRATION_ATTRIBUTE = 'userExpirationDate';
 
 export type Parsed = { ok: true; user: SyncUser } | { ok: false; usercode: string | null; errors: SyncError[] };
 

@@ -1,5 +1,4 @@
 export { UserStore, type UserStoreOptions } from './user-store.js';
-export { linkReplayed, refusalError, type LoginExtras, type LoginRefusal } from './login-sync.js';
 export { userToJson, PROFILE_COLUMNS, PROFILE_FIELDS } from './row.js';
 export type {
   AttributeChanges,
@@ -16,5 +15,5 @@ export type {
   UserRecord,
   UserStatusEntry,
   UserType,
-} from './types.js';
-export { LIFECYCLES } from './types.js';
+} from '../../core/users/types.js';
+export { LIFECYCLES } from '../../core/users/types.js';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit-log.js';
 import type { UserRow } from './row.js';
-import type { Lifecycle } from './types.js';
+import type { Lifecycle } from '../../core/users/types.js';
 
 /**
  * The lifecycle move of {@link UserStore.setLifecycle} inside a caller's transaction (event receiver, deletion

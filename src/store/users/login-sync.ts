@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
-import { GatewayError, TokenError } from '../../core/errors/errors.js';
 import { dict, own } from '../../core/own-keys.js';
 import { normalizeProfileValue } from './profile.js';
 import { PROFILE_COLUMNS, PROFILE_FIELDS, type FullUserRow } from './row.js';
 import { activityDay } from './activity.js';
-import type { LoginSyncInput, UserChanges } from './types.js';
+import type { LoginSyncInput, UserChanges } from '../../core/users/types.js';
+import type { LoginExtras, LoginRefusal } from '../../core/login/ports.js';
 
 /** A concurrent writer got in between (the login statement raises SQLSTATE 40001 for it): the caller retries once. */
 export class RetryableConflict extends Error {
@@ -13,58 +13,6 @@ export class RetryableConflict extends Error {
     super(`concurrent change: ${what}`);
     this.name = 'RetryableConflict';
   }
-}
-
-export const identityConflict = () =>
-  new GatewayError('identity_conflict', 403, 'This account is already bound to another sign-in identity.');
-const notProvisioned = () =>
-  new GatewayError('user_not_provisioned', 403, 'There is no account for you here yet. Ask an administrator to create one.');
-const suspended = () => new GatewayError('user_suspended', 403, 'This account is suspended.');
-/** A sign-in link whose id was already spent. */
-export const linkReplayed = () => new TokenError('jti_replayed', 'This sign-in link has already been used.');
-
-/** Why the login statement refused, having written nothing of the user. */
-export type LoginRefusal = 'jti_replayed' | 'identity_conflict' | 'user_suspended' | 'user_not_provisioned';
-
-/** The error a refusal is reported as. */
-export function refusalError(code: LoginRefusal): Error {
-  switch (code) {
-    case 'jti_replayed':
-      return linkReplayed();
-    case 'identity_conflict':
-      return identityConflict();
-    case 'user_suspended':
-      return suspended();
-    case 'user_not_provisioned':
-      return notProvisioned();
-  }
-}
-
-/**
- * What else a sign-in writes in the statement of its user sync, so that a sign-in is one round trip. Each part is
- * optional; without them the statement is the user sync alone.
- */
-export interface LoginExtras {
-  /**
-   * Spends a sign-in link first: its key (the jti, or `link:<hash>` for a link without one) in `used_jtis` until
-   * `expiresAt`. With `once`, a key already spent refuses the sign-in (`jti_replayed`) and nothing else is written.
-   */
-  spend?: { issuerId: string; key: string; expiresAt: Date; once: boolean };
-  /** A refusal of the user (403) is audited as `login_denied` with this purpose and time. */
-  denied?: { purpose: string; at: Date };
-  /** The new session's row (its user and issuer come from the sync) and the time of the `login` audit line. */
-  session?: { row: SessionRowInput; auditAt: Date };
-}
-
-/** A sessions row without its user and issuer. */
-export interface SessionRowInput {
-  idHash: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  idleExpiresAt: Date;
-  absoluteExpiresAt: Date;
-  /** The data as stored (its tokens sealed). */
-  data: object;
 }
 
 /** What the statement answered. */

@@ -1,8 +1,8 @@
-import type { DesiredUser, TraceEntry } from '../../core/mapping/types.js';
+import type { DesiredUser } from '../../core/mapping/types.js';
 import type { ProfileField } from '../../core/mapping/schema.js';
 import { normalizeProfileValue } from './profile.js';
 import { PROFILE_FIELDS } from './row.js';
-import type { UserRecord } from './types.js';
+import type { UserRecord } from '../../core/users/types.js';
 import { dict, own } from '../../core/own-keys.js';
 
 type ProfileValue = string | string[] | null;
@@ -75,12 +75,4 @@ function diffNames(current: { name: string; source: string }[], desired: string[
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((v) => b.includes(v));
 
-/** For each role (or permission) name, the rules of the trace that produced it, e.g. `{ admin: ['roles[0]'] }`. */
-export function producedBy(trace: TraceEntry[], kind: 'roles' | 'permissions'): Record<string, string[]> {
-  const out = dict<string[]>();
-  for (const e of trace) {
-    if (!e.path.startsWith(`${kind}[`) || !['produced', 'matched', 'default'].includes(e.outcome)) continue;
-    for (const name of Array.isArray(e.values) ? e.values : []) (out[String(name)] ??= []).push(e.path);
-  }
-  return out;
-}
+export { producedBy } from '../../core/mapping/produced-by.js';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { FullUserRow } from './row.js';
 import { parseJson } from './row.js';
-import type { Lifecycle, UserAuthState } from './types.js';
+import type { Lifecycle, UserAuthState } from '../../core/users/types.js';
 
 type Q = Knex | Knex.Transaction;
 

@@ -1,5 +1,5 @@
 import type { ProfileField } from '../../core/mapping/schema.js';
-import type { AttributeGrant, Grant, Lifecycle, UserIdentity, UserRecord, UserStatusEntry, UserType } from './types.js';
+import type { AttributeGrant, Grant, Lifecycle, UserIdentity, UserRecord, UserStatusEntry, UserType } from '../../core/users/types.js';
 import { dict } from '../../core/own-keys.js';
 
 /** Profile field (camelCase, as mappings name them) -> users column. */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit-log.js';
-import type { AttributeChanges, GrantOrigin, NameChanges, SourceGrants, UserChanges } from './types.js';
+import type { AttributeChanges, GrantOrigin, NameChanges, SourceGrants, UserChanges } from '../../core/users/types.js';
 import { dict, own } from '../../core/own-keys.js';
 
 type Trx = Knex.Transaction;

@@ -1,13 +1,15 @@
 import type { Knex } from 'knex';
 import { GatewayError, TokenError } from '../../core/errors/errors.js';
 import type { ProfileField } from '../../core/mapping/schema.js';
-import { loginArgument, refusalError, RetryableConflict, runLoginStatement, type LoginExtras, type LoginRefusal } from './login-sync.js';
+import { loginArgument, RetryableConflict, runLoginStatement } from './login-sync.js';
+import { refusalError } from '../../core/login/refusals.js';
+import type { LoginExtras, LoginRefusal } from '../../core/login/ports.js';
 import { setLifecycleTx } from './lifecycle-tx.js';
 import { createProvisionedUser, UsercodeTaken } from './user-writer.js';
 import { selectAuthState, selectFullUserById, selectFullUserByUsercode } from './queries.js';
 import { rowToRecord, type FullUserRow, type UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
-import type { Lifecycle, LoginSyncInput, LoginSyncResult, SourceGrants, UserAuthState, UserChanges, UserRecord } from './types.js';
+import type { Lifecycle, LoginSyncInput, LoginSyncResult, SourceGrants, UserAuthState, UserChanges, UserRecord } from '../../core/users/types.js';
 
 export interface UserStoreOptions {
   /**

@@ -7,8 +7,8 @@ import type { ProfileField } from '../../core/mapping/schema.js';
 import { PROFILE_COLUMNS, PROFILE_FIELDS, profileValue, type UserRow } from './row.js';
 import { applySourceGrants } from './source-grants.js';
 import { activityDay, touchActivity } from './activity.js';
-import type { Lifecycle, SourceGrants } from './types.js';
-import { enforceTextRule } from './text-rules.js';
+import type { Lifecycle, SourceGrants } from '../../core/users/types.js';
+import { enforceTextRule } from '../../core/users/text-rules.js';
 
 type Trx = Knex.Transaction;
 type ProfileValue = string | string[] | null;

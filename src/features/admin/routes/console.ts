@@ -1,7 +1,7 @@
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { lineOf } from '../yaml-lines.js';
 import { z } from 'zod';
-import type { GatewayContext } from '../../../app/gateway-context.js';
+import type { AdminDeps } from '../deps.js';
 import { GatewayError } from '../../../core/errors/errors.js';
 import { validateMappingDocument, type Claims } from '../../../core/mapping/index.js';
 import { keyStatusOf } from '../../../core/tokens/key-status.js';
@@ -33,7 +33,7 @@ const toYaml = (doc: unknown) =>
  * Operations the console needs beyond the rest of the API: an overview in one call, a mapping as YAML text and its
  * validation as the person types, and the recent logins whose claims make good preview samples.
  */
-export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore): AdminRoute[] {
+export function consoleApiRoutes(deps: AdminDeps, store: MappingVersionStore): AdminRoute[] {
   return [
     defineRoute({
       method: 'get',
@@ -47,7 +47,7 @@ export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore
       }),
       handler: async () => {
         const stored = new Map((await store.allActive()).map((v) => [v.name, v]));
-        const issuers = ctx.config.issuers.map((i) => {
+        const issuers = deps.config.issuers.map((i) => {
           const v = stored.get(i.mapping);
           const keys =
             i.sharedSecret !== undefined
@@ -57,9 +57,9 @@ export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore
                 : { kind: i.discovery ? 'discovery' : 'key set URL', ...(keyStatusOf(i.issuer) ?? { lastFetchAt: null, lastErrorAt: null, lastError: null, keyIds: [] }) };
           return { id: i.id, issuer: i.issuer, mapping: i.mapping, mappingVersion: v?.version ?? null, mappingSource: v ? 'database' : 'file', keys };
         });
-        const now = ctx.now();
+        const now = deps.now();
         const since = new Date(Math.floor((now - 23 * HOUR) / HOUR) * HOUR);
-        const rows = (await ctx.db.knex('audit_events').whereIn('type', ['login', 'login_denied']).andWhere('at', '>=', since).orderBy('at', 'desc').limit(50_000).select('at', 'type', 'detail')) as {
+        const rows = (await deps.knex('audit_events').whereIn('type', ['login', 'login_denied']).andWhere('at', '>=', since).orderBy('at', 'desc').limit(50_000).select('at', 'type', 'detail')) as {
           at: Date | string;
           type: string;
           detail: unknown;
@@ -92,7 +92,7 @@ export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore
       response: z.object({ name: z.string(), version: z.number().int().nullable(), source: z.enum(['file', 'database']), hasFileMapping: z.boolean(), yaml: z.string() }),
       errors: [404],
       handler: async ({ params, query }) => {
-        const file = Object.hasOwn(ctx.config.mappings, params.name) ? ctx.config.mappings[params.name] : undefined;
+        const file = Object.hasOwn(deps.config.mappings, params.name) ? deps.config.mappings[params.name] : undefined;
         const hasFileMapping = file !== undefined;
         const v =
           query.version === 'file' ? null : query.version !== undefined ? await store.get(params.name, Number(query.version)) : await store.active(params.name);
@@ -145,12 +145,12 @@ export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore
       params: idParams.extend({ ref: z.string().regex(/^[A-Za-z0-9_-]{22}$/) }),
       errors: [404],
       handler: async ({ params, actor }) => {
-        const user = await resolveUser(ctx, params.id);
-        const session = (await ctx.sessions.listForUser(user.id)).find((s) => sessionRef(s.idHash) === params.ref);
+        const user = await resolveUser(deps, params.id);
+        const session = (await deps.sessions.listForUser(user.id)).find((s) => sessionRef(s.idHash) === params.ref);
         if (!session) throw new GatewayError('session_not_found', 404, 'The user has no live session with this ref.');
-        await ctx.sessions.revoke(session.idHash);
-        await ctx.bus.publish({ kind: 'session', id: session.idHash });
-        await recordAudit(ctx.db.knex, { type: 'sessions_revoked', userId: user.id, usercode: user.usercode, actor, source: 'admin', detail: { ended: 1, ref: params.ref } });
+        await deps.sessions.revoke(session.idHash);
+        await deps.bus.publish({ kind: 'session', id: session.idHash });
+        await recordAudit(deps.knex, { type: 'sessions_revoked', userId: user.id, usercode: user.usercode, actor, source: 'admin', detail: { ended: 1, ref: params.ref } });
         return undefined;
       },
     }),
@@ -164,10 +164,9 @@ export function consoleApiRoutes(ctx: GatewayContext, store: MappingVersionStore
       query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
       response: z.object({ items: z.array(z.object({ usercode: z.string().nullable(), userId: z.string().nullable(), issuer: z.string(), at: z.string(), claims: z.record(z.string(), z.unknown()) })), nextCursor: z.null() }),
       handler: async ({ params, query }) => {
-        const issuers = ctx.config.issuers.filter((i) => i.mapping === params.name).map((i) => i.id);
+        const issuers = deps.config.issuers.filter((i) => i.mapping === params.name).map((i) => i.id);
         if (!issuers.length) return { items: [], nextCursor: null };
-        const rows = (await ctx.db
-          .knex('login_claims as c')
+        const rows = (await deps.knex('login_claims as c')
           .leftJoin('users as u', 'u.id', 'c.user_id')
           .whereIn('c.issuer_id', issuers)
           .orderBy('c.at', 'desc')

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { GatewayContext } from '../../../app/gateway-context.js';
-import { inactivityStep } from '../../jobs/index.js';
+import type { AdminDeps } from '../deps.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
 
 const inactiveUserSchema = z.object({
@@ -12,7 +11,7 @@ const inactiveUserSchema = z.object({
 });
 
 /** Who the inactivity step of the next deletion run would suspend (nothing changes). */
-export function inactivityRoutes(ctx: GatewayContext): AdminRoute[] {
+export function inactivityRoutes(deps: Pick<AdminDeps, 'inactivity' | 'now'>): AdminRoute[] {
   return [
     defineRoute({
       method: 'get',
@@ -29,9 +28,9 @@ export function inactivityRoutes(ctx: GatewayContext): AdminRoute[] {
         items: z.array(inactiveUserSchema),
       }),
       handler: async ({ query }) => {
-        const step = inactivityStep({ config: ctx.config, db: ctx.db });
+        const step = deps.inactivity;
         if (!step) return { enabled: false, suspendAfterDays: null, cutoff: null, items: [] };
-        const now = ctx.now();
+        const now = deps.now();
         return {
           enabled: true,
           suspendAfterDays: step.settings.suspendAfterDays,

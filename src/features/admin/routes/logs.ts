@@ -1,22 +1,15 @@
 import { purgeRequestLogs, retentionOf } from '../../../observability/request-log.js';
 import { GatewayError } from '../../../core/errors/errors.js';
-import type { GatewayContext } from '../../../app/gateway-context.js';
+import type { AdminDeps, AdminJob } from '../deps.js';
+
+export type { AdminJob };
 import { recordAudit } from '../../../store/audit-log.js';
 import { queryAudit, queryRequestLogs } from '../audit-query.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
 import { auditEventSchema, auditQuery, jobSchema, list, nameParams, requestLogQuery, requestLogSchema } from '../schemas.js';
 import { z } from 'zod';
 
-/** A job the admin API can list and run on demand. */
-export interface AdminJob {
-  name: string;
-  description: string;
-  run(opts?: { actor: string; dryRun?: boolean }): Promise<Record<string, unknown>>;
-  /** More fields for the list item (schedule, recorded runs of every instance); they win over the in-memory lastRun. */
-  describe?(): Promise<Record<string, unknown>>;
-}
-
-export function logRoutes(ctx: GatewayContext, jobs: AdminJob[]): AdminRoute[] {
+export function logRoutes(deps: AdminDeps, jobs: AdminJob[]): AdminRoute[] {
   const lastRuns = new Map<string, Record<string, unknown>>();
   return [
     defineRoute({
@@ -29,7 +22,7 @@ export function logRoutes(ctx: GatewayContext, jobs: AdminJob[]): AdminRoute[] {
         'Logins, denials (with the rule), role and permission changes (source, before/after), lifecycle changes and admin actions (actor `admin:<credential>`). `user` and `role` together answer "why does this user have this role".',
       query: auditQuery,
       response: list(auditEventSchema),
-      handler: async ({ query }) => queryAudit(ctx.db.knex, query),
+      handler: async ({ query }) => queryAudit(deps.knex, query),
     }),
     defineRoute({
       method: 'get',
@@ -39,7 +32,7 @@ export function logRoutes(ctx: GatewayContext, jobs: AdminJob[]): AdminRoute[] {
       summary: 'Request logs of API, SCIM, token and event calls (masked), newest first',
       query: requestLogQuery,
       response: list(requestLogSchema),
-      handler: async ({ query }) => queryRequestLogs(ctx.db.knex, query),
+      handler: async ({ query }) => queryRequestLogs(deps.knex, query),
     }),
     defineRoute({
       method: 'get',
@@ -67,13 +60,13 @@ export function logRoutes(ctx: GatewayContext, jobs: AdminJob[]): AdminRoute[] {
       handler: async ({ params, actor, req }) => {
         const job = jobs.find((j) => j.name === params.name);
         if (!job) throw new GatewayError('job_not_found', 404, `There is no job called "${params.name}".`);
-        const started = new Date(ctx.now()).toISOString();
+        const started = new Date(deps.now()).toISOString();
         // Without ?dryRun the job's configured default applies (jobs.deletion.dryRun: true stays a dry run).
         const dryRun = req.query.dryRun === undefined ? undefined : req.query.dryRun === 'true';
         const result = await job.run({ actor, dryRun });
-        const run = { startedAt: started, finishedAt: new Date(ctx.now()).toISOString(), by: actor, result };
+        const run = { startedAt: started, finishedAt: new Date(deps.now()).toISOString(), by: actor, result };
         lastRuns.set(job.name, run);
-        await recordAudit(ctx.db.knex, { type: 'job_run', actor, source: 'admin', detail: { job: job.name, result } });
+        await recordAudit(deps.knex, { type: 'job_run', actor, source: 'admin', detail: { job: job.name, result } });
         return { name: job.name, ...run };
       },
     }),
@@ -81,14 +74,14 @@ export function logRoutes(ctx: GatewayContext, jobs: AdminJob[]): AdminRoute[] {
 }
 
 /** The request-log purge (`logs.retentionDays`, per row kind), also run hourly by every instance. */
-export function requestLogPurgeJob(ctx: GatewayContext): AdminJob {
-  const days = retentionOf(ctx.config.logs);
+export function requestLogPurgeJob(deps: AdminDeps): AdminJob {
+  const days = retentionOf(deps.config.logs);
   return {
     name: 'request-log-purge',
     description: `Deletes request-log rows older than logs.retentionDays (request ${days.request}, payload ${days.payload}, exception ${days.exception} days).`,
     run: async (opts) => {
-      if (!opts?.dryRun) return { deleted: await purgeRequestLogs(ctx.db.knex, days, ctx.now()) };
-      return { wouldDelete: await purgeRequestLogs(ctx.db.knex, days, ctx.now(), true) };
+      if (!opts?.dryRun) return { deleted: await purgeRequestLogs(deps.knex, days, deps.now()) };
+      return { wouldDelete: await purgeRequestLogs(deps.knex, days, deps.now(), true) };
     },
   };
 }

@@ -1,6 +1,6 @@
 import { recordAudit } from '../../../store/audit-log.js';
 import { GatewayError } from '../../../core/errors/errors.js';
-import type { GatewayContext } from '../../../app/gateway-context.js';
+import type { AdminDeps } from '../deps.js';
 import { MappingConfigError, validateMappingDocument } from '../../../core/mapping/index.js';
 import { definitionOf, type MappingVersion, type MappingVersionStore } from '../mapping-store.js';
 import { previewOne, previewRecent } from '../preview.js';
@@ -21,13 +21,13 @@ import { own } from '../../../core/own-keys.js';
 
 const notFound = (name: string) => new GatewayError('mapping_not_found', 404, `There is no mapping called "${name}".`);
 
-export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): AdminRoute[] {
-  const issuersOf = (name: string) => ctx.config.issuers.filter((i) => i.mapping === name).map((i) => i.id);
+export function mappingRoutes(deps: AdminDeps, store: MappingVersionStore): AdminRoute[] {
+  const issuersOf = (name: string) => deps.config.issuers.filter((i) => i.mapping === name).map((i) => i.id);
 
   /** Puts a saved version in force here at once, then tells every other process (they reload within a second). */
   const install = async (v: MappingVersion | null, name: string) => {
-    ctx.mappings.setOverride(name, v ? { version: v.version, definition: definitionOf(v) } : null);
-    await ctx.bus.publish({ kind: 'mapping', id: name });
+    deps.mappings.setOverride(name, v ? { version: v.version, definition: definitionOf(v) } : null);
+    await deps.bus.publish({ kind: 'mapping', id: name });
   };
 
   return [
@@ -40,7 +40,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
       response: list(mappingSummarySchema),
       handler: async () => {
         const stored = new Map((await store.allActive()).map((v) => [v.name, v]));
-        const names = [...new Set([...Object.keys(ctx.config.mappings), ...stored.keys()])].sort();
+        const names = [...new Set([...Object.keys(deps.config.mappings), ...stored.keys()])].sort();
         return {
           items: names.map((name) => {
             const v = stored.get(name);
@@ -48,8 +48,8 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
               name,
               version: v?.version ?? null,
               source: v ? 'database' : 'file',
-              hasFileMapping: name in ctx.config.mappings,
-              overridesFile: !!v && name in ctx.config.mappings,
+              hasFileMapping: name in deps.config.mappings,
+              overridesFile: !!v && name in deps.config.mappings,
               issuers: issuersOf(name),
             };
           }),
@@ -68,9 +68,9 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
       errors: [404],
       handler: async ({ params }) => {
         const v = await store.active(params.name);
-        const hasFileMapping = Object.hasOwn(ctx.config.mappings, params.name);
+        const hasFileMapping = Object.hasOwn(deps.config.mappings, params.name);
         if (v) return { name: v.name, version: v.version, source: 'database', hasFileMapping, overridesFile: hasFileMapping, mapping: v.document };
-        const file = own(ctx.config.mappings, params.name);
+        const file = own(deps.config.mappings, params.name);
         if (!file) throw notFound(params.name);
         return { name: params.name, version: null, source: 'file', hasFileMapping, overridesFile: false, mapping: file };
       },
@@ -97,7 +97,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
             recordAudit(trx, { type: 'mapping_saved', actor, source: 'admin', detail: { name: params.name, version: saved.version } }),
         });
         await install(v, params.name);
-        return { name: v.name, version: v.version, overridesFile: Object.hasOwn(ctx.config.mappings, params.name), mapping: v.document };
+        return { name: v.name, version: v.version, overridesFile: Object.hasOwn(deps.config.mappings, params.name), mapping: v.document };
       },
     }),
     defineRoute({
@@ -109,7 +109,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
       params: nameParams,
       errors: [404, 409],
       handler: async ({ params, actor }) => {
-        if (!(params.name in ctx.config.mappings) && issuersOf(params.name).length) {
+        if (!(params.name in deps.config.mappings) && issuersOf(params.name).length) {
           throw new GatewayError('mapping_in_use', 409, `Issuers ${issuersOf(params.name).join(', ')} sign in with "${params.name}", which the configuration file does not define.`);
         }
         const done = await store.deactivate(params.name, {
@@ -132,7 +132,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
       errors: [404],
       handler: async ({ params }) => {
         const versions = await store.versions(params.name);
-        if (!versions.length && !(params.name in ctx.config.mappings)) throw notFound(params.name);
+        if (!versions.length && !(params.name in deps.config.mappings)) throw notFound(params.name);
         const active = await store.active(params.name);
         return {
           items: versions.map((v) => ({
@@ -166,7 +166,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
             recordAudit(trx, { type: 'mapping_rollback', actor, source: 'admin', detail: { name: params.name, version: saved.version, from: old.version } }),
         });
         await install(v, params.name);
-        return { name: v.name, version: v.version, overridesFile: Object.hasOwn(ctx.config.mappings, params.name), mapping: v.document, rolledBackFrom: old.version };
+        return { name: v.name, version: v.version, overridesFile: Object.hasOwn(deps.config.mappings, params.name), mapping: v.document, rolledBackFrom: old.version };
       },
     }),
     defineRoute({
@@ -191,7 +191,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
         groupLabels: z.record(z.string(), z.string()).optional(),
       }),
       errors: [404],
-      handler: async ({ params, body }) => previewOne(ctx, params.name, body),
+      handler: async ({ params, body }) => previewOne(deps, params.name, body),
     }),
     defineRoute({
       method: 'post',
@@ -210,7 +210,7 @@ export function mappingRoutes(ctx: GatewayContext, store: MappingVersionStore): 
         summary: z.record(z.string(), z.record(z.string(), z.object({ gained: z.array(z.string()), lost: z.array(z.string()) }))),
         items: z.array(z.record(z.string(), z.unknown())),
       }),
-      handler: async ({ params, body }) => previewRecent(ctx, params.name, body),
+      handler: async ({ params, body }) => previewRecent(deps, params.name, body),
     }),
   ];
 }

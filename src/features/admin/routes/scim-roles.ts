@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { recordAudit } from '../../../store/audit-log.js';
 import { GatewayError } from '../../../core/errors/errors.js';
-import type { GatewayContext } from '../../../app/gateway-context.js';
-import { rolesOfGroup, storedScimUser } from '../../scim/group-roles.js';
+import type { AdminDeps } from '../deps.js';
+import { storedScimUser } from '../../../store/scim-users.js';
 import { resolveUser } from '../user-admin.js';
 import { SCIM_ROLES_DOCUMENT, type MappingVersion } from '../mapping-store.js';
 import { list, rollbackBody, versionSchema } from '../schemas.js';
-import { scimRoleRulesOf, validateScimRoles } from '../scim-role-rules.js';
-import { DEFAULT_ENTERPRISE_TARGETS, enterpriseValues, rolesOfResource, type EnterpriseField } from '../../scim/user-roles.js';
-import type { JsonObject } from '../../scim/values.js';
+import { validateScimRoles, type ScimRoleRules } from '../scim-role-rules.js';
+import { DEFAULT_ENTERPRISE_TARGETS, enterpriseValues, rolesOfGroup, rolesOfResource, type EnterpriseField, type JsonObject } from '../../../core/scim/user-roles.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
 
 const previewBody = z.strictObject({
@@ -48,14 +47,13 @@ const previewAnswer = z.object({
  * The SCIM role configuration (`provisioning.scim.groupRoles` and `userRoles`), readable and previewable: what
  * would a SCIM User resource, in these groups, be granted, and why.
  */
-export function scimRoleRoutes(ctx: GatewayContext): AdminRoute[] {
-  const cfg = ctx.config.provisioning.scim;
-  const rules = scimRoleRulesOf(ctx);
+export function scimRoleRoutes(deps: AdminDeps, rules: ScimRoleRules): AdminRoute[] {
+  const cfg = deps.config.provisioning.scim;
   const store = rules.store;
   /** In force here at once, then on every other process through the bus (within a second). */
   const install = async (v: MappingVersion | null) => {
     rules.install(v);
-    await ctx.bus.publish({ kind: 'mapping', id: SCIM_ROLES_DOCUMENT });
+    await deps.bus.publish({ kind: 'mapping', id: SCIM_ROLES_DOCUMENT });
   };
   const answer = (v: MappingVersion) => ({ version: v.version, source: 'database' as const, groupRoles: v.document.groupRoles as Record<string, unknown>, userRoles: v.document.userRoles as unknown[] });
   const targets = { ...DEFAULT_ENTERPRISE_TARGETS, ...(cfg.enterprise as Partial<Record<EnterpriseField, string | null>>) };
@@ -165,7 +163,7 @@ export function scimRoleRoutes(ctx: GatewayContext): AdminRoute[] {
       response: previewAnswer,
       handler: async ({ body }) => {
         if (!body.resource === !body.user) throw new GatewayError('invalid_request', 400, 'Give either `resource` or `user`.', { extra: { problems: [{ path: 'body.resource', message: 'give either resource or user' }] } });
-        const stored = body.user ? await storedScimUser(ctx.db.knex, (await resolveUser(ctx, body.user)).id) : null;
+        const stored = body.user ? await storedScimUser(deps.knex, (await resolveUser(deps, body.user)).id) : null;
         const resource = (stored?.resource ?? body.resource) as JsonObject;
         const groups = [...(stored?.groups ?? []), ...body.groups.map((displayName) => ({ displayName, externalId: null }))];
         const inForce = rules.get();

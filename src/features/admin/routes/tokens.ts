@@ -1,12 +1,12 @@
 import { recordAudit } from '../../../store/audit-log.js';
-import { parseDuration } from '../../../app/cli/tokens.js';
+import { durationMs } from '../../../core/credentials/duration.js';
 import { GatewayError } from '../../../core/errors/errors.js';
-import type { GatewayContext } from '../../../app/gateway-context.js';
+import type { AdminDeps } from '../deps.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
 import { credentialSchema, list, nameParams, tokenCreateBody, tokenCreated, tokensQuery } from '../schemas.js';
 
-export function tokenRoutes(ctx: GatewayContext): AdminRoute[] {
-  const store = ctx.credentials.store;
+export function tokenRoutes(deps: AdminDeps): AdminRoute[] {
+  const store = deps.credentials.store;
   return [
     defineRoute({
       method: 'get',
@@ -28,9 +28,9 @@ export function tokenRoutes(ctx: GatewayContext): AdminRoute[] {
       response: tokenCreated,
       errors: [409],
       handler: async ({ body, actor, res }) => {
-        const expiresAt = body.expiresIn ? new Date(ctx.now() + parseDuration(body.expiresIn)) : null;
+        const expiresAt = body.expiresIn ? new Date(deps.now() + durationMs(body.expiresIn)!) : null;
         const created = await store.create({ name: body.name, scopes: body.scopes, expiresAt, createdBy: actor });
-        await recordAudit(ctx.db.knex, {
+        await recordAudit(deps.knex, {
           type: 'credential_created',
           actor,
           source: 'admin',
@@ -51,7 +51,7 @@ export function tokenRoutes(ctx: GatewayContext): AdminRoute[] {
       handler: async ({ params, actor }) => {
         const revoked = await store.revoke(params.name);
         if (!revoked) throw new GatewayError('credential_not_found', 404, `There is no live credential called "${params.name}".`);
-        await recordAudit(ctx.db.knex, { type: 'credential_revoked', actor, source: 'admin', detail: { name: revoked.name, id: revoked.id } });
+        await recordAudit(deps.knex, { type: 'credential_revoked', actor, source: 'admin', detail: { name: revoked.name, id: revoked.id } });
         return undefined;
       },
     }),

@@ -1,5 +1,5 @@
 import { recordAudit } from '../../../store/audit-log.js';
-import type { GatewayContext } from '../../../app/gateway-context.js';
+import type { AdminDeps } from '../deps.js';
 import { userToJson } from '../../../store/users/index.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
 import { idParams, list, listUsersQuery, sessionSchema, userPatchSchema, userSchema } from '../schemas.js';
@@ -8,7 +8,7 @@ import { sessionRef } from '../session-ref.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function userRoutes(ctx: GatewayContext): AdminRoute[] {
+export function userRoutes(deps: AdminDeps): AdminRoute[] {
   return [
     defineRoute({
       method: 'get',
@@ -20,7 +20,7 @@ export function userRoutes(ctx: GatewayContext): AdminRoute[] {
       query: listUsersQuery,
       response: list(userSchema),
       handler: async ({ query }) => {
-        const r = await listUsers(ctx.db.knex, query);
+        const r = await listUsers(deps.knex, query);
         return { items: r.items.map(userToJson), nextCursor: r.nextCursor };
       },
     }),
@@ -33,7 +33,7 @@ export function userRoutes(ctx: GatewayContext): AdminRoute[] {
       params: idParams,
       response: userSchema,
       errors: [404],
-      handler: async ({ params }) => userToJson(await resolveUser(ctx, params.id)),
+      handler: async ({ params }) => userToJson(await resolveUser(deps, params.id)),
     }),
     defineRoute({
       method: 'patch',
@@ -48,7 +48,7 @@ export function userRoutes(ctx: GatewayContext): AdminRoute[] {
       bodyTypes: ['application/merge-patch+json', 'application/json'],
       response: userSchema,
       errors: [404, 409, 415],
-      handler: async ({ params, body, actor }) => userToJson(await patchUser(ctx, await resolveUser(ctx, params.id), body, actor)),
+      handler: async ({ params, body, actor }) => userToJson(await patchUser(deps, await resolveUser(deps, params.id), body, actor)),
     }),
     defineRoute({
       method: 'delete',
@@ -59,7 +59,7 @@ export function userRoutes(ctx: GatewayContext): AdminRoute[] {
       params: idParams,
       errors: [404],
       handler: async ({ params, actor }) => {
-        await deleteUser(ctx, await resolveUser(ctx, params.id), actor);
+        await deleteUser(deps, await resolveUser(deps, params.id), actor);
         return undefined;
       },
     }),
@@ -73,8 +73,8 @@ export function userRoutes(ctx: GatewayContext): AdminRoute[] {
       response: list(sessionSchema),
       errors: [404],
       handler: async ({ params }) => {
-        const user = await resolveUser(ctx, params.id);
-        const sessions = await ctx.sessions.listForUser(user.id);
+        const user = await resolveUser(deps, params.id);
+        const sessions = await deps.sessions.listForUser(user.id);
         return {
           items: sessions.map((s) => ({
             ref: sessionRef(s.idHash),
@@ -97,11 +97,11 @@ export function userRoutes(ctx: GatewayContext): AdminRoute[] {
       params: idParams,
       errors: [404],
       handler: async ({ params, actor }) => {
-        const user = await resolveUser(ctx, params.id);
-        const ended = await ctx.sessions.revokeForUser(user.id);
-        await recordAudit(ctx.db.knex, { type: 'sessions_revoked', userId: user.id, usercode: user.usercode, actor, source: 'admin', detail: { ended } });
+        const user = await resolveUser(deps, params.id);
+        const ended = await deps.sessions.revokeForUser(user.id);
+        await recordAudit(deps.knex, { type: 'sessions_revoked', userId: user.id, usercode: user.usercode, actor, source: 'admin', detail: { ended } });
         // Cached sessions are keyed by their owner: a user message drops them here and on every other process.
-        await ctx.bus.publish({ kind: 'user', id: user.id });
+        await deps.bus.publish({ kind: 'user', id: user.id });
         return undefined;
       },
     }),

@@ -1,29 +1,11 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
-import { GatewayError } from '../errors/errors.js';
-import type { Scope } from './scopes.js';
+import { GatewayError } from '../core/errors/errors.js';
+import type { Scope } from '../core/credentials/scopes.js';
+import { CREDENTIAL_NAME, sha256, TOKEN_PREFIX, type Credential, type CredentialLookup, type NewCredential } from '../core/credentials/credential.js';
 
-/** A credential as the rest of the gateway sees it (never its secrets). */
-export interface Credential {
-  id: string;
-  name: string;
-  clientId: string;
-  scopes: Scope[];
-  createdBy: string | null;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-/** What `create` returns once: the secrets are never stored or shown again. */
-export interface NewCredential {
-  credential: Credential;
-  /** Bearer token usable as is (`Authorization: Bearer cg_…`). */
-  token: string;
-  clientSecret: string;
-}
+const SECRET_PREFIX = 'cgs_';
 
 interface Row {
   id: string;
@@ -39,11 +21,6 @@ interface Row {
   revoked_at: Date | string | null;
 }
 
-/** Static bearer tokens start with this, so the API can tell them from JWTs without parsing. */
-export const TOKEN_PREFIX = 'cg_';
-const SECRET_PREFIX = 'cgs_';
-
-export const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 const iso = (v: Date | string | null) => (v === null ? null : (v instanceof Date ? v : new Date(v)).toISOString());
 
 function toCredential(r: Row): Credential {
@@ -60,15 +37,12 @@ function toCredential(r: Row): Credential {
   };
 }
 
-/** Names are how operators refer to credentials (`tokens revoke NAME`): short and plain. */
-export const CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 /**
  * API credentials in the database: each has a static bearer token and a client id/secret pair for
  * `/oauth/token`, both stored as SHA-256 hashes. Revocation is a timestamp, so the audit trail can still name a
  * revoked credential.
  */
-export class CredentialStore {
+export class CredentialStore implements CredentialLookup {
   private readonly now: () => number;
 
   constructor(

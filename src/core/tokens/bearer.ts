@@ -1,4 +1,4 @@
-import { GatewayError, TokenError } from '../core/errors/errors.js';
+import { GatewayError, TokenError } from '../errors/errors.js';
 
 /**
  * The one place that reads a token out of a request, for every route. A request may carry its token in exactly

@@ -1,10 +1,29 @@
-import { Compiler, type CompiledNameRule } from '../../core/mapping/compile.js';
-import { MappingConfigError } from '../../core/mapping/errors.js';
-import { evaluateNameRules } from '../../core/mapping/name-rules.js';
-import type { NameRule, ProfileField } from '../../core/mapping/schema.js';
-import type { Claims, TraceEntry } from '../../core/mapping/types.js';
-import { ENTERPRISE_SCHEMA } from './schema.js';
-import type { JsonObject } from './values.js';
+import { Compiler, type CompiledNameRule } from '../mapping/compile.js';
+import { MappingConfigError } from '../mapping/errors.js';
+import { evaluateNameRules } from '../mapping/name-rules.js';
+import type { NameRule, ProfileField } from '../mapping/schema.js';
+import type { Claims, TraceEntry } from '../mapping/types.js';
+
+/** A JSON value as a SCIM client sends it. */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+/** The enterprise extension's schema URN (RFC 7643 section 4.3). */
+export const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+/** provisioning.scim.groupRoles: group displayName or externalId → role(s). */
+export type GroupRoles = Record<string, string | string[]>;
+
+/** The roles one group grants: provisioning.scim.groupRoles keyed by its displayName or externalId (any case). */
+export function rolesOfGroup(groupRoles: GroupRoles, displayName: string, externalId: string | null): string[] {
+  const out = new Set<string>();
+  const wanted = [displayName, externalId].filter((k): k is string => !!k).map((k) => k.toLowerCase());
+  for (const [key, roles] of Object.entries(groupRoles)) {
+    if (!wanted.includes(key.toLowerCase())) continue;
+    for (const r of Array.isArray(roles) ? roles : [roles]) out.add(r);
+  }
+  return [...out];
+}
 
 /** `provisioning.scim.userRoles`, compiled once; problems are reported with their configuration path. */
 export function compileUserRoles(rules: readonly NameRule[], path = 'provisioning.scim.userRoles'): CompiledNameRule[] {

@@ -1,18 +1,9 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from '../../core/errors/errors.js';
+import { GatewayError } from '../core/errors/errors.js';
 
-/** Keys derived from `session.secret` for CSRF tokens: the first signs, all verify (the secret list rotates). */
-const keysBySecrets = new WeakMap<readonly string[], Buffer[]>();
-
-function keysOf(secrets: readonly string[]): Buffer[] {
-  let keys = keysBySecrets.get(secrets);
-  if (!keys) {
-    keys = secrets.map((s) => Buffer.from(hkdfSync('sha256', Buffer.from(s, 'utf8'), Buffer.alloc(0), 'claimgate console csrf', 32)));
-    keysBySecrets.set(secrets, keys);
-  }
-  return keys;
-}
+/** The key derived from one `session.secret` for CSRF tokens: the first secret signs, all verify (the list rotates). */
+const keyOf = (secret: string): Buffer => Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), 'claimgate console csrf', 32));
 
 const mac = (key: Buffer, sessionIdHash: string) => createHmac('sha256', key).update(sessionIdHash).digest();
 
@@ -21,13 +12,13 @@ const mac = (key: Buffer, sessionIdHash: string) => createHmac('sha256', key).up
  * sign-in (a new session id each time) and is useless with any other session.
  */
 export function csrfTokenFor(secrets: readonly string[], sessionIdHash: string): string {
-  return mac(keysOf(secrets)[0]!, sessionIdHash).toString('base64url');
+  return mac(keyOf(secrets[0]!), sessionIdHash).toString('base64url');
 }
 
 function tokenMatches(secrets: readonly string[], sessionIdHash: string, given: string): boolean {
   if (!/^[A-Za-z0-9_-]{43}$/.test(given)) return false;
   const buf = Buffer.from(given, 'base64url');
-  return keysOf(secrets).some((k) => timingSafeEqual(buf, mac(k, sessionIdHash)));
+  return secrets.some((s) => timingSafeEqual(buf, mac(keyOf(s), sessionIdHash)));
 }
 
 const failed = (why: string) => new GatewayError('csrf_failed', 403, `This change was refused: ${why}.`);

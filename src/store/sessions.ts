@@ -1,36 +1,9 @@
 import type { Knex } from 'knex';
-import { SessionCookie } from './cookie.js';
-import { SealedFields } from './sealed-fields.js';
+import { SessionCookie } from '../core/sessions/cookie.js';
+import { SealedFields } from '../core/sessions/sealed-fields.js';
+import type { PendingSession, Session, SessionData } from '../core/sessions/session.js';
 
-/** Server-side session state. The opaque id itself is never stored; `idHash` is. */
-export interface Session {
-  idHash: string;
-  userId: string;
-  issuerId: string | null;
-  createdAt: number;
-  lastSeenAt: number;
-  idleExpiresAt: number;
-  absoluteExpiresAt: number;
-  /** Login-method details kept for logout (OIDC id_token hint, sid). Never sent to the client. */
-  data: SessionData;
-}
-
-export interface SessionData {
-  idTokenHint?: string;
-  sid?: string;
-  refreshToken?: string;
-  refreshedAt?: number;
-}
-
-/**
- * A new session whose row the sign-in's login statement writes, together with the user it belongs to (see
- * LoginService): its opaque id for the cookie, its state, and its row without user and issuer.
- */
-export interface PendingSession {
-  id: string;
-  session: Omit<Session, 'userId' | 'issuerId'>;
-  row: { idHash: string; createdAt: Date; lastSeenAt: Date; idleExpiresAt: Date; absoluteExpiresAt: Date; data: Partial<SessionData> };
-}
+export type { Session, SessionData };
 
 export interface SessionStoreOptions {
   idleTimeoutSeconds: number;
@@ -56,7 +29,8 @@ const ms = (d: Date | string) => (d instanceof Date ? d.getTime() : new Date(d).
 
 /**
  * Sessions in PostgreSQL/PGlite. A session ends at its idle or absolute deadline, at logout, or when its
- * user is suspended; every check here happens against the database, caches sit in front (in core/sessions/authenticator.ts).
+ * user is suspended; every check here happens against the database, caches sit in front (in core/sessions/authenticator.ts, which
+ * sees this store through its SessionLiveness port).
  */
 export class SessionStore {
   private readonly sealed: SealedFields;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { recordAudit } from '../../store/audit-log.js';
-import type { Credential, CredentialStore, Scope } from '../../core/credentials/index.js';
+import { recordAudit } from './audit-log.js';
+import type { Credential, Scope } from '../core/credentials/index.js';
+import type { CredentialStore } from './credentials.js';
 
 /** What `claimgate tokens` asks for, the same whether it opens the database or talks to a running gateway. */
 export type TokenOp =

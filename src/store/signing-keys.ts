@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
-import type { Config } from '../config/schema.js';
-import type { Database } from '../../store/db/index.js';
-import { generateSigningJwk, importSigningKey, type SigningKey } from './assertion.js';
+import type { Config } from '../core/config/schema.js';
+import type { Database } from './db/index.js';
+import { generateSigningJwk, importSigningKey, type SigningKey } from '../core/identity/assertion.js';
 
 /** Keys retired less than this long ago are still published, so assertions in flight keep verifying. */
 const RETIRED_OVERLAP_MS = 24 * 3600 * 1000;

@@ -1,7 +1,7 @@
 /* eslint-disable no-control-regex -- matching control characters is this file's whole job */
-import { GatewayError } from '../../core/errors/errors.js';
-import type { ProfileField } from '../../core/mapping/schema.js';
-import { dict } from '../../core/own-keys.js';
+import { GatewayError } from '../errors/errors.js';
+import type { ProfileField } from '../mapping/schema.js';
+import { dict } from '../own-keys.js';
 
 /**
  * The one rule for text that reaches a user record (and from there identity headers, the signed assertion and

@@ -1,4 +1,4 @@
-import type { Database } from '../../store/db/index.js';
+import type { Database } from './index.js';
 
 /** The outcome of {@link JobLock.tryRun}: the work ran (and its value), or another run held the lock. */
 export type LockResult<T> = { acquired: true; value: T } | { acquired: false };

@@ -1,5 +1,8 @@
-import type { DesiredUser } from '../../core/mapping/types.js';
-import type { ProfileField } from '../../core/mapping/schema.js';
+import type { DesiredUser } from '../mapping/types.js';
+import type { ProfileField } from '../mapping/schema.js';
+
+/** The attribute holding the vendor's `userExpirationDate` (ISO 8601); the deletion job suspends past it. */
+export const EXPIRATION_ATTRIBUTE = 'userExpirationDate';
 
 export type Lifecycle = 'ACTIVE' | 'SUSPENDED' | 'DEPROVISIONED';
 export type UserType = 'PERSON' | 'SERVICE';

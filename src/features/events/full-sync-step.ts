@@ -1,14 +1,23 @@
 import type { Knex } from 'knex';
-import type { EventsConfig } from '../events/subjects.js';
-import { closing, quietEnough, type FullSyncRun } from '../events/full-sync.js';
+import type { EventsConfig } from './subjects.js';
+import { closing, quietEnough, type FullSyncRun } from './full-sync.js';
 import { setLifecycleTx } from '../../store/users/lifecycle-tx.js';
 import type { UserRow } from '../../store/users/row.js';
-import type { JobContext } from './job.js';
 import { recordAudit } from '../../store/audit-log.js';
-import { recomputeRoles } from '../events/roles.js';
-import type { PushEvent } from '../events/data.js';
+import { recomputeRoles } from './roles.js';
+import type { PushEvent } from './data.js';
 
 const HOUR_MS = 3_600_000;
+
+/** What the step uses of the deletion run it is part of (the lifecycle jobs' run context). */
+export interface ReconcileRun {
+  run: { id: string };
+  dryRun: boolean;
+  now(): number;
+  signal: AbortSignal;
+  count(name: string, by?: number): void;
+  error(e: { userId?: string; message: string }): void;
+}
 /** Users recorded by earlier releases carry the channel name in idp_source. */
 const LEGACY_IDP_SOURCE = 'events';
 
@@ -22,7 +31,7 @@ export class FullSyncStep {
   constructor(private readonly deps: { knex: Knex; config: EventsConfig; onUserChanged: (userId: string) => void }) {}
 
   /** The newest run, closed as completed first when it has been quiet long enough (not in a dry run). */
-  private async newestRun(ctx: JobContext): Promise<FullSyncRun | null> {
+  private async newestRun(ctx: ReconcileRun): Promise<FullSyncRun | null> {
     const k = this.deps.knex;
     const run = (await k('event_full_sync').orderBy('id', 'desc').first()) as FullSyncRun | undefined;
     if (!run) return null;
@@ -34,7 +43,7 @@ export class FullSyncStep {
     return run;
   }
 
-  async run(ctx: JobContext): Promise<void> {
+  async run(ctx: ReconcileRun): Promise<void> {
     const fullSync = this.deps.config.fullSync;
     if (!fullSync) return;
     const run = await this.newestRun(ctx);
@@ -70,7 +79,7 @@ export class FullSyncStep {
   }
 
   /** Units the run did not mention go with their memberships, one transaction each; their members lose what they granted. */
-  private async removeUnits(run: FullSyncRun, ctx: JobContext): Promise<void> {
+  private async removeUnits(run: FullSyncRun, ctx: ReconcileRun): Promise<void> {
     const ids = (await this.missingUnits(this.deps.knex, run).pluck('g.id')) as string[];
     for (const id of ids) {
       if (ctx.signal.aborted) return;
@@ -119,7 +128,7 @@ export class FullSyncStep {
   }
 
   /** Checked again under the row lock: an event that committed meanwhile wins. */
-  private async process(id: string, run: FullSyncRun, ctx: JobContext): Promise<'suspendedFullSyncMissing' | 'wouldSuspendFullSyncMissing' | 'none'> {
+  private async process(id: string, run: FullSyncRun, ctx: ReconcileRun): Promise<'suspendedFullSyncMissing' | 'wouldSuspendFullSyncMissing' | 'none'> {
     const result = await this.deps.knex.transaction(async (trx) => {
       const row = (await trx('users').where({ id }).forUpdate().first()) as UserRow | undefined;
       if (!row || !(await this.missing(trx, run).where('u.id', id).first('u.id'))) return 'none' as const;

@@ -1,0 +1,1 @@
+export { createConsole, type ConsoleDeps } from './routes.js';

@@ -1,0 +1,1 @@
+export { createScim, type ScimFeatureDeps, type ScimRuleSource } from './routes.js';

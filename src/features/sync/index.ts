@@ -1,0 +1,1 @@
+export { createSync, type SyncDeps } from './routes.js';
