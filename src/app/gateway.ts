@@ -277,7 +277,7 @@ function buildFeatures(parts: GatewayParts, pageNav: PageNav, options: AdminFeat
     fetch: parts.egressFetch,
   });
   const features: Feature[] = [
-    createSso({ config, rateLimits, login, signIn, signInSwitch }),
+    createSso({ config, rateLimits, login, signIn, signInSwitch, sessions, tracing: parts.tracing }),
     createSession({
       config,
       authenticator,

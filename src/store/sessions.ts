@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { SessionCookie } from '../core/sessions/cookie.js';
 import { SealedFields } from '../core/sessions/sealed-fields.js';
-import type { Session, SessionData } from '../core/sessions/session.js';
+import type { PendingSession, Session, SessionData } from '../core/sessions/session.js';
 
 export type { Session, SessionData };
 
@@ -56,31 +56,46 @@ export class SessionStore {
     return this.opts.now ? this.opts.now() : Date.now();
   }
 
-  /** Starts a new session (always a new id: no fixation) and returns the opaque id for the cookie. */
-  async create(userId: string, issuerId: string | null, data: SessionData = {}): Promise<{ id: string; session: Session }> {
+  /** A new session (always a new id: no fixation) not yet written: its row goes with the sign-in's login statement. */
+  prepare(data: SessionData = {}): PendingSession {
     const id = SessionCookie.newId();
     const now = this.now();
-    const session: Session = {
+    const session: PendingSession['session'] = {
       idHash: SessionCookie.hashId(id),
-      userId,
-      issuerId,
       createdAt: now,
       lastSeenAt: now,
       idleExpiresAt: Math.min(now + this.opts.idleTimeoutSeconds * 1000, now + this.opts.absoluteTimeoutSeconds * 1000),
       absoluteExpiresAt: now + this.opts.absoluteTimeoutSeconds * 1000,
       data,
     };
+    return {
+      id,
+      session,
+      row: {
+        idHash: session.idHash,
+        createdAt: new Date(now),
+        lastSeenAt: new Date(now),
+        idleExpiresAt: new Date(session.idleExpiresAt),
+        absoluteExpiresAt: new Date(session.absoluteExpiresAt),
+        data: this.sealed.seal(data),
+      },
+    };
+  }
+
+  /** Starts a new session (always a new id: no fixation) and returns the opaque id for the cookie. */
+  async create(userId: string, issuerId: string | null, data: SessionData = {}): Promise<{ id: string; session: Session }> {
+    const { id, session, row } = this.prepare(data);
     await this.knex('sessions').insert({
-      id_hash: session.idHash,
+      id_hash: row.idHash,
       user_id: userId,
       issuer_id: issuerId,
-      created_at: new Date(now),
-      last_seen_at: new Date(now),
-      idle_expires_at: new Date(session.idleExpiresAt),
-      absolute_expires_at: new Date(session.absoluteExpiresAt),
-      data: this.stored(data),
+      created_at: row.createdAt,
+      last_seen_at: row.lastSeenAt,
+      idle_expires_at: row.idleExpiresAt,
+      absolute_expires_at: row.absoluteExpiresAt,
+      data: JSON.stringify(row.data),
     });
-    return { id, session };
+    return { id, session: { ...session, userId, issuerId } };
   }
 
   /** The live session for a hash, or null when unknown, revoked or expired. */

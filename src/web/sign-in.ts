@@ -44,17 +44,21 @@ export class SignIn {
       // The hand-off token travels in the URL: it must not leak onwards through a Referer.
       res.setHeader('Referrer-Policy', 'no-referrer');
     }
-    const { id } = await d.tracing.span('claimgate.session', { 'claimgate.issuer': result.issuer.id }, () =>
-      d.sessions.create(result.user.id, result.issuer.id, data),
-    );
-    await recordAudit(d.knex, {
-      type: 'login',
-      userId: result.user.id,
-      usercode: result.user.usercode,
-      actor: `login:${result.issuer.id}`,
-      source: `mapping:${result.issuer.id}`,
-      detail: { issuer: result.issuer.id, created: result.created, changed: result.changed },
-    });
+    // The sign-in's login statement may have started the session already (and audited the login) with the user sync.
+    let id = result.session?.id;
+    if (id === undefined) {
+      ({ id } = await d.tracing.span('claimgate.session', { 'claimgate.issuer': result.issuer.id }, () =>
+        d.sessions.create(result.user.id, result.issuer.id, data),
+      ));
+      await recordAudit(d.knex, {
+        type: 'login',
+        userId: result.user.id,
+        usercode: result.user.usercode,
+        actor: `login:${result.issuer.id}`,
+        source: `mapping:${result.issuer.id}`,
+        detail: { issuer: result.issuer.id, created: result.created, changed: result.changed },
+      });
+    }
     d.logger.info('sign-in', { userId: result.user.id, issuer: result.issuer.id, created: result.created });
     // Appended: the OIDC callback has already queued the removal of its transaction cookie.
     res.append('Set-Cookie', d.cookie.serialize(id));

@@ -288,6 +288,62 @@ describe(`UserStore.loginSync (${kindName})`, () => {
     await expect(store.loginSync(login('', desired({ usercode: 'nosub' })))).rejects.toMatchObject({ code: 'token_malformed' });
   });
 
+  it('a sign-in is one statement: spent link, user sync, session and audit line; a replayed link writes nothing else', async () => {
+    const { usercode, sub } = fresh();
+    const statements: string[] = [];
+    const onQuery = (q: { sql?: string }) => statements.push(String(q.sql));
+    const extras = (key: string) => ({
+      spend: { issuerId: 'corp', key, expiresAt: new Date(now + 600_000), once: true },
+      denied: { purpose: 'sso', at: new Date(now) },
+      session: {
+        row: { idHash: `hash-${key}`, createdAt: new Date(now), lastSeenAt: new Date(now), idleExpiresAt: new Date(now + 3_600_000), absoluteExpiresAt: new Date(now + 7_200_000), data: {} },
+        auditAt: new Date(now),
+      },
+    });
+    db.knex.on('query', onQuery);
+    try {
+      const first = await store.signIn(login(sub, desired({ usercode }), { claims: { sub } }), extras(`${sub}-1`));
+      now += 1000;
+      const again = await store.signIn(login(sub, desired({ usercode }), { claims: { sub } }), extras(`${sub}-2`));
+      expect(statements).toHaveLength(2);
+      if ('refused' in first || 'refused' in again) throw new Error('refused');
+      expect(first.created).toBe(true);
+      expect(again).toMatchObject({ created: false, changed: false });
+      expect(await count('sessions', { user_id: first.user.id })).toBe(2);
+      const logins = (await db.knex('audit_events').where({ user_id: first.user.id, type: 'login' }).orderBy('id')) as { detail: unknown; usercode: string }[];
+      expect(logins.map((l) => l.detail)).toEqual([
+        { issuer: 'corp', created: true, changed: true },
+        { issuer: 'corp', created: false, changed: false },
+      ]);
+      expect(await count('used_jtis', { issuer_id: 'corp', jti: `${sub}-2` })).toBe(1);
+
+      const before = await snapshot(first.user.id);
+      statements.length = 0;
+      expect(await store.signIn(login(sub, desired({ usercode, roles: ['admin'] })), extras(`${sub}-2`))).toEqual({ refused: 'jti_replayed' });
+      expect(statements).toHaveLength(1);
+      expect(await snapshot(first.user.id)).toEqual(before);
+      expect(await count('sessions', { user_id: first.user.id })).toBe(2);
+    } finally {
+      db.knex.off('query', onQuery);
+    }
+  });
+
+  it('a refused sign-in spends its link and audits login_denied, writing nothing of the user', async () => {
+    const { usercode, sub } = fresh();
+    const first = await store.loginSync(login(sub, desired({ usercode })));
+    await store.setLifecycle(first.user.id, 'SUSPENDED');
+    const before = await snapshot(first.user.id);
+    const answer = await store.signIn(login(sub, desired({ usercode })), {
+      spend: { issuerId: 'corp', key: `${sub}-x`, expiresAt: new Date(now + 600_000), once: true },
+      denied: { purpose: 'sso', at: new Date(now) },
+    });
+    expect(answer).toEqual({ refused: 'user_suspended' });
+    expect(await snapshot(first.user.id)).toEqual(before);
+    expect(await count('used_jtis', { issuer_id: 'corp', jti: `${sub}-x` })).toBe(1);
+    const [denied] = (await db.knex('audit_events').where({ type: 'login_denied', usercode })) as { detail: unknown; user_id: string | null }[];
+    expect(denied).toMatchObject({ user_id: null, detail: { issuer: 'corp', sub, code: 'user_suspended', purpose: 'sso' } });
+  });
+
   it('getAuthState and getById answer null for an unknown user', async () => {
     expect(await store.getAuthState('01UNKNOWN')).toBeNull();
     expect(await store.getById('01UNKNOWN')).toBeNull();

@@ -6,7 +6,9 @@ import { noteRefusal } from '../../observability/refusal-log.js';
 import type { Claims } from '../mapping/types.js';
 import type { TrustMap } from '../tokens/index.js';
 import type { UserRecord } from '../users/types.js';
-import type { AuditWriter, JtiLedger, LoginUserSync } from './ports.js';
+import type { AuditWriter, JtiLedger, LoginExtras, LoginUserSync } from './ports.js';
+import { linkReplayed, refusalError } from './refusals.js';
+import type { PendingSession, Session } from '../sessions/session.js';
 import { linkIdOf } from './link-id.js';
 import { evaluateOptionsFor } from '../config/presets.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
@@ -25,6 +27,26 @@ export interface LoginResult {
   changed: boolean;
   /** The mapping version this login was mapped with (null: the configuration file's). */
   mappingVersion: number | null;
+  /** The session the sign-in's statement started (when one was asked for): its cookie id and state. */
+  session?: { id: string; session: Session };
+}
+
+/** A sign-in link to spend: its key in the single-use store, until when, and whether a spent key refuses the sign-in. */
+interface LinkSpend {
+  issuerId: string;
+  key: string;
+  expiresAt: Date;
+  /** A jti: used once only. A link without one (the issuer allows it) is recorded by hash, and may be used again as a link. */
+  once: boolean;
+  tokenHash: string;
+  /** Spent already (by the login statement, or apart from it). */
+  spent: boolean;
+}
+
+/** What a sign-in writes beside the user sync, in the same statement. */
+export interface SignInOptions {
+  /** The new session (SessionStore.prepare): written with the user, audited as `login`. */
+  session?: PendingSession;
 }
 
 /**
@@ -65,7 +87,7 @@ export class LoginService {
   }
 
   /** Verifies a token and signs its subject in. */
-  async loginWithToken(token: string, purpose: 'sso' | 'bearer'): Promise<LoginResult> {
+  async loginWithToken(token: string, purpose: 'sso' | 'bearer', opts: SignInOptions = {}): Promise<LoginResult> {
     const seen = this.observe(purpose, this.deps.outcomes ? unverifiedIssuerId(token, this.deps.trustMap.issuers) : 'unknown');
     let issuerId: string | undefined;
     try {
@@ -81,18 +103,16 @@ export class LoginService {
       }
       // Before the link id is consumed: a sign-in refused for unknown groups must leave nothing written.
       const claims = await this.prepare(issuer, tokenClaims);
+      let link: LinkSpend | undefined;
       if (purpose === 'sso') {
-        if (!(await this.consumeJti(issuer, linkId, claims))) {
-          // A link without a jti (the issuer allows it) may be used again as a link, but never as a bearer token.
-          await this.deps.jtis.consume(issuer.id, linkKey(verified.tokenHash), expiryOf(issuer, claims));
-        }
-        await this.deps.bus?.publish({ kind: 'token', id: verified.tokenHash });
+        // Spent by the login statement itself; apart from it (spendApart) when the sign-in ends before that statement.
+        link = this.linkSpend(issuer, linkId, claims, verified.tokenHash);
       } else if (issuer.ssoLink.enabled && (await this.deps.jtis.isUsed(issuer.id, typeof linkId === 'string' ? linkId : linkKey(verified.tokenHash)))) {
         // A used sign-in link must not live on as a bearer token: its URL may have leaked (history, logs, referrers).
         // Bearer results are cached by token hash, so this costs one lookup per distinct token, not per request.
         throw new TokenError('jti_replayed', 'This token was already used as a sign-in link.');
       }
-      return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event));
+      return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event, link, purpose === 'sso' ? opts.session : undefined));
     } catch (e) {
       throw seen.failed(issuerId === undefined ? e : noteRefusal(e, { issuer: issuerId }));
     }
@@ -123,11 +143,11 @@ export class LoginService {
   }
 
   /** Maps already-verified claims (an OIDC ID token, or a verified token above) and syncs the user. */
-  async loginWithClaims(issuer: IssuerConfig, tokenClaims: Claims, purpose: LoginPurpose): Promise<LoginResult> {
+  async loginWithClaims(issuer: IssuerConfig, tokenClaims: Claims, purpose: LoginPurpose, opts: SignInOptions = {}): Promise<LoginResult> {
     const seen = this.observe(purpose, issuer.id);
     try {
       const claims = await this.prepare(issuer, tokenClaims);
-      return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event));
+      return seen.done(await this.mapAndSync(issuer, claims, purpose, seen.event, undefined, opts.session));
     } catch (e) {
       throw seen.failed(noteRefusal(e, { issuer: issuer.id }));
     }
@@ -157,23 +177,40 @@ export class LoginService {
     };
   }
 
-  private async mapAndSync(issuer: IssuerConfig, claims: Claims, purpose: LoginPurpose, seen: LoginObservation): Promise<LoginResult> {
-    const mapping = this.deps.mappings.get(issuer.mapping);
-    if (!mapping) {
-      throw new GatewayError('mapping_missing', 'The sign-in mapping for this issuer is not configured.');
+  private async mapAndSync(
+    issuer: IssuerConfig,
+    claims: Claims,
+    purpose: LoginPurpose,
+    seen: LoginObservation,
+    link?: LinkSpend,
+    session?: PendingSession,
+  ): Promise<LoginResult> {
+    let mapping: NonNullable<ReturnType<MappingRegistry['get']>>;
+    let outcome: ReturnType<typeof evaluateMapping>;
+    let sub: string;
+    try {
+      const m = this.deps.mappings.get(issuer.mapping);
+      if (!m) {
+        throw new GatewayError('mapping_missing', 'The sign-in mapping for this issuer is not configured.');
+      }
+      mapping = m;
+      const mapStarted = performance.now();
+      const evaluate = () => evaluateMapping(m.compiled, claims, evaluateOptionsFor(issuer));
+      outcome = this.deps.tracing?.enabled
+        ? await this.deps.tracing.span('claimgate.mapping', { 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': m.version ?? 0 }, async () => evaluate())
+        : evaluate();
+      seen.mappingSeconds = (performance.now() - mapStarted) / 1000;
+      this.deps.tracing?.annotate({ 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': m.version ?? 0, 'claimgate.mapping_seconds': seen.mappingSeconds });
+      sub = typeof claims.sub === 'string' ? claims.sub : '';
+      // Claims reach the user record and the identity headers: the one text rule refuses or cleans them first.
+      if (hasControlCharacter(sub)) throw new TextRefused([{ field: 'sub', message: 'contains a control character' }], 'claim_invalid');
+      if (outcome.allowed) outcome.user = enforceTextRule(outcome.user, 'claim_invalid');
+    } catch (e) {
+      await this.spendApart(link);
+      throw e;
     }
-    const mapStarted = performance.now();
-    const evaluate = () => evaluateMapping(mapping.compiled, claims, evaluateOptionsFor(issuer));
-    const outcome = this.deps.tracing?.enabled
-      ? await this.deps.tracing.span('claimgate.mapping', { 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': mapping.version ?? 0 }, async () => evaluate())
-      : evaluate();
-    seen.mappingSeconds = (performance.now() - mapStarted) / 1000;
-    this.deps.tracing?.annotate({ 'claimgate.issuer': issuer.id, 'claimgate.mapping_version': mapping.version ?? 0, 'claimgate.mapping_seconds': seen.mappingSeconds });
-    const sub = typeof claims.sub === 'string' ? claims.sub : '';
-    // Claims reach the user record and the identity headers: the one text rule refuses or cleans them first.
-    if (hasControlCharacter(sub)) throw new TextRefused([{ field: 'sub', message: 'contains a control character' }], 'claim_invalid');
-    if (outcome.allowed) outcome.user = enforceTextRule(outcome.user, 'claim_invalid');
     if (!outcome.allowed) {
+      await this.spendApart(link);
       // The usercode, when the claims yield one, lets `GET /audit?user=` find the refusal.
       await this.deps.audit({
         type: 'login_denied',
@@ -185,32 +222,44 @@ export class LoginService {
       // The rule that denied goes to the audit trail, not to the browser: it would show the mapping's structure.
       throw new GatewayError('login_denied', outcome.message);
     }
+    const desired = outcome.user;
+    const extras: LoginExtras = { denied: { purpose, at: new Date() } };
+    if (link) extras.spend = { issuerId: link.issuerId, key: link.key, expiresAt: link.expiresAt, once: link.once };
+    if (session) extras.session = { row: session.row, auditAt: new Date() };
+    let answer: Awaited<ReturnType<LoginUserSync['signIn']>>;
     try {
-      const sync = () => this.deps.users.loginSync({
-        issuerId: issuer.id,
-        iss: issuer.issuer,
-        sub,
-        desired: outcome.user,
-        source: `mapping:${issuer.id}`,
-        createUsers: issuer.createUsers,
-        linkExistingUsers: issuer.linkExistingUsers,
-        claims,
-        mapping: { version: mapping.version, rules: { roles: producedBy(outcome.trace, 'roles'), permissions: producedBy(outcome.trace, 'permissions') } },
-      });
-      const r = this.deps.tracing ? await this.deps.tracing.span('claimgate.user_sync', { 'claimgate.issuer': issuer.id }, sync) : await sync();
-      return { user: r.user, issuer, claims, created: r.created, changed: r.changed, mappingVersion: mapping.version };
+      const sync = () =>
+        this.deps.users.signIn(
+          {
+            issuerId: issuer.id,
+            iss: issuer.issuer,
+            sub,
+            desired,
+            source: `mapping:${issuer.id}`,
+            createUsers: issuer.createUsers,
+            linkExistingUsers: issuer.linkExistingUsers,
+            claims,
+            mapping: { version: mapping.version, rules: { roles: producedBy(outcome.trace, 'roles'), permissions: producedBy(outcome.trace, 'permissions') } },
+          },
+          extras,
+        );
+      answer = this.deps.tracing ? await this.deps.tracing.span('claimgate.user_sync', { 'claimgate.issuer': issuer.id }, sync) : await sync();
     } catch (e) {
-      if (e instanceof GatewayError && e.status === 403) {
-        await this.deps.audit({
-          type: 'login_denied',
-          usercode: outcome.user.usercode,
-          actor: `login:${issuer.id}`,
-          source: `mapping:${issuer.id}`,
-          detail: { issuer: issuer.id, sub, code: e.code, purpose },
-        });
-      }
+      // The statement wrote nothing (not even the spent link): spend the link as before the user sync.
+      await this.spendApart(link);
       throw e;
     }
+    if (link) {
+      // The statement committed the spent link: every process now drops what it cached for the token as a bearer
+      // token. The NOTIFY is a statement of its own: PostgreSQL serialises the commits of notifying transactions
+      // (a lock held until their commit record is flushed), which would queue every sign-in behind the others.
+      link.spent = true;
+      if (!('refused' in answer && answer.refused === 'jti_replayed')) await this.deps.bus?.publish({ kind: 'token', id: link.tokenHash });
+    }
+    if ('refused' in answer) throw refusalError(answer.refused);
+    const result: LoginResult = { user: answer.user, issuer, claims, created: answer.created, changed: answer.changed, mappingVersion: mapping.version };
+    if (session) result.session = { id: session.id, session: { ...session.session, userId: answer.user.id, issuerId: issuer.id } };
+    return result;
   }
 
   /**
@@ -219,23 +268,29 @@ export class LoginService {
    */
   async spendLink(issuer: IssuerConfig, claims: Claims, tokenHash: string): Promise<void> {
     await this.refuseOwnIdToken(issuer, claims, tokenHash);
-    if (!(await this.consumeJti(issuer, linkIdOf(issuer, claims), claims))) {
-      await this.deps.jtis.consume(issuer.id, linkKey(tokenHash), expiryOf(issuer, claims));
-    }
-    await this.deps.bus?.publish({ kind: 'token', id: tokenHash });
+    await this.spendApart(this.linkSpend(issuer, linkIdOf(issuer, claims), claims, tokenHash));
   }
 
-  /** True when a link id was recorded (false: the issuer allows links without one and this one has none). */
-  private async consumeJti(issuer: IssuerConfig, jti: unknown, claims: Claims): Promise<boolean> {
+  /**
+   * What spending a link records: its jti, or (the issuer allows links without one) its hash, which may be used again
+   * as a link but never as a bearer token. Throws for a missing (when required) or malformed jti, writing nothing.
+   */
+  private linkSpend(issuer: IssuerConfig, jti: unknown, claims: Claims, tokenHash: string): LinkSpend {
+    const expiresAt = expiryOf(issuer, claims);
     if (jti === undefined || jti === null || jti === '') {
       if (issuer.ssoLink.requireJti) throw new TokenError('jti_missing', 'The sign-in link has no jti and cannot be used.');
-      return false;
+      return { issuerId: issuer.id, key: linkKey(tokenHash), expiresAt, once: false, tokenHash, spent: false };
     }
     if (typeof jti !== 'string' || jti.length > 256 || hasControlCharacter(jti)) throw new TokenError('token_malformed', 'The token jti is malformed.');
-    if (!(await this.deps.jtis.consume(issuer.id, jti, expiryOf(issuer, claims)))) {
-      throw new TokenError('jti_replayed', 'This sign-in link has already been used.');
-    }
-    return true;
+    return { issuerId: issuer.id, key: jti, expiresAt, once: true, tokenHash, spent: false };
+  }
+
+  /** Spends a link in statements of its own (a sign-in that ends before its login statement); once only. */
+  private async spendApart(link: LinkSpend | undefined): Promise<void> {
+    if (!link || link.spent) return;
+    link.spent = true;
+    if (!(await this.deps.jtis.consume(link.issuerId, link.key, link.expiresAt)) && link.once) throw linkReplayed();
+    await this.deps.bus?.publish({ kind: 'token', id: link.tokenHash });
   }
 }
 

@@ -18,6 +18,16 @@ export interface SessionData {
   refreshedAt?: number;
 }
 
+/**
+ * A new session whose row the sign-in's login statement writes, together with the user it belongs to (see
+ * core/login/login-service.ts): its opaque id for the cookie, its state, and its row without user and issuer.
+ */
+export interface PendingSession {
+  id: string;
+  session: Omit<Session, 'userId' | 'issuerId'>;
+  row: { idHash: string; createdAt: Date; lastSeenAt: Date; idleExpiresAt: Date; absoluteExpiresAt: Date; data: Partial<SessionData> };
+}
+
 /** What the authenticator needs from the session store (store/sessions.ts implements it). */
 export interface SessionLiveness {
   /** Before its idle and absolute deadlines (a revoked session is not found at all). */

@@ -5,6 +5,8 @@ import { GatewayError } from '../../core/errors/errors.js';
 import { requestToken } from '../../core/tokens/bearer.js';
 import { safeReturnTo } from '../../web/return-to.js';
 import type { SignIn } from '../../web/sign-in.js';
+import type { SessionStore } from '../../store/sessions.js';
+import type { Tracing } from '../../observability/tracing.js';
 import type { SsoSwitch } from '../../web/sso-switch.js';
 import type { Feature } from '../../web/feature.js';
 import { bodyParsers } from '../../web/body-parsers.js';
@@ -13,10 +15,13 @@ import { wrap } from '../../web/wrap.js';
 
 /** What the sign-in link routes use. */
 export interface SsoDeps {
-  config: Pick<Config, 'publicUrl' | 'returnTo' | 'basePath' | 'limits'>;
+  config: Pick<Config, 'publicUrl' | 'returnTo' | 'basePath' | 'limits' | 'upstream'>;
   rateLimits: Pick<RateLimits, 'check' | 'retryAfter'>;
   login: Pick<LoginService, 'loginWithToken'>;
   signIn: Pick<SignIn, 'start'>;
+  /** Prepares the session the sign-in's statement writes with the user. */
+  sessions: Pick<SessionStore, 'prepare'>;
+  tracing: Pick<Tracing, 'span'>;
   /** Asks before a link replaces another user's session (login CSRF), see web/sso-switch.ts. */
   signInSwitch: Pick<SsoSwitch, 'intercept' | 'confirm'>;
 }
@@ -48,7 +53,6 @@ function ssoHandler(deps: SsoDeps) {
     const token = extractToken(req);
     // Another user signed in here: ask before switching (login CSRF), see ../sso-switch.ts.
     if (await signInSwitch.intercept(req, res, token)) return;
-    const result = await deps.login.loginWithToken(token, 'sso');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const rawReturnTo = req.method === 'GET' ? req.query.return_to : (body.return_to ?? req.query.return_to);
     const target = safeReturnTo(rawReturnTo, {
@@ -56,6 +60,10 @@ function ssoHandler(deps: SsoDeps) {
       allowedOrigins: config.returnTo.allowedOrigins,
       basePath: config.basePath,
     });
+    // The new session is written by the sign-in's own statement, with the user (redirect mode mints its hand-off
+    // token first, so it starts the session afterwards).
+    const session = config.upstream.mode === 'redirect' ? undefined : await deps.tracing.span('claimgate.session', {}, async () => deps.sessions.prepare({}));
+    const result = await deps.login.loginWithToken(token, 'sso', { session });
     await deps.signIn.start(req, res, result, {}, target);
   };
 }

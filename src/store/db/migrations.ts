@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
  * load from the TypeScript sources (tsx, Jest) and from dist/ after a build: src/store/db and dist/store/db sit at
  * the same depth, so one relative URL reaches them from both. Add new files at the end; never rename one.
  */
-export const MIGRATIONS = ['20261124000001_init.js', '20261201000001_credentials.js', '20261201000010_admin.js', '20261201000020_scim.js', '20261201000030_jobs_events.js', '20261206000040_audit_stream.js', '20261206000041_last_activity.js', '20261206000042_event_queue.js', '20261206000043_full_sync.js'] as const;
+export const MIGRATIONS = ['20261124000001_init.js', '20261201000001_credentials.js', '20261201000010_admin.js', '20261201000020_scim.js', '20261201000030_jobs_events.js', '20261206000040_audit_stream.js', '20261206000041_last_activity.js', '20261206000042_event_queue.js', '20261206000043_full_sync.js', '20261206000044_login_function.js'] as const;
 
 interface MigrationModule {
   up(knex: Knex): Promise<void>;

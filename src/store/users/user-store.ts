@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
-import { GatewayError } from '../../core/errors/errors.js';
+import { GatewayError, TokenError } from '../../core/errors/errors.js';
 import type { ProfileField } from '../../core/mapping/schema.js';
-import { loginSyncTx, RetryableConflict } from './login-sync.js';
+import { loginArgument, RetryableConflict, runLoginStatement } from './login-sync.js';
+import { refusalError } from '../../core/login/refusals.js';
+import type { LoginExtras, LoginRefusal } from '../../core/login/ports.js';
 import { setLifecycleTx } from './lifecycle-tx.js';
 import { createProvisionedUser, UsercodeTaken } from './user-writer.js';
 import { selectAuthState, selectFullUserById, selectFullUserByUsercode } from './queries.js';
@@ -51,18 +53,36 @@ export class UserStore {
   }
 
   /**
-   * Create-or-update of a login (one transaction, retried once when a concurrent login won a race).
+   * Create-or-update of a login (one statement, see {@link signIn}; retried once when a concurrent login won a race).
    * Throws GatewayError `user_not_provisioned`, `identity_conflict` or `user_suspended` (403), having
    * written nothing. A SUSPENDED or DEPROVISIONED user is refused alike: a login never reactivates an
    * account (only SCIM, the sync API, events or an admin do).
    */
   async loginSync(input: LoginSyncInput): Promise<LoginSyncResult> {
-    const { outcome, user } = await this.inTransaction(async (trx) => {
-      const o = await loginSyncTx(trx, input, { at: this.at(), lastLoginPrecisionMs: this.lastLoginPrecisionMs });
-      return { outcome: o, user: await this.mustLoad(trx, o.userId) };
-    });
-    if (outcome.bumped) this.changed(outcome.userId);
-    return { user, created: outcome.created, changed: outcome.created || outcome.bumped, changes: outcome.changes };
+    const answer = await this.signIn(input);
+    if ('refused' in answer) throw refusalError(answer.refused);
+    return answer;
+  }
+
+  /**
+   * The login sync of {@link loginSync} and the sign-in's other writes (`extras`: the spent link, the
+   * session, the audit lines) in ONE statement, `claimgate_login` (migrations/20261206000044_login_function.js):
+   * one round trip, atomic. Lookup by (iss, sub) then usercode, the user row locked `FOR UPDATE` (concurrent logins
+   * of one person wait for each other), a first login inserting with `ON CONFLICT DO NOTHING` (twenty simultaneous
+   * first logins create one user); only what changed is written, so a returning login with unchanged claims writes
+   * no users, grant, attribute or identity row. A refusal is answered, not thrown: the extras that go with a refusal
+   * (the spent link, `login_denied`) are then committed, and nothing of the user is. Anything thrown
+   * (a database error, `concurrent_update` after one retry) has written nothing at all.
+   */
+  async signIn(input: LoginSyncInput, extras: LoginExtras = {}): Promise<LoginSyncResult | { refused: LoginRefusal }> {
+    if (!input.sub) throw new TokenError('token_malformed', 'The token has no subject (sub).');
+    const answer = await this.retryOnce(() =>
+      runLoginStatement(this.knex, loginArgument(input, this.at(), this.lastLoginPrecisionMs, extras)),
+    );
+    if (answer.refused !== undefined) return { refused: answer.refused };
+    const user = rowToRecord(answer.user);
+    if (answer.bumped) this.changed(user.id);
+    return { user, created: answer.created, changed: answer.created || answer.bumped, changes: answer.changes };
   }
 
   async getById(id: string): Promise<UserRecord | null> {
@@ -177,13 +197,18 @@ export class UserStore {
 
   /** One transaction, retried once when a concurrent writer won a race. */
   private async inTransaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.retryOnce(() => this.knex.transaction(fn));
+  }
+
+  /** Runs `attempt` (a transaction, or one statement), once more when a concurrent writer won a race. */
+  private async retryOnce<T>(attempt: () => Promise<T>): Promise<T> {
     try {
-      return await this.knex.transaction(fn);
+      return await attempt();
     } catch (e) {
       if (!isRetryable(e)) throw e;
     }
     try {
-      return await this.knex.transaction(fn);
+      return await attempt();
     } catch (e) {
       if (isRetryable(e)) {
         throw new GatewayError('concurrent_update', 'The account changed at the same moment; please try again.', { cause: e });
