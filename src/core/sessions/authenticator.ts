@@ -95,7 +95,8 @@ export class Authenticator {
 
   async fromSessionId(id: string): Promise<AuthContext | null> {
     const idHash = SessionCookie.hashId(id);
-    let session = await this.deps.sessionCache.get(idHash);
+    // From memory without a promise when cached (every request of a signed-in user, bar one per cache lifetime).
+    let session = this.deps.sessionCache.peek(idHash) ?? (await this.deps.sessionCache.get(idHash));
     if (session && !this.deps.sessions.isLive(session)) {
       // Other processes extend the idle deadline in the database without telling this one: before refusing a
       // session that looks expired here, read it again.
@@ -103,7 +104,7 @@ export class Authenticator {
       session = await this.deps.sessionCache.get(idHash);
     }
     if (!session || !this.deps.sessions.isLive(session)) return null;
-    const state = await this.deps.authStates.get(session.userId);
+    const state = this.deps.authStates.peek(session.userId) ?? (await this.deps.authStates.get(session.userId));
     if (!state) return null;
     if (state.lifecycle !== 'ACTIVE') throw suspended();
     if (this.now() - session.lastSeenAt > this.touchIntervalMs) {
@@ -140,7 +141,7 @@ export class Authenticator {
       if (this.bearerUsers.size >= (this.deps.maxBearerEntries ?? 50_000)) this.bearerUsers.clear();
       this.bearerUsers.set(key, { userId, until, mapping: result.issuer.mapping, version: result.mappingVersion });
     }
-    const state = await this.deps.authStates.get(userId);
+    const state = this.deps.authStates.peek(userId) ?? (await this.deps.authStates.get(userId));
     if (!state) {
       this.bearerUsers.delete(key);
       throw new TokenError('user_unknown', 'The user of this token no longer exists.');
