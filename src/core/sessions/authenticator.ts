@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError, TokenError } from '../errors/errors.js';
 import type { Identity } from '../identity/assertion.js';
@@ -6,6 +5,7 @@ import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
 import type { LoginService } from '../login/login-service.js';
 import { bearerFromHeader } from '../../web/bearer.js';
+import { hashToken } from '../tokens/verify-cache.js';
 import { SessionCookie } from './cookie.js';
 import type { Session, SessionStore } from './session-store.js';
 
@@ -122,7 +122,7 @@ export class Authenticator {
   }
 
   private async fromBearer(token: string): Promise<AuthContext> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hashToken(token);
     const now = this.now();
     let userId: string | undefined;
     if (this.usedAsLinks.has(key)) throw replayed();
