@@ -128,6 +128,8 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   };
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+    const requestId = (req as RequestWithId).requestId;
+    if (requestId !== undefined && !res.headersSent) res.setHeader('X-Request-Id', requestId);
     const ge = toGatewayError(err);
     if (ge.status === 302 && typeof ge.extra?.location === 'string') {
       res.writeHead(302, { Location: ge.extra.location, 'Cache-Control': 'no-store' });
@@ -165,7 +167,6 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
 
   const handler: Handler = (req, res) => {
     const requestId = newRequestId(req);
-    res.setHeader('X-Request-Id', requestId);
     stripIdentity(req);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -175,15 +176,19 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       // Gateway routes log through the request context. Proxied traffic does not enter it: an
       // AsyncLocalStorage context costs every promise of the request, and the proxy path logs only on failure,
       // with the id passed explicitly.
+      res.setHeader('X-Request-Id', requestId);
       requestContext.run({ requestId }, () => gatewayApp(req, res));
       return;
     }
     (req as RequestWithId).requestId = requestId;
     (req as RequestWithId).normalized = normalized;
     if (cfg.upstream.mode !== 'proxy' || !ctx.proxy) {
+      res.setHeader('X-Request-Id', requestId);
       sendError(req, res, new GatewayError('not_found', 404, 'There is nothing here.'));
       return;
     }
+    // A proxied answer carries the id through the upstream request's X-Request-Id (see UpstreamProxy.send): a
+    // header set here first would send Node's writeHead down its slow, header-by-header path. Refusals set it in fail().
     proxyRequest(req, res).catch((err) => fail(req, res, err));
   };
 

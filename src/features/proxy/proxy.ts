@@ -79,7 +79,10 @@ export class UpstreamProxy {
     return this.prefix ? `${this.prefix}${reqUrl}` : reqUrl;
   }
 
-  /** `headers` is the request's own object (built for it by the caller): the Host header is set on it. */
+  /**
+   * `headers` is the request's own object (built for it by the caller): the Host header is set on it. Its
+   * X-Request-Id also goes back to the client on the answer, unless the app's answer carries its own.
+   */
   async forward(req: IncomingMessage, res: ServerResponse, headers: OutgoingHeaders): Promise<void> {
     if (this.tracing) {
       const tracing = this.tracing;
@@ -97,6 +100,7 @@ export class UpstreamProxy {
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const method = req.method ?? 'GET';
     headers.host = this.hostHeader;
+    const requestId = headers['x-request-id'];
     if (this.outcomes?.observesProxy) {
       const started = performance.now();
       const outcomes = this.outcomes;
@@ -118,6 +122,7 @@ export class UpstreamProxy {
             const v = upstreamHeaders[name];
             if (v !== undefined && !HOP_BY_HOP.has(name)) out[name] = v;
           }
+          if (requestId !== undefined && out['x-request-id'] === undefined) out['x-request-id'] = requestId;
           res.writeHead(statusCode, out);
           return res;
         },
