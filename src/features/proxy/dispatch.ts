@@ -177,6 +177,7 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
       // AsyncLocalStorage context costs every promise of the request, and the proxy path logs only on failure,
       // with the id passed explicitly.
       res.setHeader('X-Request-Id', requestId);
+      enterRequestContext(res);
       requestContext.run({ requestId }, () => gatewayApp(req, res));
       return;
     }
@@ -231,6 +232,27 @@ export function createDispatcher(ctx: GatewayContext, gatewayApp: Handler) {
   /** The upgrade handler owns its tunnels: `closeAll()` ends them at shutdown (an HTTP server does not). */
   const upgrade = Object.assign(upgradeHandler, { closeAll: () => tunnels.closeAll() });
   return { handler, upgrade };
+}
+
+/**
+ * Gateway requests in flight in this process (every gateway in it: the request context is one per process). While
+ * an AsyncLocalStorage is enabled, Node 20 runs a hook for every promise and async resource of every request,
+ * proxied ones included; so the context is switched off whenever no gateway request is in flight (`run` switches it
+ * back on for the next one). Work a request leaves running after its answer then logs without its request id.
+ */
+let gatewayRequestsInFlight = 0;
+
+function enterRequestContext(res: ServerResponse): void {
+  gatewayRequestsInFlight++;
+  res.once('close', () => {
+    gatewayRequestsInFlight--;
+    // After the other 'close' listeners (the exception log runs its last step inside the context).
+    if (gatewayRequestsInFlight === 0) setImmediate(leaveRequestContext);
+  });
+}
+
+function leaveRequestContext(): void {
+  if (gatewayRequestsInFlight === 0) requestContext.disable();
 }
 
 /**
