@@ -178,11 +178,12 @@ async function main(): Promise<void> {
     // Sources run through tsx (transpiled once at load; the same JavaScript as dist/ at run time).
     const profileDir = join(ROOT, 'bench/results/profiles');
     if (flags.profile) mkdirSync(profileDir, { recursive: true });
-    const gateway = startProc('claimgate', process.execPath, ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'start', '--config', config], {
+    // Every process (primary and workers: node:cluster forks with the primary's flags) writes its profile when it
+    // exits at the end of the run. Node refuses --cpu-prof in NODE_OPTIONS, so it is a flag of the command.
+    const profileFlags = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const gateway = startProc('claimgate', process.execPath, [...profileFlags, '--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'start', '--config', config], {
       ...process.env,
       DATABASE_URL: dbUrl,
-      // Every process (primary and workers) writes its profile when it exits at the end of the run.
-      ...(flags.profile ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() } : {}),
     });
     procs.push(gateway);
     await waitForPort(gwPort, 60_000, gateway.child).catch((e: Error) => {

@@ -113,7 +113,14 @@ export class GatewayMetrics {
       if (e.mappingSeconds !== undefined) this.mappingLatency.observe({ issuer: e.issuer }, e.mappingSeconds);
       if (e.outcome === 'rejected' && e.code) this.tokenRejections.inc({ code: e.code });
     });
-    outcomes.onProxy((e) => this.proxyLatency.observe({ status: `${Math.floor(e.status / 100)}xx` }, e.seconds));
+    // One child per status class, looked up once: labelled observe() hashes its label object on every request.
+    const byClass = new Map<number, { observe(seconds: number): void }>();
+    outcomes.onProxy((e) => {
+      const cls = Math.floor(e.status / 100);
+      let child = byClass.get(cls);
+      if (!child) byClass.set(cls, (child = this.proxyLatency.labels({ status: `${cls}xx` })));
+      child.observe(e.seconds);
+    });
   }
 
   /** Times every statement through knex's query events (uids pair a query with its answer). */

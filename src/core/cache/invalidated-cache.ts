@@ -53,11 +53,19 @@ export class InvalidatedCache<V> {
 
   private readonly byOwner = new Map<string, Set<string>>();
 
+  /**
+   * The value `get` would answer from memory, without a promise (the hot path's common case); undefined when `get`
+   * would load (no entry, too old, or the bus not reliable).
+   */
+  peek(key: string): V | undefined {
+    if (!this.bus.reliable) return undefined;
+    const hit = this.entries.get(key);
+    return hit !== undefined && this.now() - hit.at < this.maxAgeMs ? hit.value : undefined;
+  }
+
   async get(key: string): Promise<V | null> {
-    if (this.bus.reliable) {
-      const hit = this.entries.get(key);
-      if (hit !== undefined && this.now() - hit.at < this.maxAgeMs) return hit.value;
-    }
+    const cached = this.peek(key);
+    if (cached !== undefined) return cached;
     const pending = this.inflight.get(key);
     if (pending) return pending;
     const gen = this.generation;

@@ -51,6 +51,12 @@ export class AssertionSigner {
     return this.opts.now ? this.opts.now() : Date.now();
   }
 
+  /** The assertion `assertionFor` would answer without signing, or undefined when it has to sign. */
+  cached(identity: Identity): string | undefined {
+    const hit = this.cache.get(identity.userId);
+    return hit && hit.version === identity.version && hit.refreshAt > this.nowMs() ? hit.jws : undefined;
+  }
+
   async assertionFor(identity: Identity): Promise<string> {
     const now = this.nowMs();
     const hit = this.cache.get(identity.userId);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError, TokenError } from '../errors/errors.js';
 import type { AuthState, Identity } from '../identity/identity.js';
@@ -6,6 +5,7 @@ import type { InvalidatedCache } from '../cache/invalidated-cache.js';
 import type { InvalidationBus } from '../cache/invalidation.js';
 import type { LoginService } from '../login/login-service.js';
 import { bearerFromHeader } from '../tokens/bearer.js';
+import { hashToken } from '../tokens/verify-cache.js';
 import { SessionCookie } from './cookie.js';
 import type { Session, SessionLiveness } from './session.js';
 
@@ -92,7 +92,8 @@ export class Authenticator {
 
   async fromSessionId(id: string): Promise<AuthContext | null> {
     const idHash = SessionCookie.hashId(id);
-    let session = await this.deps.sessionCache.get(idHash);
+    // From memory without a promise when cached (every request of a signed-in user, bar one per cache lifetime).
+    let session = this.deps.sessionCache.peek(idHash) ?? (await this.deps.sessionCache.get(idHash));
     if (session && !this.deps.sessions.isLive(session)) {
       // Other processes extend the idle deadline in the database without telling this one: before refusing a
       // session that looks expired here, read it again.
@@ -100,7 +101,7 @@ export class Authenticator {
       session = await this.deps.sessionCache.get(idHash);
     }
     if (!session || !this.deps.sessions.isLive(session)) return null;
-    const state = await this.deps.authStates.get(session.userId);
+    const state = this.deps.authStates.peek(session.userId) ?? (await this.deps.authStates.get(session.userId));
     if (!state) return null;
     if (state.lifecycle !== 'ACTIVE') throw suspended();
     if (this.now() - session.lastSeenAt > this.touchIntervalMs) {
@@ -118,7 +119,7 @@ export class Authenticator {
   }
 
   private async fromBearer(token: string): Promise<AuthContext> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hashToken(token);
     const now = this.now();
     let userId: string | undefined;
     if (this.usedAsLinks.has(key)) throw replayed();
@@ -137,7 +138,7 @@ export class Authenticator {
       if (this.bearerUsers.size >= (this.deps.maxBearerEntries ?? 50_000)) this.bearerUsers.clear();
       this.bearerUsers.set(key, { userId, until, mapping: result.issuer.mapping, version: result.mappingVersion });
     }
-    const state = await this.deps.authStates.get(userId);
+    const state = this.deps.authStates.peek(userId) ?? (await this.deps.authStates.get(userId));
     if (!state) {
       this.bearerUsers.delete(key);
       throw new TokenError('user_unknown', 'The user of this token no longer exists.');

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Options of {@link VerifyCache}. */
 export interface VerifyCacheOptions {
@@ -14,7 +14,8 @@ export interface VerifyCacheOptions {
  * (a token never reaches a log line: docs/security-model.md).
  */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  // One-shot: no Hash object per call (about half the cost of createHash for a token; bearer requests hash every time).
+  return hash('sha256', token, 'base64url');
 }
 
 /**

@@ -50,6 +50,13 @@ const DECODED_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const LOOKALIKE_SEPARATOR = /[/\\\u2044\u2215\u2216\u2571\u2572\u29f5\u29f8\u29f9]/u;
 /** A trailing dot (or ideographic full stop) or white space, as seen after NFKC. */
 const TRAILING_DOT_OR_SPACE = /[.\s\u3002\uff61]$/u;
+const QUERY_OR_FRAGMENT = /[?#]/;
+/**
+ * A path the steps below would return unchanged: segments of unreserved and sub-delimiter characters only (no
+ * `%`, `;`, `\`, control or non-ASCII character), none empty but a final `/`, none starting or ending with a dot
+ * (so no dot segment). Most request paths are like this; they skip the per-segment decoding and NFKC work.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,=:@]+(?:\.[A-Za-z0-9\-_~!$&'()*+,=:@]+)*)*\/?$/;
 
 /**
  * Normalises a request-target (path with optional query) for route matching. Never throws.
@@ -65,9 +72,10 @@ const TRAILING_DOT_OR_SPACE = /[.\s\u3002\uff61]$/u;
 export function normalizeRequestPath(rawPathWithQuery: string): NormalizedPath {
   if (typeof rawPathWithQuery !== 'string') return fail('not_a_string');
   if (rawPathWithQuery.length > MAX_REQUEST_PATH_LENGTH) return fail('too_long');
-  const q = rawPathWithQuery.search(/[?#]/);
+  const q = rawPathWithQuery.search(QUERY_OR_FRAGMENT);
   const raw = q === -1 ? rawPathWithQuery : rawPathWithQuery.slice(0, q);
   if (!raw.startsWith('/')) return fail('not_origin_form');
+  if (PLAIN_PATH.test(raw)) return { ok: true, path: raw };
   if (RAW_UNSAFE.test(raw)) return fail('unsafe_character');
   if (raw.includes('\\')) return fail('backslash');
   if (BAD_PERCENT.test(raw)) return fail('invalid_percent_encoding');

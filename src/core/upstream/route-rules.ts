@@ -34,11 +34,17 @@ interface CompiledRule {
   methods: Set<string> | null;
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /**
  * The comparison form of a path: NFKC, lowercase, each segment cut at its first `;`, empty segments dropped
  * (which also drops a trailing `/`). `/Admin;jsessionid=1/X/` → `/admin/x`.
  */
 export function routeMatchKey(path: string): string {
+  // The common case: an ASCII path (NFKC leaves it alone) with no `;`, `//` or trailing `/` is its own key, lowercased.
+  if (PRINTABLE_ASCII.test(path) && path.startsWith('/') && !path.includes(';') && !path.includes('//') && (path.length === 1 || !path.endsWith('/'))) {
+    return path.toLowerCase();
+  }
   const segments = path
     .normalize('NFKC')
     .toLowerCase()
@@ -73,6 +79,7 @@ export function compileRoutes(routes: readonly RouteConfig[]): RouteMatcher {
 
   return {
     match(normalizedPath: string, method: string): RouteConfig | undefined {
+      if (compiled.length === 0) return undefined;
       const key = routeMatchKey(normalizedPath);
       const m = method.toUpperCase();
       for (const c of compiled) {

@@ -16,7 +16,7 @@ import { GatewayError } from '../../core/errors/errors.js';
 import { makeHeaderFilter, buildIdentityHeaders } from '../../web/identity-headers.js';
 import { compileRoutes, authorize } from '../../core/upstream/route-rules.js';
 import { normalizeRequestPath, type NormalizedPath } from '../../core/upstream/path-normalize.js';
-import { resolveClient } from '../../web/client-ip.js';
+import { resolveClient, type ResolvedClient } from '../../web/client-ip.js';
 import { sendError, wantsHtml, toGatewayError } from '../../web/problem.js';
 import { logRefusal } from '../../observability/refusal-log.js';
 import { namesUser } from '../../web/page-nav.js';
@@ -35,7 +35,7 @@ type RequestWithId = IncomingMessage & { requestId?: string; normalized?: Normal
 export interface DispatcherDeps {
   config: Pick<Config, 'forwarding' | 'routes' | 'basePath' | 'publicUrl' | 'session' | 'trustedProxies' | 'upstream'>;
   logger: Logger;
-  assertion: Pick<AssertionSigner, 'assertionFor'>;
+  assertion: Pick<AssertionSigner, 'assertionFor' | 'cached'>;
   authenticator: Pick<Authenticator, 'authenticate'>;
   /** The app behind the gateway (`upstream.mode: proxy`), else null. */
   proxy: Pick<UpstreamProxy, 'forward' | 'forwardUpgrade'> | null;
@@ -56,7 +56,16 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
   const names = Object.values(cfg.forwarding.headerNames);
   const isIdentityHeader = memoByName(makeHeaderFilter(names));
   const isStripped = strippedRequestHeaders(cfg.forwarding.stripRequestHeaders);
-  const notForApp = (name: string) => isIdentityHeader(name) || isStripped(name);
+  const notForApp = memoByName((name: string) => isIdentityHeader(name) || isStripped(name));
+  // The same, plus the route headers (`Forwarded`, `X-Forwarded-*`...) when they are not believed, and our cookie
+  // when it was the request's only one: dropped while copying rather than deleted after (a delete turns the header
+  // object into a slow dictionary for undici's loops).
+  const notForAppNorRoute = memoByName((name: string) => notForApp(name) || isRouteHeader(name));
+  const notForAppNorCookie = (name: string) => name === 'cookie' || notForApp(name);
+  const notForAppNorRouteNorCookie = (name: string) => name === 'cookie' || notForAppNorRoute(name);
+  // Without trusted proxies (the default) no peer is believed: nothing to resolve per request.
+  const trustsNoProxy = cfg.trustedProxies.length === 0;
+  const untrusted: ResolvedClient = { ip: '', trusted: false };
   const routes = compileRoutes(cfg.routes);
   const base = cfg.basePath;
   const publicUrl = new URL(cfg.publicUrl);
@@ -64,41 +73,40 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
   const cookieName = cfg.session.cookieName;
 
   const stripIdentity = (req: IncomingMessage) => {
-    for (const name of Object.keys(req.headers)) if (isIdentityHeader(name)) delete req.headers[name];
+    const headers = req.headers;
+    for (const name in headers) if (isIdentityHeader(name)) delete headers[name];
     // rawHeaders too, so nothing downstream (Express, logs) can see the client's version.
     const raw = req.rawHeaders;
     for (let i = raw.length - 2; i >= 0; i -= 2) if (isIdentityHeader(raw[i]!)) raw.splice(i, 2);
   };
 
-  const isGatewayPath = (path: string) => path === base || path.startsWith(`${base}/`);
+  const basePrefix = `${base}/`;
+  const isGatewayPath = (path: string) => path === base || path.startsWith(basePrefix);
 
   /** Request headers for the app: client headers minus identity/hop-by-hop/our cookie, plus ours. */
-  const upstreamHeaders = async (req: IncomingMessage, auth: AuthContext | null): Promise<OutgoingHeaders> => {
-    const headers = forwardableHeaders(req.headers, notForApp);
-    const requestId = (req as RequestWithId).requestId ?? requestContext.getStore()?.requestId;
-    if (requestId) headers['x-request-id'] = requestId;
-    if (typeof headers.cookie === 'string') {
-      const kept = headers.cookie
-        .split(/;\s*/)
-        .filter((c) => c.split('=', 1)[0]!.trim() !== cookieName)
-        .join('; ');
-      if (kept) headers.cookie = kept;
-      else delete headers.cookie;
-    }
+  const upstreamHeaders = (req: IncomingMessage, auth: AuthContext | null): OutgoingHeaders | Promise<OutgoingHeaders> => {
     // What a client says about the request's route (its address, scheme, host, original URI) is believed only
     // from a trusted proxy; from anyone else it is removed, so the app cannot build links to a forged host.
-    const client = resolveClient(req.socket.remoteAddress, req.headers, cfg.trustedProxies);
-    if (!client.trusted || !cfg.forwarding.forwardedHeaders) {
-      for (const name of Object.keys(headers)) if (isRouteHeader(name)) delete headers[name];
-    }
+    const client = trustsNoProxy ? untrusted : resolveClient(req.socket.remoteAddress, req.headers, cfg.trustedProxies);
+    const dropRoute = !client.trusted || !cfg.forwarding.forwardedHeaders;
+    const cookie = req.headers.cookie;
+    const kept = typeof cookie === 'string' ? withoutCookie(cookie, cookieName) : undefined;
+    const headers = forwardableHeaders(
+      req.headers,
+      kept === '' ? (dropRoute ? notForAppNorRouteNorCookie : notForAppNorCookie) : dropRoute ? notForAppNorRoute : notForApp,
+    );
+    if (kept && typeof headers.cookie === 'string') headers.cookie = kept;
+    const requestId = (req as RequestWithId).requestId ?? requestContext.getStore()?.requestId;
+    if (requestId) headers['x-request-id'] = requestId;
     if (cfg.forwarding.forwardedHeaders) {
       const prior = client.trusted && typeof req.headers['x-forwarded-for'] === 'string' ? `${req.headers['x-forwarded-for']}, ` : '';
       headers['x-forwarded-for'] = `${prior}${req.socket.remoteAddress ?? ''}`;
       headers['x-forwarded-proto'] = client.trusted && client.proto ? client.proto : publicProto;
       headers['x-forwarded-host'] = client.trusted && client.host ? client.host : publicUrl.host;
     }
-    if (auth) Object.assign(headers, await identityHeaders(auth));
-    return headers;
+    if (!auth) return headers;
+    const identity = identityHeaders(auth);
+    return identity instanceof Promise ? identity.then((h) => Object.assign(headers, h)) : Object.assign(headers, identity);
   };
 
   /**
@@ -106,9 +114,14 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
    * before it expires, which also rebuilds these).
    */
   const builtHeaders = new Map<string, { version: number; assertion: string; headers: Record<string, string> }>();
-  const identityHeaders = async (auth: AuthContext): Promise<Record<string, string>> => {
+  const identityHeaders = (auth: AuthContext): Record<string, string> | Promise<Record<string, string>> => {
     const { identity } = auth;
-    const assertion = await deps.assertion.assertionFor(identity);
+    // Signed already (nearly always): no promise on the way.
+    const ready = deps.assertion.cached(identity);
+    if (ready !== undefined) return headersOf(identity, ready);
+    return deps.assertion.assertionFor(identity).then((assertion) => headersOf(identity, assertion));
+  };
+  const headersOf = (identity: AuthContext['identity'], assertion: string): Record<string, string> => {
     const hit = builtHeaders.get(identity.userId);
     if (hit && hit.version === identity.version && hit.assertion === assertion) return hit.headers;
     const headers = buildIdentityHeaders(identity, cfg.forwarding.headerNames, assertion);
@@ -139,6 +152,8 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
   };
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+    const requestId = (req as RequestWithId).requestId;
+    if (requestId !== undefined && !res.headersSent) res.setHeader('X-Request-Id', requestId);
     const ge = toGatewayError(err);
     if (ge.code === 'login_required') return sendError(req, res, ge);
     if (ge.code === 'upstream_unavailable' || ge.code === 'upstream_timeout') {
@@ -166,13 +181,12 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
 
   const proxyRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const auth = await admit(req);
-    const headers = await upstreamHeaders(req, auth);
-    await deps.proxy!.forward(req, res, headers);
+    const built = upstreamHeaders(req, auth);
+    await deps.proxy!.forward(req, res, built instanceof Promise ? await built : built);
   };
 
   const handler: Handler = (req, res) => {
     const requestId = newRequestId(req);
-    res.setHeader('X-Request-Id', requestId);
     stripIdentity(req);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -182,15 +196,20 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
       // Gateway routes log through the request context. Proxied traffic does not enter it: an
       // AsyncLocalStorage context costs every promise of the request, and the proxy path logs only on failure,
       // with the id passed explicitly.
+      res.setHeader('X-Request-Id', requestId);
+      enterRequestContext(res);
       requestContext.run({ requestId }, () => gatewayApp(req, res));
       return;
     }
     (req as RequestWithId).requestId = requestId;
     (req as RequestWithId).normalized = normalized;
     if (cfg.upstream.mode !== 'proxy' || !deps.proxy) {
+      res.setHeader('X-Request-Id', requestId);
       sendError(req, res, new GatewayError('not_found', 'There is nothing here.'));
       return;
     }
+    // A proxied answer carries the id through the upstream request's X-Request-Id (see UpstreamProxy.send): a
+    // header set here first would send Node's writeHead down its slow, header-by-header path. Refusals set it in fail().
     proxyRequest(req, res).catch((err) => fail(req, res, err));
   };
 
@@ -236,6 +255,27 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
 }
 
 /**
+ * Gateway requests in flight in this process (every gateway in it: the request context is one per process). While
+ * an AsyncLocalStorage is enabled, Node 20 runs a hook for every promise and async resource of every request,
+ * proxied ones included; so the context is switched off whenever no gateway request is in flight (`run` switches it
+ * back on for the next one). Work a request leaves running after its answer then logs without its request id.
+ */
+let gatewayRequestsInFlight = 0;
+
+function enterRequestContext(res: ServerResponse): void {
+  gatewayRequestsInFlight++;
+  res.once('close', () => {
+    gatewayRequestsInFlight--;
+    // After the other 'close' listeners (the exception log runs its last step inside the context).
+    if (gatewayRequestsInFlight === 0) setImmediate(leaveRequestContext);
+  });
+}
+
+function leaveRequestContext(): void {
+  if (gatewayRequestsInFlight === 0) requestContext.disable();
+}
+
+/**
  * The id that joins this request's log lines (and the app's, which receives it as X-Request-Id). A client's own
  * X-Request-Id is kept when it is a short plain token, so a trace can be followed across systems; anything else
  * is replaced.
@@ -249,6 +289,18 @@ function newRequestId(req: IncomingMessage): string {
 /** Answers a refused upgrade and closes the socket once written (a client that keeps it open cannot hold shutdown). */
 function refuse(socket: Duplex, response: string): void {
   socket.end(response, () => socket.destroy());
+}
+
+/**
+ * A Cookie header without the session cookie: '' when nothing else is left. The pieces are split at `;` and the
+ * rest joined with `; `, as a client writes them.
+ */
+function withoutCookie(header: string, name: string): string {
+  if (!header.includes(name)) return header.includes(';') ? header.replace(/;\s*/g, '; ') : header;
+  return header
+    .split(/;\s*/)
+    .filter((c) => c.split('=', 1)[0]!.trim() !== name)
+    .join('; ');
 }
 
 /** Headers that describe how a request reached the gateway (RFC 7239 `Forwarded` and the de-facto X- ones). */

@@ -46,12 +46,17 @@ export function forwardableHeaders(headers: IncomingHttpHeaders, drop: (name: st
 export class UpstreamProxy {
   private readonly pool: Pool;
   private readonly url: URL;
+  /** The upstream URL's path without its trailing `/`, put before every request path ('' for none). */
+  private readonly prefix: string;
+  private readonly hostHeader: string;
   private readonly timeoutMs: number;
   private readonly outcomes?: Outcomes;
   private readonly tracing?: Tracing;
 
   constructor(upstreamUrl: string, opts: { timeoutSeconds: number; connections?: number; outcomes?: Outcomes; tracing?: Tracing }) {
     this.url = new URL(upstreamUrl);
+    this.prefix = this.url.pathname.replace(/\/$/, '');
+    this.hostHeader = this.url.host;
     this.outcomes = opts.outcomes;
     this.tracing = opts.tracing?.enabled ? opts.tracing : undefined;
     this.timeoutMs = opts.timeoutSeconds * 1000;
@@ -67,14 +72,17 @@ export class UpstreamProxy {
 
   /** The upstream's Host header value. */
   get host(): string {
-    return this.url.host;
+    return this.hostHeader;
   }
 
   private upstreamPath(reqUrl: string): string {
-    const prefix = this.url.pathname.replace(/\/$/, '');
-    return prefix ? `${prefix}${reqUrl}` : reqUrl;
+    return this.prefix ? `${this.prefix}${reqUrl}` : reqUrl;
   }
 
+  /**
+   * `headers` is the request's own object (built for it by the caller): the Host header is set on it. Its
+   * X-Request-Id also goes back to the client on the answer, unless the app's answer carries its own.
+   */
   async forward(req: IncomingMessage, res: ServerResponse, headers: OutgoingHeaders): Promise<void> {
     if (this.tracing) {
       const tracing = this.tracing;
@@ -91,6 +99,8 @@ export class UpstreamProxy {
   private async send(req: IncomingMessage, res: ServerResponse, headers: OutgoingHeaders): Promise<void> {
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const method = req.method ?? 'GET';
+    headers.host = this.hostHeader;
+    const requestId = headers['x-request-id'];
     if (this.outcomes?.observesProxy) {
       const started = performance.now();
       const outcomes = this.outcomes;
@@ -101,7 +111,7 @@ export class UpstreamProxy {
         {
           path: this.upstreamPath(req.url ?? '/'),
           method: method as 'GET',
-          headers: { ...headers, host: this.url.host },
+          headers,
           body: hasBody ? req : null,
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
@@ -112,6 +122,7 @@ export class UpstreamProxy {
             const v = upstreamHeaders[name];
             if (v !== undefined && !HOP_BY_HOP.has(name)) out[name] = v;
           }
+          if (requestId !== undefined && out['x-request-id'] === undefined) out['x-request-id'] = requestId;
           res.writeHead(statusCode, out);
           return res;
         },
