@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import type { Config } from '../core/config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
+import type { Gateway, GatewayOptions } from './gateway.js';
 import { joinClusterMetrics, servePrimaryMetrics, workerMetricsSource } from '../observability/cluster-metrics.js';
 
 export interface RunningServer {
@@ -18,6 +18,9 @@ export interface RunningServer {
  * requests finish on close; new connections are refused.
  */
 export async function startServer(config: Config, opts: GatewayOptions): Promise<RunningServer> {
+  // Loaded here, not at the top: the primary of a multi-process instance only migrates and forks, so it never loads
+  // the gateway's modules (it starts its workers sooner and stays small).
+  const { createGateway } = await import('./gateway.js');
   const gateway = await createGateway(config, opts);
   // A whole-request limit would cut long proxied uploads, so it is off unless configured; gateway endpoints have
   // their own body deadline (web/body-deadline.ts). Node requires headersTimeout <= requestTimeout when both are set.

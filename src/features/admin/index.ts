@@ -42,11 +42,14 @@ export function adminRouteTable(ctx: GatewayContext): AdminRoute[] {
  */
 export function adminRoutes(router: Router, ctx: GatewayContext): void {
   const routes = adminRouteTable(ctx);
-  const openapi = buildOpenApi(routes, { basePath: ctx.config.basePath, publicUrl: ctx.config.publicUrl, version: VERSION, mappingSchema });
+  // Built on first request, not at start-up: turning the zod schemas into JSON Schema costs about 100 ms of CPU
+  // per process, and most gateways are never asked for the document.
+  let openapi: ReturnType<typeof buildOpenApi> | undefined;
   const api = express.Router({ caseSensitive: true, strict: false });
   api.use(express.json({ limit: ctx.config.limits.bodyBytes, type: ['application/json', 'application/*+json'] }));
   api.get('/openapi.json', (_req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-cache');
+    openapi ??= buildOpenApi(routes, { basePath: ctx.config.basePath, publicUrl: ctx.config.publicUrl, version: VERSION, mappingSchema });
     res.json(openapi);
   });
   mountRoutes(api, ctx, routes);
