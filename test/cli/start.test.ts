@@ -9,6 +9,7 @@ import pg from 'pg';
 import { describeIfPostgres } from '../helpers/db.js';
 import { call, cookieOf } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
+import { workerExecArgv } from '../../src/app/server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -174,4 +175,12 @@ mappings: {}
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('the Node options of a worker', () => {
+  it('adds a small young generation unless the operator chose a size', () => {
+    expect(workerExecArgv(['--import', 'tsx'])).toEqual(['--import', 'tsx', '--max-semi-space-size=2']);
+    expect(workerExecArgv(['--max-semi-space-size=8'])).toEqual(['--max-semi-space-size=8']);
+    expect(workerExecArgv([], '--max_semi_space_size=16 --enable-source-maps')).toEqual([]);
+  });
 });
