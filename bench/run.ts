@@ -6,13 +6,20 @@
  *
  *   npm run bench                  the full run (10 s per load test, 1,000,000 users, a 10-minute soak)
  *   npm run bench -- --quick       a short run (3 s, 100,000 users, 20 s soak) to check the harness
- *   npm run bench -- --only a,b    some scenarios (a..g)
+ *   npm run bench -- --only a,b    some scenarios (a..g, s)
  *   npm run bench -- --rounds 5    interleaved rounds per throughput pair (default 3)
  *   npm run bench -- --profile a   also writes CPU profiles of the gateway's processes while scenario a runs
  *                                  (bench/results/profiles/*.cpuprofile; open them in Chrome DevTools)
+ *   npm run bench -- --built       runs the gateway from JavaScript compiled by tsc (what the image ships) instead
+ *                                  of through tsx; tsx's transpiler and source maps add ~70 MiB to every process,
+ *                                  so the memory figures of g and s are only meaningful with --built
+ *   npm run bench -- --node-flags=--max-semi-space-size=2
+ *                                  Node/V8 flags for the gateway's processes (NODE_OPTIONS), to compare settings
+ *   npm run bench -- --only s --starts 7
+ *                                  start-up: `claimgate start` until /health/ready answers 200, median of the starts
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,13 +42,17 @@ const { values: flags } = parseArgs({
     'large-users': { type: 'string' },
     rounds: { type: 'string' },
     profile: { type: 'string' },
+    built: { type: 'boolean' },
+    'node-flags': { type: 'string' },
+    starts: { type: 'string' },
   },
 });
 const QUICK = !!flags.quick;
 const SECONDS = Number(flags.seconds ?? (QUICK ? 3 : 10));
 const SOAK_SECONDS = Number(flags['soak-seconds'] ?? (QUICK ? 20 : 600));
 const LARGE_USERS = Number(flags['large-users'] ?? (QUICK ? 100_000 : 1_000_000));
-const ONLY = new Set((flags.profile ?? flags.only ?? 'a,b,c,d,e,f,g').split(','));
+const ONLY = new Set((flags.profile ?? flags.only ?? 'a,b,c,d,e,f,g,s').split(','));
+const STARTS = Math.max(1, Number(flags.starts ?? (QUICK ? 3 : 7)));
 const ROUNDS = Math.max(1, Number(flags.rounds ?? 3));
 const WARMUP_SECONDS = Math.min(3, SECONDS);
 const CONNECTIONS = 64;
@@ -175,16 +186,18 @@ async function main(): Promise<void> {
         },
       }),
     );
-    // Sources run through tsx (transpiled once at load; the same JavaScript as dist/ at run time).
+    // Sources run through tsx (transpiled once at load; the same JavaScript as dist/ at run time), or with --built the
+    // output of tsc.
+    const cli = flags.built ? buildGateway() : ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts')];
     const profileDir = join(ROOT, 'bench/results/profiles');
     if (flags.profile) mkdirSync(profileDir, { recursive: true });
+    const nodeOptions = [process.env.NODE_OPTIONS, flags['node-flags']].filter(Boolean).join(' ');
+    const gatewayEnv = { ...process.env, DATABASE_URL: dbUrl, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+    if (nodeOptions) log(`gateway NODE_OPTIONS: ${nodeOptions}`);
     // Every process (primary and workers: node:cluster forks with the primary's flags) writes its profile when it
     // exits at the end of the run. Node refuses --cpu-prof in NODE_OPTIONS, so it is a flag of the command.
     const profileFlags = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    const gateway = startProc('claimgate', process.execPath, [...profileFlags, '--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'start', '--config', config], {
-      ...process.env,
-      DATABASE_URL: dbUrl,
-    });
+    const gateway = startProc('claimgate', process.execPath, [...profileFlags, ...cli, 'start', '--config', config], gatewayEnv);
     procs.push(gateway);
     await waitForPort(gwPort, 60_000, gateway.child).catch((e: Error) => {
       throw new Error(`${e.message}\n${gateway.output()}`);
@@ -322,7 +335,7 @@ async function main(): Promise<void> {
         rows.push({ scenario: 'f', subject: 'SCIM', note: 'SCIM is not available in this build' });
       } else {
         const created = JSON.parse(
-          execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'tokens', 'create', '--name', `bench-${Date.now()}`, '--scopes', 'scim', '--json', '--config', config], {
+          execFileSync(process.execPath, [...cli, 'tokens', 'create', '--name', `bench-${Date.now()}`, '--scopes', 'scim', '--json', '--config', config], {
             env: { ...process.env, DATABASE_URL: dbUrl },
           }).toString(),
         ) as { token: string };
@@ -392,6 +405,48 @@ async function main(): Promise<void> {
       }
       rows.push({ scenario: 'g', subject: 'soak requests', rps: served / SOAK_SECONDS, errors, note: `${served} requests (90% session, 9% bearer, 1% logins)` });
     }
+    if (ONLY.has('s')) {
+      log(`s. start-up: ${STARTS} starts of \`claimgate start\` (${workers} workers, PostgreSQL, migrations already applied)`);
+      const times: number[] = [];
+      const cpus: number[] = [];
+      const rss: number[] = [];
+      for (let n = 0; n < STARTS; n++) {
+        const port = await freePort();
+        const cfg = join(dir, `startup-${n}.yaml`);
+        const conf = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
+        writeFileSync(cfg, JSON.stringify({ ...conf, publicUrl: `http://127.0.0.1:${port}`, listen: { host: '127.0.0.1', port, workers }, metrics: undefined }));
+        const t0 = performance.now();
+        const p = startProc('claimgate start-up', process.execPath, [...cli, 'start', '--config', cfg], gatewayEnv);
+        try {
+          for (;;) {
+            if (p.child.exitCode !== null) throw new Error(`claimgate exited with ${p.child.exitCode}\n${p.output()}`);
+            const ok = await request(`http://127.0.0.1:${port}/claimgate/health/ready`).then(
+              async (r) => (await r.body.dump(), r.statusCode === 200),
+              () => false,
+            );
+            if (ok) break;
+            if (performance.now() - t0 > 60_000) throw new Error(`not ready after 60 s\n${p.output()}`);
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          times.push(performance.now() - t0);
+          // CPU the processes spent until then: on an idle machine with enough cores, the wall time's floor.
+          const pids = p.pids();
+          cpus.push(pids.reduce((sum, pid) => sum + cpuMs(pid), 0));
+          await new Promise((r) => setTimeout(r, 1000));
+          rss.push(...pids.slice(1).map((pid) => rssMiB(pid) ?? 0));
+        } finally {
+          await p.stop();
+        }
+      }
+      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      rows.push({
+        scenario: 's',
+        subject: `claimgate start until /health/ready (median of ${STARTS})`,
+        p50ms: med(times),
+        note: `each start ${times.map((t) => t.toFixed(0)).join(', ')} ms; CPU of its processes until ready ${med(cpus).toFixed(0)} ms (median); worker RSS 1 s after ready ${med(rss)} MiB (median)${flags.built ? '' : ' (through tsx: run with --built for what ships)'}`,
+      });
+      log(`  s start-up: median ${med(times).toFixed(0)} ms (${times.map((t) => t.toFixed(0)).join(', ')}), CPU ${med(cpus).toFixed(0)} ms`);
+    }
   } finally {
     for (const p of procs.reverse()) await p.stop().catch(() => undefined);
     await db.end().catch(() => undefined);
@@ -402,11 +457,36 @@ async function main(): Promise<void> {
   report();
 }
 
+/** User + system CPU time a process has used, in ms (from /proc), 0 when it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Compiles the sources with tsc into bench/results/build (the layout of dist/, next to migrations/ and package.json
+ * as in the image) and returns the arguments that run its CLI.
+ */
+function buildGateway(): string[] {
+  const out = join(ROOT, 'bench/results/build');
+  rmSync(out, { recursive: true, force: true });
+  log('compiling the gateway with tsc (--built) ...');
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(out, 'dist')], { stdio: 'inherit' });
+  cpSync(join(ROOT, 'src/features/console/static'), join(out, 'dist/features/console/static'), { recursive: true });
+  cpSync(join(ROOT, 'migrations'), join(out, 'migrations'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(out, 'package.json'));
+  return [join(out, 'dist/app/cli/main.js')];
+}
+
 /** What a child of the gateway process is: a cluster worker, or a helper process (tsx's esbuild service). */
 function processKind(pid: number): string {
   try {
     const cmd = execFileSync('cat', [`/proc/${pid}/cmdline`]).toString().replace(/\0/g, ' ');
-    return cmd.includes('cli.ts') || cmd.includes('cli.js') ? 'worker' : cmd.split(' ')[0]!.split('/').pop()!;
+    return cmd.includes('main.ts') || cmd.includes('main.js') ? 'worker' : cmd.split(' ')[0]!.split('/').pop()!;
   } catch {
     return 'gone';
   }

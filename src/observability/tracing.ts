@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -10,11 +11,11 @@ import {
   type TextMapGetter,
   type Tracer,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import type * as OtelCore from '@opentelemetry/core';
+import type * as OtelContext from '@opentelemetry/context-async-hooks';
+import type * as OtelSdk from '@opentelemetry/sdk-trace-base';
+import type * as OtelExporter from '@opentelemetry/exporter-trace-otlp-http';
+import type * as OtelResources from '@opentelemetry/resources';
 import type { Config } from '../core/config/schema.js';
 
 /**
@@ -45,7 +46,21 @@ const OFF: Tracing = {
   close: async () => undefined,
 };
 
-const propagator = new W3CTraceContextPropagator();
+/**
+ * The OpenTelemetry SDK (some 250 modules, about 5 MiB of heap and a few hundred milliseconds of start-up) is loaded
+ * only when tracing is on. Its packages are CommonJS, so a synchronous require gives the same instances an import
+ * would.
+ */
+const requireOtel = createRequire(import.meta.url);
+function loadSdk() {
+  return {
+    core: requireOtel('@opentelemetry/core') as typeof OtelCore,
+    contextHooks: requireOtel('@opentelemetry/context-async-hooks') as typeof OtelContext,
+    sdk: requireOtel('@opentelemetry/sdk-trace-base') as typeof OtelSdk,
+    exporter: requireOtel('@opentelemetry/exporter-trace-otlp-http') as typeof OtelExporter,
+    resources: requireOtel('@opentelemetry/resources') as typeof OtelResources,
+  };
+}
 const headerGetter: TextMapGetter<IncomingMessage['headers']> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => carrier[key],
@@ -75,15 +90,17 @@ function envHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
 export function createTracing(config: Config['tracing'], env: NodeJS.ProcessEnv = process.env): Tracing {
   const url = tracesEndpoint(config, env);
   if (!url) return OFF;
+  const { core, contextHooks, sdk, exporter, resources } = loadSdk();
+  const propagator = new core.W3CTraceContextPropagator();
   // Spans follow the request through awaits; one context manager serves every gateway of the process.
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  context.setGlobalContextManager(new contextHooks.AsyncLocalStorageContextManager().enable());
   const envRatio = Number(env.OTEL_TRACES_SAMPLER_ARG);
   const ratio = config.sampleRatio !== 1 || !Number.isFinite(envRatio) ? config.sampleRatio : envRatio;
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? config.serviceName }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+  const provider = new sdk.BasicTracerProvider({
+    resource: resources.resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? config.serviceName }),
+    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) }),
     spanProcessors: [
-      new BatchSpanProcessor(new OTLPTraceExporter({ url, headers: { ...envHeaders(env), ...config.otlp.headers } }), {
+      new sdk.BatchSpanProcessor(new exporter.OTLPTraceExporter({ url, headers: { ...envHeaders(env), ...config.otlp.headers } }), {
         scheduledDelayMillis: 1000,
         maxQueueSize: 4096,
       }),

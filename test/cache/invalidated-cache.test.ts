@@ -50,4 +50,46 @@ describe('InvalidatedCache', () => {
     expect(await second).toBe('fresh');
     expect(await cache.get('u1')).toBe('fresh');
   });
+
+  it('keeps at most maxEntries: entries past their age go first, then the oldest loads', async () => {
+    const bus = new InvalidationBus(null);
+    await bus.start();
+    let clock = 0;
+    const loaded: string[] = [];
+    const cache = new InvalidatedCache<string>(bus, 'session', async (k) => (loaded.push(k), `v-${k}`), { maxEntries: 10, maxAgeMs: 1000, now: () => clock });
+    for (let i = 0; i < 5; i++) await cache.get(`old${i}`);
+    clock += 1000; // the first five are past their age
+    for (let i = 0; i < 8; i++) await cache.get(`k${i}`);
+    expect(cache.size).toBeLessThanOrEqual(10);
+    loaded.length = 0;
+    for (let i = 0; i < 8; i++) expect(await cache.get(`k${i}`)).toBe(`v-k${i}`);
+    expect(loaded).toEqual([]); // the fresh entries survived; the expired ones made room
+    for (let i = 0; i < 100; i++) await cache.get(`n${i}`);
+    expect(cache.size).toBeLessThanOrEqual(10);
+    loaded.length = 0;
+    await cache.get('n99');
+    expect(loaded).toEqual([]); // the newest load is kept
+    await cache.get('k0');
+    expect(loaded).toEqual(['k0']); // an old one was evicted
+  });
+
+  it('an entry dropped by its own key no longer follows its former owner', async () => {
+    const bus = new InvalidationBus(null);
+    await bus.start();
+    const owners = new Map([['s1', 'userA']]);
+    let loads = 0;
+    const cache = new InvalidatedCache<{ userId: string }>(bus, 'session', async (k) => (loads++, { userId: owners.get(k)! }), {
+      owner: { kind: 'user', of: (s) => s.userId },
+    });
+    await cache.get('s1');
+    await bus.publish({ kind: 'session', id: 's1' });
+    owners.set('s1', 'userB');
+    expect(await cache.get('s1')).toEqual({ userId: 'userB' });
+    await bus.publish({ kind: 'user', id: 'userA' }); // not the owner any more
+    expect(await cache.get('s1')).toEqual({ userId: 'userB' });
+    expect(loads).toBe(2);
+    await bus.publish({ kind: 'user', id: 'userB' });
+    await cache.get('s1');
+    expect(loads).toBe(3);
+  });
 });

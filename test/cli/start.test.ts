@@ -1,4 +1,4 @@
-import { it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import pg from 'pg';
 import { describeIfPostgres } from '../helpers/db.js';
 import { call, cookieOf } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
+import { workerExecArgv } from '../../src/app/server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -142,5 +143,44 @@ mappings:
     child.kill('SIGTERM');
     await exited;
     await expect(call(`${url}/claimgate/health/live`)).rejects.toThrow();
+  });
+});
+
+describe('claimgate start with two workers, database unreachable', () => {
+  it('the primary reports the failed migration, stops the workers it forked and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-start-fail-'));
+    try {
+      writeFileSync(
+        join(dir, 'claimgate.yaml'),
+        `publicUrl: http://127.0.0.1:1
+listen: { host: 127.0.0.1, port: 0, workers: 2 }
+session: { secret: ${'z'.repeat(40)} }
+upstream: { url: http://127.0.0.1:1 }
+database: { url: 'postgres://postgres@127.0.0.1:1/nothing', connectionTimeoutMs: 1000 }
+issuers: []
+mappings: {}
+`,
+      );
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'start', '--config', join(dir, 'claimgate.yaml')], {
+        env: { ...process.env, DATABASE_URL: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (b) => (output += b));
+      child.stderr!.on('data', (b) => (output += b));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(output).toMatch(/claimgate start: /);
+      expect(code).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('the Node options of a worker', () => {
+  it('adds a small young generation unless the operator chose a size', () => {
+    expect(workerExecArgv(['--import', 'tsx'])).toEqual(['--import', 'tsx', '--max-semi-space-size=2']);
+    expect(workerExecArgv(['--max-semi-space-size=8'])).toEqual(['--max-semi-space-size=8']);
+    expect(workerExecArgv([], '--max_semi_space_size=16 --enable-source-maps')).toEqual([]);
   });
 });

@@ -100,11 +100,14 @@ export function createAdmin(deps: AdminDeps): Admin {
     localSocketPath: () => localSocket?.path ?? null,
     routes(router: Router) {
       const routes = adminRouteTable(deps, store, scimRoles);
-      const openapi = buildOpenApi(routes, { basePath: deps.config.basePath, publicUrl: deps.config.publicUrl, version: VERSION, mappingSchema });
+      // Built on first request, not at start-up: turning the zod schemas into JSON Schema costs about 100 ms of CPU
+      // per process, and most gateways are never asked for the document.
+      let openapi: ReturnType<typeof buildOpenApi> | undefined;
       const api = express.Router({ caseSensitive: true, strict: false });
       api.use(express.json({ limit: deps.config.limits.bodyBytes, type: ['application/json', 'application/*+json'] }));
       api.get('/openapi.json', (_req: Request, res: Response) => {
         res.setHeader('Cache-Control', 'no-cache');
+        openapi ??= buildOpenApi(routes, { basePath: deps.config.basePath, publicUrl: deps.config.publicUrl, version: VERSION, mappingSchema });
         res.json(openapi);
       });
       mountRoutes(api, deps, routes);

@@ -1,6 +1,4 @@
 import type { Database, DatabaseOptions } from './database.js';
-import { openPglite } from './pglite.js';
-import { openPostgres } from './postgres.js';
 
 export type { Database, DatabaseLogger, DatabaseOptions, ListenStateHandler, NotificationHandler } from './database.js';
 export { isUnavailableError, databaseUnavailable } from './unavailable.js';
@@ -11,5 +9,8 @@ export { MIGRATIONS } from './migrations.js';
  * in `dataDir`. Does not migrate (call `migrate()`; `start` does unless `database.migrate: false`).
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts) : openPglite(opts);
+  // Each driver is loaded only when used: the embedded PGlite (its WebAssembly build and knex-pglite) is never
+  // loaded on PostgreSQL, and pg is not loaded on the embedded database.
+  if (opts.url) return (await import('./postgres.js')).openPostgres(opts);
+  return (await import('./pglite.js')).openPglite(opts);
 }
