@@ -468,7 +468,7 @@ function cpuMs(pid: number): number {
 }
 
 /**
- * Compiles the sources with tsc into bench/results/build (the layout of dist/, next to migrations/ and package.json
+ * Compiles the sources with tsc into a `build` folder under the bench results (the layout of dist/, next to migrations/ and package.json
  * as in the image) and returns the arguments that run its CLI.
  */
 function buildGateway(): string[] {
