@@ -1,19 +1,10 @@
 import type { Config } from '../core/config/schema.js';
 import type { InvalidationBus } from '../core/cache/invalidation.js';
-import type { AccessTokens, ApiAuthenticator } from '../core/credentials/index.js';
-import type { CredentialStore } from '../store/credentials.js';
-import type { MappingRegistry } from '../core/login/mapping-registry.js';
-import type { SessionCookie } from '../core/sessions/cookie.js';
-import type { SessionStore } from '../store/sessions.js';
-import type { Authenticator } from '../core/sessions/authenticator.js';
-import type { TrustMap } from '../core/tokens/index.js';
 import type { Logger } from '../observability/logger.js';
-import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 import type { Database } from '../store/db/index.js';
-import type { UserStore } from '../store/users/index.js';
 import type { Feature } from '../web/feature.js';
-import type { RateLimits } from '../web/rate-limit.js';
+import type { GatewayParts } from './parts.js';
 import { createAdmin } from '../features/admin/index.js';
 import { createAuditStream } from '../features/audit-stream/index.js';
 import { createConsole } from '../features/console/index.js';
@@ -23,24 +14,11 @@ import { createScim } from '../features/scim/index.js';
 import { createSync } from '../features/sync/index.js';
 
 /** The parts of the gateway the provisioning and administration features are built from (see createGateway). */
-export interface AdminFeatureParts {
-  config: Config;
-  logger: Logger;
-  db: Database;
-  bus: InvalidationBus;
-  trustMap: TrustMap;
-  mappings: MappingRegistry;
-  users: UserStore;
-  cookie: SessionCookie;
-  sessions: SessionStore;
-  authenticator: Authenticator;
-  credentials: { store: CredentialStore; accessTokens: AccessTokens; auth: ApiAuthenticator };
-  rateLimits: RateLimits;
-  metrics: GatewayMetrics;
-  jobs: JobService;
-  now: () => number;
-  egressFetch?: typeof fetch;
-}
+export type AdminFeatureParts = Pick<
+  GatewayParts,
+  | 'config' | 'logger' | 'db' | 'bus' | 'trustMap' | 'mappings' | 'users' | 'cookie' | 'sessions' | 'authenticator'
+  | 'credentials' | 'rateLimits' | 'metrics' | 'jobs' | 'now' | 'egressFetch'
+>;
 
 /** How these features run in this gateway. */
 export interface AdminFeatureOptions {

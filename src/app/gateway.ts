@@ -195,6 +195,23 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
       now,
       egressFetch: egress,
     };
+    const pageNav = createPageNav({ basePath: config.basePath, cookie, authenticator });
+    const features = buildFeatures(parts, pageNav, { ownsDb, jobsDisabled: opts.jobs?.disabled });
+    // Every route is mounted first (a refused route configuration throws before anything runs), then the features
+    // start in order (stored mapping versions are in force before the first request); a failed start closes those
+    // already started.
+    let app: ReturnType<typeof buildGatewayApp>;
+    let closeFeatures: () => Promise<void>;
+    try {
+      app = buildGatewayApp({ config, logger: opts.logger, knex: db.knex, pageNav }, features);
+      closeFeatures = await startFeatures(features);
+    } catch (e) {
+      // What was started before the features (the bus listener, the upstream pool, tracing) stops with them.
+      await bus.stop().catch(() => undefined);
+      await proxy?.close().catch(() => undefined);
+      await tracing.close().catch(() => undefined);
+      throw e;
+    }
     // Used link ids and ended sessions are only needed until they could no longer be accepted anyway; stored login
     // claims (personal data, kept for mapping previews) only as the newest logins per issuer.
     const purge = () => {
@@ -205,19 +222,6 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
     purgeTimer.unref();
 
-    const pageNav = createPageNav({ basePath: config.basePath, cookie, authenticator });
-    const features = buildFeatures(parts, pageNav, { ownsDb, jobsDisabled: opts.jobs?.disabled });
-    // Every route is mounted first (a refused route configuration throws before anything runs), then the features
-    // start in order (stored mapping versions are in force before the first request); a failed start closes those
-    // already started.
-    const app = buildGatewayApp({ config, logger: opts.logger, knex: db.knex, pageNav }, features);
-    let closeFeatures: () => Promise<void>;
-    try {
-      closeFeatures = await startFeatures(features);
-    } catch (e) {
-      clearInterval(purgeTimer);
-      throw e;
-    }
     const dispatcher = createDispatcher({ config, logger: opts.logger, assertion, authenticator, proxy, bus, authStates, sessionCache, sessions, pageNav }, app);
     const { upgrade } = dispatcher;
     const handler: typeof dispatcher.handler = tracing.enabled
