@@ -4,7 +4,7 @@ import type { UserRow } from '../../store/users/row.js';
 import { applySourceGrants } from '../../store/users/source-grants.js';
 import { setLifecycleTx } from '../../store/users/lifecycle-tx.js';
 import { EXPIRATION_ATTRIBUTE } from '../../core/users/types.js';
-import type { Job, JobContext } from './job.js';
+import { forEachUser, type Job, type JobContext } from './job.js';
 import { nextDailyAt, previousDailyAt, startOfDay } from './time-zone.js';
 import type { InactivityStep } from './inactivity.js';
 
@@ -74,21 +74,7 @@ export class DeletionJob implements Job {
     if (ctx.signal.aborted) return;
     await this.suspendExpired(ctx);
     const deadline = new Date(this.deadline(ctx.at));
-    let after = '';
-    for (;;) {
-      const ids = (await this.candidates(deadline, after)) as string[];
-      for (const id of ids) {
-        if (ctx.signal.aborted) return;
-        try {
-          const outcome = await this.process(id, deadline, ctx);
-          if (outcome !== 'none') ctx.count(outcome);
-        } catch (e) {
-          ctx.error({ userId: id, message: e instanceof Error ? e.message : String(e) });
-        }
-      }
-      if (ids.length < PAGE) return;
-      after = ids[ids.length - 1]!;
-    }
+    await forEachUser(ctx, PAGE, async (after) => (await this.candidates(deadline, after)) as string[], (id) => this.process(id, deadline, ctx));
   }
 
   /**

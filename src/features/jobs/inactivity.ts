@@ -3,7 +3,7 @@ import type { InactivityConfig } from '../../core/config/idp-schema.js';
 import { activityDay } from '../../store/users/activity.js';
 import { setLifecycleTx } from '../../store/users/lifecycle-tx.js';
 import type { UserRow } from '../../store/users/row.js';
-import type { JobContext } from './job.js';
+import { forEachUser, type JobContext } from './job.js';
 
 const PAGE = 200;
 const DAY_MS = 86_400_000;
@@ -65,21 +65,12 @@ export class InactivityStep {
 
   async run(ctx: JobContext): Promise<void> {
     const cutoff = this.cutoff(ctx.at);
-    let after = '';
-    for (;;) {
-      const ids = (await this.query(cutoff).where('id', '>', after).orderBy('id').limit(PAGE).pluck('id')) as string[];
-      for (const id of ids) {
-        if (ctx.signal.aborted) return;
-        try {
-          const outcome = await this.process(id, cutoff, ctx);
-          if (outcome !== 'none') ctx.count(outcome);
-        } catch (e) {
-          ctx.error({ userId: id, message: e instanceof Error ? e.message : String(e) });
-        }
-      }
-      if (ids.length < PAGE) return;
-      after = ids[ids.length - 1]!;
-    }
+    await forEachUser(
+      ctx,
+      PAGE,
+      async (after) => (await this.query(cutoff).where('id', '>', after).orderBy('id').limit(PAGE).pluck('id')) as string[],
+      (id) => this.process(id, cutoff, ctx),
+    );
   }
 
   /** Re-checked under the row lock: a sign-in that committed meanwhile wins. */

@@ -16,6 +16,33 @@ export interface JobContext {
 }
 
 /**
+ * Walks the ids `page(after)` answers, in pages of `size` ordered by id, and hands each user to `process`: its
+ * outcome is counted (unless `none`), a failure is recorded and the walk goes on. Stops when the run is aborted.
+ */
+export async function forEachUser(
+  ctx: JobContext,
+  size: number,
+  page: (after: string) => Promise<string[]>,
+  process: (id: string) => Promise<string>,
+): Promise<void> {
+  let after = '';
+  for (;;) {
+    const ids = await page(after);
+    for (const id of ids) {
+      if (ctx.signal.aborted) return;
+      try {
+        const outcome = await process(id);
+        if (outcome !== 'none') ctx.count(outcome);
+      } catch (e) {
+        ctx.error({ userId: id, message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (ids.length < size) return;
+    after = ids[ids.length - 1]!;
+  }
+}
+
+/**
  * One lifecycle job. Every step must be idempotent and commit on its own (one user per transaction, re-checking
  * its condition under the row lock), so a run that dies half-way loses nothing and a later run finishes the work
  * without applying anything twice.
