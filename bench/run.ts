@@ -32,6 +32,7 @@ import { wrk, type LoadResult } from './lib/wrk.js';
 import { fixedRate, runConcurrent, type LatencyResult } from './lib/client.js';
 import { startApacheOauth2, startNginxProxy, startUpstream } from './lib/servers.js';
 import { interleave, medianOf, type Interleaved } from './lib/interleave.js';
+import { buildIdentityHeaders } from '../src/web/identity-headers.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -143,6 +144,15 @@ async function main(): Promise<void> {
     procs.push(bare);
     await waitForPort(barePort, 20_000, bare.child);
     const bareUrl = `http://127.0.0.1:${barePort}`;
+    // The same, sending the app what claimgate sends it (identity headers with a signed assertion, request id,
+    // X-Forwarded-*): the difference to claimgate is then its deciding, not the bytes.
+    const bareIdPort = await freePort();
+    const headersFile = join(dir, 'identity-headers.json');
+    writeFileSync(headersFile, JSON.stringify(await identityHeadersLike('user-load')));
+    const bareId = startProc('bare undici proxy with identity headers', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(bareIdPort), upstream.url, String(workers), headersFile]);
+    procs.push(bareId);
+    await waitForPort(bareIdPort, 20_000, bareId.child);
+    const bareIdUrl = `http://127.0.0.1:${bareIdPort}`;
     let apache: { url: string; proc: Proc } | null = null;
     try {
       apache = await startApacheOauth2(dir, upstream.url, jwk, ISSUER);
@@ -241,6 +251,12 @@ async function main(): Promise<void> {
         () => Promise.all([warmLoad(`${bareUrl}/page`), warmLoad(`${gw}/page`, { cookie })]),
       );
       recordPair('a', ['bare undici proxy (no auth)', 'claimgate (session cookie)'], p);
+      const same = await pair(
+        () => load(`${bareIdUrl}/page`, { cookie }),
+        () => load(`${gw}/page`, { cookie }),
+        () => Promise.all([warmLoad(`${bareIdUrl}/page`, { cookie }), warmLoad(`${gw}/page`, { cookie })]),
+      );
+      recordPair('a', ['bare undici proxy sending the same headers (no auth)', 'claimgate (session cookie)'], same);
     }
     if (ONLY.has('b')) {
       log(`b. bearer-JWT requests proxied, token reused (${ROUNDS} interleaved rounds after a warm-up)`);
@@ -455,6 +471,27 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   report();
+}
+
+/**
+ * Identity headers of the size claimgate sends for a bench user: built by the gateway's own function around an
+ * ES256 assertion with the claims the gateway signs.
+ */
+async function identityHeadersLike(usercode: string): Promise<Record<string, string>> {
+  const { privateKey } = await generateKeyPair('ES256');
+  const userId = '01JBENCH0000000000000000AB';
+  const identity = { userId, usercode, email: `${usercode}@bench.test`, displayName: 'User load', roles: ['analyst'], permissions: [] as string[] };
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = await new SignJWT({ usercode, email: identity.email, name: identity.displayName, roles: identity.roles, permissions: [], attributes: { region: ['EU'] } })
+    .setProtectedHeader({ alg: 'ES256', typ: 'claimgate-assertion+jwt', kid: 'x'.repeat(43) })
+    .setIssuer('http://127.0.0.1:8080')
+    .setAudience('analytics-app')
+    .setSubject(userId)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .sign(privateKey);
+  const names = { user: 'X-Claimgate-User', userId: 'X-Claimgate-User-Id', email: 'X-Claimgate-Email', name: 'X-Claimgate-Name', roles: 'X-Claimgate-Roles', permissions: 'X-Claimgate-Permissions', assertion: 'X-Claimgate-Assertion' };
+  return buildIdentityHeaders(identity, names, assertion);
 }
 
 /** User + system CPU time a process has used, in ms (from /proc), 0 when it is gone. */

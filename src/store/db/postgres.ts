@@ -63,7 +63,10 @@ export async function openPostgres(opts: DatabaseOptions): Promise<Database> {
       }
     },
     async notify(channel, payload) {
-      await knex.raw('SELECT pg_notify(?, ?)', [channel, payload]);
+      // A notifying transaction holds a database-wide lock from its commit until its commit record is flushed, so
+      // every NOTIFY waits for the disk in turn. This one writes nothing to keep: it commits without waiting for the
+      // flush (a message is never durable anyway; a listener that is down misses it and flushes its caches).
+      await knex.raw("SELECT set_config('synchronous_commit', 'off', true), pg_notify(?, ?)", [channel, payload]);
     },
     listen: (channel, onMessage, onState) => listener.listen(channel, onMessage, onState),
     isListening: () => listener.isListening(),
