@@ -15,11 +15,14 @@
  *                                  so the memory figures of g and s are only meaningful with --built
  *   npm run bench -- --node-flags=--max-semi-space-size=2
  *                                  Node/V8 flags for the gateway's processes (NODE_OPTIONS), to compare settings
+ *   npm run bench -- --only g --heap-snapshot
+ *                                  after the load scenarios, a heap snapshot of one worker and what retains its memory
+ *                                  (bench/results/heap/; bench/lib/heap-summary.ts reads any snapshot)
  *   npm run bench -- --only s --starts 7
  *                                  start-up: `claimgate start` until /health/ready answers 200, median of the starts
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +36,7 @@ import { fixedRate, runConcurrent, type LatencyResult } from './lib/client.js';
 import { startApacheOauth2, startNginxProxy, startUpstream } from './lib/servers.js';
 import { interleave, medianOf, type Interleaved } from './lib/interleave.js';
 import { buildIdentityHeaders } from '../src/web/identity-headers.js';
+import { formatSummary, summarise } from './lib/heap-summary.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,6 +50,7 @@ const { values: flags } = parseArgs({
     built: { type: 'boolean' },
     'node-flags': { type: 'string' },
     starts: { type: 'string' },
+    'heap-snapshot': { type: 'boolean' },
   },
 });
 const QUICK = !!flags.quick;
@@ -201,7 +206,10 @@ async function main(): Promise<void> {
     const cli = flags.built ? buildGateway() : ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts')];
     const profileDir = join(ROOT, 'bench/results/profiles');
     if (flags.profile) mkdirSync(profileDir, { recursive: true });
-    const nodeOptions = [process.env.NODE_OPTIONS, flags['node-flags']].filter(Boolean).join(' ');
+    const heapDir = join(ROOT, 'bench/results/heap');
+    if (flags['heap-snapshot']) mkdirSync(heapDir, { recursive: true });
+    const heapFlags = flags['heap-snapshot'] ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` : undefined;
+    const nodeOptions = [process.env.NODE_OPTIONS, flags['node-flags'], heapFlags].filter(Boolean).join(' ');
     const gatewayEnv = { ...process.env, DATABASE_URL: dbUrl, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
     if (nodeOptions) log(`gateway NODE_OPTIONS: ${nodeOptions}`);
     // Every process (primary and workers: node:cluster forks with the primary's flags) writes its profile when it
@@ -420,6 +428,26 @@ async function main(): Promise<void> {
         });
       }
       rows.push({ scenario: 'g', subject: 'soak requests', rps: served / SOAK_SECONDS, errors, note: `${served} requests (90% session, 9% bearer, 1% logins)` });
+    }
+    if (flags['heap-snapshot']) {
+      const worker = gateway.pids()[1];
+      if (worker === undefined) throw new Error('no gateway worker to snapshot');
+      log(`heap snapshot of worker ${worker} ...`);
+      const before = new Set(readdirSync(heapDir));
+      process.kill(worker, 'SIGUSR2');
+      let file: string | undefined;
+      for (let size = -1, t0 = Date.now(); Date.now() - t0 < 120_000; await new Promise((r) => setTimeout(r, 500))) {
+        file ??= readdirSync(heapDir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+        if (!file) continue;
+        const now = statSync(join(heapDir, file)).size;
+        if (now > 0 && now === size) break;
+        size = now;
+      }
+      if (!file) throw new Error('the worker wrote no heap snapshot');
+      const text = formatSummary(summarise(join(heapDir, file)));
+      writeFileSync(join(heapDir, `${file}.txt`), `${text}\n`);
+      log(text);
+      rows.push({ scenario: 'heap', subject: `worker ${worker}`, note: `${text.split('\n')[0]}; bench/results/heap/${file}.txt` });
     }
     if (ONLY.has('s')) {
       log(`s. start-up: ${STARTS} starts of \`claimgate start\` (${workers} workers, PostgreSQL, migrations already applied)`);
