@@ -58,6 +58,21 @@ describe('Microsoft Graph client', () => {
     expect(reads() - before).toBe(3);
   });
 
+  it('throttling is retried a bounded number of times, then the lookup gives up', async () => {
+    const oid = member([[G1, 'BI Admins']]);
+    graph.throttleNext = 100;
+    graph.retryAfter = '0';
+    const reads = () => graph.requests.filter((r) => r.includes('transitiveMemberOf')).length;
+    const before = reads();
+    try {
+      await expect(new GraphClient(cfg()).transitiveGroups(TID, oid)).rejects.toThrow(/Graph answered HTTP 429/);
+    } finally {
+      graph.throttleNext = 0;
+      graph.retryAfter = '1';
+    }
+    expect(reads() - before).toBe(4); // the first answer and three retries
+  });
+
   it('authenticates with a client assertion when a private key is configured', async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
     graph.assertionKey = await exportJWK(publicKey);
