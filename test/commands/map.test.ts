@@ -6,6 +6,7 @@ import { runCli, type CliIo } from '../../src/app/cli/main.js';
 import { openDatabase } from '../../src/store/db/index.js';
 import { UserStore } from '../../src/store/users/index.js';
 import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
+import { startGraphStandIn, type GraphStandIn } from '../helpers/graph-stand-in.js';
 
 const CLAIM = 'https://www.panintelligence.com/claims/userSyncPayload';
 const ISS = 'https://idp.example.com';
@@ -249,5 +250,67 @@ mappings:
     const aud = await map(await link({ jti: 'j3', aud: 'someone-else' }));
     expect(aud.err).toContain('audience_mismatch');
     expect(aud.err).toContain('token aud "someone-else"; accepted: "claimgate"');
+  });
+});
+
+describe('claimgate map names the group GUIDs of an Entra mapping', () => {
+  const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+  const GRAPH_CLIENT = '0b1d3c6e-5d2a-4c53-8a57-2a1b3c4d5e6f';
+  const GRAPH_SECRET = 'graph-secret-value-0123456789';
+  const G_ADMINS = '9a4e2c1b-0d3f-4e5a-8b6c-7d8e9f0a1b2c';
+  const G_ANALYSTS = 'c3b2a190-8f7e-4d6c-9b5a-4f3e2d1c0b9a';
+  const G_TABLE = '11111111-2222-4333-8444-555555555555';
+  let dir: string;
+  let graph: GraphStandIn;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cg-map-labels-'));
+    graph = await startGraphStandIn({ clientId: GRAPH_CLIENT, clientSecret: GRAPH_SECRET });
+    graph.memberships.set('someone', [
+      { id: G_ADMINS, displayName: 'BI Admins' },
+      { id: G_ANALYSTS, displayName: 'BI Analysts' },
+      { id: G_TABLE, displayName: 'Name in Graph' },
+    ]);
+    const key = await makeKeyPair('RS256', 'entra-1');
+    writeFileSync(
+      join(dir, 'claimgate.yaml'),
+      `publicUrl: https://bi.example.com
+session: { secret: \${SESSION_SECRET} }
+upstream: { url: http://127.0.0.1:9000 }
+database: { dataDir: ${join(dir, 'data')} }
+issuers:
+  - id: entra
+    preset: entra
+    issuer: https://login.microsoftonline.com/${TID}/v2.0
+    audiences: [6e74172b-be56-4843-9ff4-e66a39bb12e3]
+    keys: [${JSON.stringify(key.publicJwk)}]
+    mapping: entra
+    entra:
+      tenants: [${TID}]
+      graph: { clientId: ${GRAPH_CLIENT}, clientSecret: ${GRAPH_SECRET}, authorityUrl: '${graph.url}', graphUrl: '${graph.url}' }
+mappings:
+  entra:
+    groupLabels: { ${G_TABLE}: Name in the table }
+    user: { usercode: preferred_username }
+    roles:
+      - { from: groups, map: { ${G_ADMINS}: admin, ${G_TABLE}: auditor } }
+      - { default: [viewer] }
+`,
+    );
+    writeFileSync(join(dir, 'claims.json'), JSON.stringify({ sub: 's', tid: TID, oid: 'someone', preferred_username: 'ada@contoso.example', groups: [G_ANALYSTS] }));
+  });
+  afterAll(async () => {
+    await graph?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('from the mapping\'s groupLabels first, else from Microsoft Graph', async () => {
+    const args = ['map', '--config', join(dir, 'claimgate.yaml'), '--issuer', 'entra', '--claims', join(dir, 'claims.json')];
+    const json = await cli([...args, '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out).groupLabels).toEqual({ [G_ADMINS]: 'BI Admins', [G_ANALYSTS]: 'BI Analysts', [G_TABLE]: 'Name in the table' });
+    expect(graph.requests).toContain('POST /v1.0/directoryObjects/getByIds');
+    const text = await cli(args);
+    expect(text.out).toContain(`${G_ADMINS}  BI Admins`);
   });
 });

@@ -2,7 +2,7 @@
  * A local stand-in for the Microsoft identity platform token endpoint and Microsoft Graph, answering as
  * Microsoft documents them: client credentials at `/{tenant}/oauth2/v2.0/token`, and
  * `/v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group` in pages linked by `@odata.nextLink`, with
- * throttling (`429` + `Retry-After`) and failures on demand.
+ * throttling (`429` or `503` + `Retry-After`) and failures on demand.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +23,8 @@ export interface GraphStandIn {
   pageSize: number;
   /** The next this-many membership requests answer 429 with `Retry-After: retryAfter`. */
   throttleNext: number;
+  /** The status of a throttled answer: 429, or 503 as Graph also sends when it is overloaded. */
+  throttleStatus: number;
   retryAfter: string;
   /** Every membership request answers this status (0: normal). */
   failWith: number;
@@ -46,6 +48,7 @@ export async function startGraphStandIn(opts: { clientId: string; clientSecret: 
     memberships: new Map(),
     pageSize: 2,
     throttleNext: 0,
+    throttleStatus: 429,
     retryAfter: '1',
     failWith: 0,
     acceptSecret: opts.clientSecret,
@@ -99,7 +102,8 @@ export async function startGraphStandIn(opts: { clientId: string; clientSecret: 
         if (s.failWith) return json(res, s.failWith, { error: { code: 'generalException', message: 'failure' } });
         if (s.throttleNext > 0) {
           s.throttleNext--;
-          return json(res, 429, { error: { code: 'TooManyRequests', message: 'throttled' } }, { 'retry-after': s.retryAfter });
+          const code = s.throttleStatus === 503 ? 'serviceNotAvailable' : 'TooManyRequests';
+          return json(res, s.throttleStatus, { error: { code, message: 'throttled' } }, { 'retry-after': s.retryAfter });
         }
         if (url.searchParams.get('$select') !== 'id,displayName') return json(res, 400, { error: { code: 'BadRequest' } });
         const all = s.memberships.get(decodeURIComponent(members[1]!));

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { egressSettings, bypassesProxy } from '../../src/core/idp/egress.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { egressSettings, bypassesProxy, egressFetch } from '../../src/core/idp/egress.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startGraphStandIn, type GraphStandIn } from '../helpers/graph-stand-in.js';
 import { browse, CookieJar, resignIdToken, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
@@ -101,5 +102,26 @@ const mode = requireBinary('tinyproxy', tinyproxyBinary() !== null);
     expect(seen('GET', graphHost, `/v1\\.0/users/${oid}/transitiveMemberOf`)).toBe(true);
     // The analytics app is not an identity-side call: never through the proxy.
     expect(log).not.toContain(new URL(gw.app.url).host);
+  });
+
+  it('https targets (all real providers) are tunnelled through the proxy with CONNECT', async () => {
+    // The target only records what arrives through the tunnel: a TLS ClientHello starts with the byte 0x16.
+    const firstBytes: number[] = [];
+    const target = createServer((sock) => {
+      sock.once('data', (b: Buffer) => {
+        firstBytes.push(b[0]!);
+        sock.destroy();
+      });
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const port = (target.address() as AddressInfo).port;
+    try {
+      const f = egressFetch({ proxy: proxy.url, noProxy: [] }, {});
+      await expect(f(`https://127.0.0.1:${port}/common/discovery/v2.0/keys`)).rejects.toThrow();
+      expect(proxy.log()).toMatch(new RegExp(`CONNECT 127\\.0\\.0\\.1:${port} `));
+      expect(firstBytes).toEqual([0x16]);
+    } finally {
+      await new Promise((r) => target.close(r));
+    }
   });
 });

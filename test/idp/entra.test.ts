@@ -9,6 +9,7 @@ import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-set
 // Identifiers shaped as Entra issues them (GUIDs); the app's client id is the token audience.
 const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const OTHER_TID = 'f8cdef31-a31e-4b4a-93e4-5f571e91255a';
+const PLAIN_TID = '3c6d4e2a-7b1f-4c8d-9e0a-1b2c3d4e5f60';
 const CLIENT_ID = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
 const GRAPH_CLIENT = '0b1d3c6e-5d2a-4c53-8a57-2a1b3c4d5e6f';
 const GRAPH_SECRET = 'graph-secret-value-0123456789';
@@ -67,6 +68,16 @@ describe('Entra ID: tenant-templated issuers and group overage through Microsoft
           ssoLink: { enabled: true },
           mapping: 'corp',
           entra: { tenants: [TID], graph: graphBlock({ groupField: 'displayName', cacheSeconds: 0 }) },
+        },
+        {
+          // Entra's own single-tenant issuer, written without the preset (so sign-in links need a jti): its tokens still say when groups were left out.
+          id: 'plain',
+          issuer: `https://login.microsoftonline.com/${PLAIN_TID}/v2.0`,
+          audiences: [CLIENT_ID],
+          keys: [key],
+          algorithms: ['RS256'],
+          ssoLink: { enabled: true },
+          mapping: 'corp',
         },
         {
           id: 'entra-nograph',
@@ -206,6 +217,53 @@ describe('Entra ID: tenant-templated issuers and group overage through Microsoft
     const ok = await call(`${gw.url}/claimgate/sso?jwt=${jwt}`);
     expect(ok.status).toBe(303);
     expect(await rolesOf('down@contoso.example')).toEqual(['admin']);
+  });
+
+  it('a bearer token with overage while Graph fails is refused with 503 and creates no user', async () => {
+    const oid = randomUUID();
+    membersFor(oid, [[G_ADMINS, 'BI Admins']]);
+    graph.failWith = 500;
+    const users = await userCount();
+    const res = await call(`${gw.url}/dash`, {
+      headers: { authorization: `Bearer ${await v2Token({ oid, preferred_username: 'bearer-down@contoso.example', hasgroups: true })}`, accept: 'application/json' },
+    });
+    expect(res.status).toBe(503);
+    expect(res.json().code).toBe('groups_unavailable');
+    expect(await userCount()).toBe(users);
+    expect(gw.app.seen.some((s) => s.headers['x-claimgate-user'] === 'bearer-down@contoso.example')).toBe(false);
+  });
+
+  it('a 503 with Retry-After from Graph is retried like a 429', async () => {
+    const oid = randomUUID();
+    membersFor(oid, [[G_ANALYSTS, 'BI Analysts']]);
+    graph.throttleNext = 2;
+    graph.throttleStatus = 503;
+    graph.retryAfter = '0';
+    graph.requests.length = 0;
+    try {
+      const res = await call(`${gw.url}/claimgate/sso?jwt=${await v2Token({ oid, preferred_username: 'busy@contoso.example', ...overage(oid) })}`);
+      expect(res.status).toBe(303);
+    } finally {
+      graph.throttleStatus = 429;
+      graph.retryAfter = '1';
+    }
+    expect(await rolesOf('busy@contoso.example')).toEqual(['analyst']);
+    expect(graph.requests.filter((r) => r.includes('transitiveMemberOf'))).toHaveLength(3);
+  });
+
+  it('an issuer without the preset still refuses a token that says its groups were left out', async () => {
+    const oid = randomUUID();
+    const users = await userCount();
+    const jwt = await v2Token({ oid, jti: randomUUID(), preferred_username: 'plain@contoso.example', ...overage(oid, PLAIN_TID) }, PLAIN_TID);
+    const res = await call(`${gw.url}/claimgate/sso?jwt=${jwt}`, { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(503);
+    expect(res.json().code).toBe('groups_unavailable');
+    expect(res.text).toContain('preset: entra');
+    expect(await userCount()).toBe(users);
+    // A token of the same issuer with its groups in it signs in as usual.
+    const inline = await v2Token({ jti: randomUUID(), preferred_username: 'plain@contoso.example', groups: [G_ANALYSTS] }, PLAIN_TID);
+    expect((await call(`${gw.url}/claimgate/sso?jwt=${inline}`)).status).toBe(303);
+    expect(await rolesOf('plain@contoso.example')).toEqual(['analyst']);
   });
 
   it('overage without a graph block is refused and the message names the fix', async () => {

@@ -36,6 +36,43 @@ describe('Microsoft Graph client', () => {
     expect(out.groups).toEqual(['BI Admins']);
   });
 
+  it('memberships are kept per user for cacheSeconds (300 by default), then read again', async () => {
+    let clock = Date.parse('2026-03-01T09:00:00Z');
+    const issuer = issuerConfig({ preset: 'entra', entra: { tenants: [TID], graph: { clientId: CLIENT, clientSecret: SECRET, authorityUrl: graph.url, graphUrl: graph.url } } });
+    expect(issuer.entra?.graph?.cacheSeconds).toBe(300);
+    const groups = new EntraGroups([issuer], fetch, () => clock);
+    const ada = member([[G1, 'BI Admins']]);
+    const bob = member([[G2, 'BI Analysts']]);
+    const reads = () => graph.requests.filter((r) => r.includes('transitiveMemberOf')).length;
+    const before = reads();
+    const overage = (oid: string) => ({ sub: 's', tid: TID, oid, hasgroups: true });
+    expect((await groups.prepare(issuer, overage(ada))).groups).toEqual([G1]);
+    expect((await groups.prepare(issuer, overage(bob))).groups).toEqual([G2]); // another oid: its own read
+    expect(reads() - before).toBe(2);
+    graph.memberships.set(ada, [{ id: G2, displayName: 'BI Analysts' }]); // Ada changes teams
+    clock += 299_000;
+    expect((await groups.prepare(issuer, overage(ada))).groups).toEqual([G1]); // still the cached answer
+    expect(reads() - before).toBe(2);
+    clock += 2_000;
+    expect((await groups.prepare(issuer, overage(ada))).groups).toEqual([G2]);
+    expect(reads() - before).toBe(3);
+  });
+
+  it('throttling is retried a bounded number of times, then the lookup gives up', async () => {
+    const oid = member([[G1, 'BI Admins']]);
+    graph.throttleNext = 100;
+    graph.retryAfter = '0';
+    const reads = () => graph.requests.filter((r) => r.includes('transitiveMemberOf')).length;
+    const before = reads();
+    try {
+      await expect(new GraphClient(cfg()).transitiveGroups(TID, oid)).rejects.toThrow(/Graph answered HTTP 429/);
+    } finally {
+      graph.throttleNext = 0;
+      graph.retryAfter = '1';
+    }
+    expect(reads() - before).toBe(4); // the first answer and three retries
+  });
+
   it('authenticates with a client assertion when a private key is configured', async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
     graph.assertionKey = await exportJWK(publicKey);

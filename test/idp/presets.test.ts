@@ -185,6 +185,14 @@ describe('missing versus empty claims in the mapping trace', () => {
     const t = detail({ _claim_names: { groups: 'src1' }, _claim_sources: { src1: { endpoint: 'https://graph.windows.net/x' } } }, 'entra');
     expect(t.detail).toContain('unknown, not empty');
   });
+  it('another claim listed in _claim_names is unknown, and the trace does not promise a refusal nothing makes', () => {
+    const roles = compileMapping(mappingSchema.parse({ user: { usercode: 'sub' }, roles: [{ from: 'wids', map: { x: 'admin' } }] }));
+    const outcome = evaluateMapping(roles, { sub: 'u1', _claim_names: { wids: 'src1' } }, evaluateOptionsFor({ preset: 'entra' }));
+    const t = outcome.trace.find((x) => x.path === 'roles[0]')!;
+    expect(t.detail).toContain('unknown, not empty');
+    expect(t.detail).not.toContain('refused');
+    expect(t.detail).toContain('only groups');
+  });
   it('without a preset the absence is stated as such', () => {
     expect(detail({}).detail).toBe('claim "groups" is absent from the token: no values');
   });

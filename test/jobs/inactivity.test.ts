@@ -14,6 +14,7 @@ describe(`inactivity step of the deletion job (${dbName})`, () => {
   const clock = new FakeClock('2026-03-01T09:30:00Z');
   let gw: TestGateway;
   let adminToken: string;
+  let syncToken: string;
 
   beforeAll(async () => {
     gw = await startTestGateway(
@@ -22,6 +23,7 @@ describe(`inactivity step of the deletion job (${dbName})`, () => {
       { now: clock.now, jobs: { clock } },
     );
     adminToken = (await ctx().credentials.store.create({ name: 'ops', scopes: ['admin:write'] })).token;
+    syncToken = (await ctx().credentials.store.create({ name: 'hr-sync', scopes: ['users:sync'] })).token;
   }, 60_000);
   afterAll(async () => {
     await gw?.close();
@@ -45,12 +47,21 @@ describe(`inactivity step of the deletion job (${dbName})`, () => {
     expect((await gw.db.knex('users').where({ usercode: 'idle' }).first()).updated_at).toEqual(before);
     expect((await user('idle')).lastActivityAt).toBe('2026-03-01T00:00:00.000Z');
     await signIn('returning');
+    await signIn('synced');
     await ctx().users.createUser({ usercode: 'svc-report', profile: { userType: 'SERVICE' }, source: 'api' });
   });
 
   it('suspends a user idle for more than 90 days (dry run first), not a recent one', async () => {
     await clock.advanceTo('2026-05-10T12:00:00Z');
     await signIn('returning'); // came back within the window
+    // Never signs in again, but the sync API changes it: provisioning activity counts as activity.
+    const synced = await call(`${gw.url}/claimgate/api/v1/users/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${syncToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ usercode: 'synced', displayName: 'Synced Again' }),
+    });
+    expect(synced.status).toBe(200);
+    expect((await user('synced')).lastActivityAt).toBe('2026-05-10T00:00:00.000Z');
     await clock.advanceTo('2026-05-30T12:00:00Z');
     await ctx().users.createUser({ usercode: 'fresh', source: 'api' }); // provisioned recently, never signed in
     await signIn('idle-with-session');
@@ -80,7 +91,7 @@ describe(`inactivity step of the deletion job (${dbName})`, () => {
     await clock.advanceTo('2026-06-01T02:00:00Z'); // the next night
     await ctx().jobs.idle();
     expect((await user('idle-with-session')).lifecycle).toBe('SUSPENDED');
-    for (const name of ['returning', 'fresh', 'svc-report']) expect((await user(name)).lifecycle).toBe('ACTIVE');
+    for (const name of ['returning', 'synced', 'fresh', 'svc-report']) expect((await user(name)).lifecycle).toBe('ACTIVE');
     // Its session ended with the suspension.
     expect((await sessionsOf('idle-with-session')).every((r) => r.revoked_at !== null)).toBe(true);
 

@@ -56,7 +56,17 @@ export class EntraGroups {
   /** The claims the mapping should see: the token's, with `groups` read from Graph where needed. */
   async prepare(issuer: IssuerConfig, claims: Claims): Promise<Claims> {
     const source = groupsSource(issuer, claims);
-    if (source === null) return claims;
+    if (source === null) {
+      // An issuer not set up for Entra ID has no way to read them; "no groups" would be a guess.
+      if (isOverage(claims)) {
+        throw unavailable(
+          `Your groups could not be read: the token left them out (it lists them in _claim_names or sends ` +
+            `hasgroups) and issuer "${issuer.id}" is not set up for Entra ID. An administrator must set ` +
+            'preset: entra and entra.graph on this issuer so the groups can be read from Microsoft Graph.',
+        );
+      }
+      return claims;
+    }
     const client = this.clients.get(issuer.id);
     if (client === undefined) {
       throw unavailable(

@@ -28,7 +28,11 @@ export function absenceDetail(source: string, claims: Claims, opts: EvaluateOpti
   if (name === null || Object.hasOwn(claims, name)) return null;
   const names = claims._claim_names;
   if (names !== null && typeof names === 'object' && Object.hasOwn(names, name)) {
-    return `claim "${name}" is absent but the token says it was left out (_claim_names): unknown, not empty; a sign-in is refused unless it is resolved`;
+    // Only groups are read from elsewhere (Microsoft Graph) or refused when they cannot be (core/idp/entra-groups.ts).
+    if (name === 'groups') {
+      return `claim "${name}" is absent but the token says it was left out (_claim_names): unknown, not empty; a sign-in is refused unless it is resolved`;
+    }
+    return `claim "${name}" is absent but the token says it was left out (_claim_names): unknown, not empty; claimgate fetches only groups, so this rule reads no values`;
   }
   const by = opts.provider ? ` (preset ${opts.provider})` : '';
   if (opts.absentClaims === 'empty') return `claim "${name}" is absent: read as empty, as this provider leaves out empty lists${by}`;
