@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { Request } from 'express';
 import { MASK, isSensitiveKey, redact, redactString } from './redact.js';
 import { routeParams } from './route-template.js';
+import { dict } from '../core/own-keys.js';
 
 /** How much of the client's address a log row keeps. */
 export type ClientIpMode = 'full' | 'truncated' | 'none';
@@ -56,7 +57,7 @@ const PERSONAL_KEY =
 
 /** The query as stored: values of anything but paging and projection parameters are masked. */
 export function maskedQuery(query: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const out = dict<unknown>();
   if (!query || typeof query !== 'object') return out;
   for (const [k, v] of Object.entries(query as Record<string, unknown>)) {
     out[k] = HARMLESS_QUERY.has(k) && !isSensitiveKey(k) ? redact(v) : MASK;
@@ -75,7 +76,8 @@ export function maskedBodyValue(body: unknown, depth = 0): unknown {
 function maskKeys(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object' || depth > 8) return value;
   if (Array.isArray(value)) return value.map((v) => maskKeys(v, depth + 1));
-  const out: Record<string, unknown> = {};
+  // Keys come from request and answer bodies: a `__proto__` key is stored (masked) like any other, not lost.
+  const out = dict<unknown>();
   // A SCIM PATCH operation names its target in `path`: a personal attribute's `value` is personal too.
   const path = (value as { path?: unknown }).path;
   // A mapping trace does the same with `values`.
@@ -97,7 +99,7 @@ function maskStrings(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return MASK;
   if (value === null || typeof value !== 'object' || depth > 8) return value;
   if (Array.isArray(value)) return value.map((v) => maskStrings(v, depth + 1));
-  const out: Record<string, unknown> = {};
+  const out = dict<unknown>();
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = k === 'type' || k === 'primary' ? v : maskStrings(v, depth + 1);
   return out;
 }
@@ -164,7 +166,7 @@ export function inputShape(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object') return `[${typeof value}]`;
   if (depth > 4) return '[…]';
   if (Array.isArray(value)) return value.slice(0, 5).map((v) => inputShape(v, depth + 1));
-  const out: Record<string, unknown> = {};
+  const out = dict<unknown>();
   for (const [k, v] of Object.entries(value as Record<string, unknown>).slice(0, 50)) out[redactString(k)] = inputShape(v, depth + 1);
   return out;
 }

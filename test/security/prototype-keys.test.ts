@@ -5,6 +5,7 @@ import { eventually, startAdminGateway, type AdminGateway } from '../admin/helpe
 import { APP_ID, pushBody, type TestEvent } from '../provisioning/events/push.js';
 import { hasPostgres } from '../helpers/db.js';
 import { redact } from '../../src/observability/redact.js';
+import { inputShape, maskedBodyValue } from '../../src/observability/log-masking.js';
 
 /**
  * Names from requests that a plain object would resolve on its prototype: `constructor`, `toString`,
@@ -98,6 +99,23 @@ describe(`prototype-named keys (${hasPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect((await gw.api('GET', '/users/plainuser')).json().roles).toEqual([]);
   });
 
+  it('SCIM role rules and mapping previews sent through the admin API keep a group or claim named __proto__', async () => {
+    const rules = JSON.parse('{"groupRoles":{"__proto__":"proto_role","constructor":"ctor_role"},"userRoles":[]}');
+    const saved = await gw.api('PUT', '/provisioning/scim-roles', { body: rules });
+    expect(saved.status).toBe(200);
+    expect(Object.keys(saved.json().groupRoles).sort()).toEqual(['__proto__', 'constructor']);
+    const preview = await gw.api('POST', '/provisioning/scim-roles/preview', { body: { resource: { userName: 'p' }, groups: ['__proto__', 'toString'] } });
+    expect(preview.status).toBe(200);
+    expect(preview.json().roles).toEqual(['proto_role']);
+    expect((await gw.api('DELETE', '/provisioning/scim-roles')).status).toBe(204);
+
+    const claims = JSON.parse('{"sub":"u-pv","preferred_username":"pv","groups":["__proto__"],"__proto__":"x"}');
+    const draft = JSON.parse(JSON.stringify({ ...DEFAULT_MAPPING, roles: [{ from: 'groups', map: JSON.parse('{"__proto__":"proto-role"}') }], attributes: { p: '"__proto__"' } }));
+    const mapping = await gw.api('POST', '/mappings/corp/preview', { body: { claims, mapping: draft } });
+    expect(mapping.status).toBe(200);
+    expect(mapping.json().desired).toMatchObject({ roles: ['proto-role'], attributes: { p: ['x'] } });
+  });
+
   describe('event receiver', () => {
     const post = async (events: TestEvent[]) =>
       call(`${gw.url}/claimgate/events`, {
@@ -167,5 +185,15 @@ describe(`prototype-named keys (${hasPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect(logged).toContain('__proto__');
     expect(logged).toContain('"user":"a"');
     expect(logged).not.toContain('pw-9f8e');
+  });
+
+  it('a stored request-log body and an exception-log input shape keep a __proto__ key, masked like any other', () => {
+    const body = () => JSON.parse('{"__proto__":{"password":"pw-7a6b","userName":"ada","kind":"k"},"constructor":{"displayName":"Ada"}}');
+    const stored = maskedBodyValue(body()) as Record<string, unknown>;
+    expect(Object.keys(stored)).toEqual(['__proto__', 'constructor']);
+    expect(JSON.parse(JSON.stringify(stored))).toEqual(JSON.parse('{"__proto__":{"password":"[redacted]","userName":"[redacted]","kind":"k"},"constructor":{"displayName":"[redacted]"}}'));
+    const shape = inputShape(body()) as Record<string, unknown>;
+    expect(Object.keys(shape)).toEqual(['__proto__', 'constructor']);
+    expect(JSON.stringify(shape)).not.toContain('ada');
   });
 });

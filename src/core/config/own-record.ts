@@ -34,3 +34,12 @@ export function ownRecord<K extends z.ZodType<string, string>, V extends z.ZodTy
       return out;
     }) as unknown as z.ZodType<Record<string, z.output<V>>, Record<string, z.input<V>>>;
 }
+
+/**
+ * A JSON object of any values whose keys come from outside (group names, claim names), for request bodies: like
+ * `z.record(z.string(), z.unknown())`, and described the same way in the OpenAPI document, but with a null
+ * prototype and a `__proto__` key kept.
+ */
+export function ownJsonObject() {
+  return ownRecord(z.string(), z.unknown()).meta({ type: 'object', propertyNames: { type: 'string' }, additionalProperties: {} });
+}

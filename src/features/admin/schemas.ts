@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isEmailAddress } from '../../core/mapping/values.js';
+import { ownJsonObject } from '../../core/config/own-record.js';
 import { SCOPES } from '../../core/credentials/index.js';
 import { LIFECYCLES } from '../../store/users/index.js';
 
@@ -137,7 +138,7 @@ export const rollbackBody = z.strictObject({ version: z.number().int().min(1) })
 export const previewBody = z
   .strictObject({
     token: z.string().min(10).max(65536).optional().describe('A token of a trusted issuer; verified, never consumed or stored.'),
-    claims: z.record(z.string(), z.unknown()).optional().describe('Raw claims, as if verified.'),
+    claims: ownJsonObject().optional().describe('Raw claims, as if verified.'),
     issuer: z.string().optional().describe('Issuer id for `claims` (default: the first issuer using this mapping).'),
     user: z.string().optional().describe('Compare with this stored user (usercode) instead of the mapped one.'),
     mapping: mappingDocument.optional().describe('An unsaved draft to evaluate instead of the mapping in force.'),

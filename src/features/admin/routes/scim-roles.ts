@@ -9,6 +9,8 @@ import { list, rollbackBody, versionSchema } from '../schemas.js';
 import { validateScimRoles, type ScimRoleRules } from '../scim-role-rules.js';
 import { DEFAULT_ENTERPRISE_TARGETS, enterpriseValues, rolesOfGroup, rolesOfResource, type EnterpriseField, type JsonObject } from '../../../core/scim/user-roles.js';
 import { defineRoute, type AdminRoute } from '../route-table.js';
+import { ownJsonObject } from '../../../core/config/own-record.js';
+import { dict } from '../../../core/own-keys.js';
 
 const previewBody = z.strictObject({
   /** A SCIM User resource as a client would send it (or `user`). */
@@ -18,12 +20,12 @@ const previewBody = z.strictObject({
   /** Display names (or external ids) of SCIM groups the user would be a member of. */
   groups: z.array(z.string()).max(1000).default([]),
   /** Unsaved rules to try instead of those in force (each part left out keeps the one in force). */
-  groupRoles: z.record(z.string(), z.unknown()).optional(),
+  groupRoles: ownJsonObject().optional(),
   userRoles: z.array(z.unknown()).optional(),
 });
 
 const rulesBody = z.strictObject({
-  groupRoles: z.record(z.string(), z.unknown()).default({}),
+  groupRoles: ownJsonObject().default(() => dict<unknown>()),
   userRoles: z.array(z.unknown()).default([]),
 });
 
