@@ -91,7 +91,24 @@ describe(`OpenTelemetry traces (${db})`, () => {
     const server = collector.spans.find((s) => s.spanId === upstream.parentSpanId)!;
     expect(server.name).toBe('GET proxy');
     expect(server.parentSpanId).toBe(CALLER);
+    // The auth decision is the server span's other child, before the upstream call.
+    const auth = collector.spans.find((s) => s.traceId === trace2 && s.name === 'claimgate.auth')!;
+    expect(auth?.parentSpanId).toBe(server.spanId);
+    expect(auth.attributes).toEqual(expect.arrayContaining([{ key: 'claimgate.decision', value: { stringValue: 'allow' } }]));
     expect(collector.raw.join('\n')).not.toMatch(/reports\/7|secret=x/);
+  });
+
+  it('a refused proxied request has an auth span with the refusal code and no upstream span', async () => {
+    const trace3 = 'ddf92f3577b34da6a3ce929d0e0e4736';
+    const r = await call(`${gw.url}/reports/8`, { headers: { accept: 'application/json', traceparent: `00-${trace3}-${CALLER}-01` } });
+    expect(r.status).toBe(401);
+    await within(5000, () => collector.spans.some((s) => s.traceId === trace3 && s.name === 'GET proxy'));
+    const ofTrace = collector.spans.filter((s) => s.traceId === trace3);
+    const server = ofTrace.find((s) => s.name === 'GET proxy')!;
+    const auth = ofTrace.find((s) => s.name === 'claimgate.auth')!;
+    expect(auth?.parentSpanId).toBe(server.spanId);
+    expect(auth.attributes).toEqual(expect.arrayContaining([{ key: 'claimgate.error_code', value: { stringValue: 'unauthenticated' } }]));
+    expect(ofTrace.some((s) => s.name === 'claimgate.upstream')).toBe(false);
   });
 
   it('a job run is a span of its own, named by job', async () => {
