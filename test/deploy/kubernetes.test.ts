@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { parseConfigObject } from '../../src/core/config/load.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { kustomize } from '../helpers/kustomize.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const K8S = join(ROOT, 'deploy/kubernetes');
@@ -39,10 +40,21 @@ const kubectl = (() => {
   }
 })();
 
-function render(overlay: string): K8sObject[] {
+function renderWithKubectl(overlay: string): K8sObject[] {
   const out = execFileSync('kubectl', ['kustomize', join(K8S, 'overlays', overlay)], { encoding: 'utf8' });
   return parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
 }
+
+/** `kubectl kustomize` where it is installed, else the test's own renderer (checked against kubectl below). */
+function render(overlay: string): K8sObject[] {
+  return kubectl ? renderWithKubectl(overlay) : (kustomize(join(K8S, 'overlays', overlay)) as K8sObject[]);
+}
+
+const byKindAndName = (objects: K8sObject[]) => Object.fromEntries(objects.map((o) => [`${o.kind}/${o.metadata.name}`, JSON.parse(JSON.stringify(o))]));
+
+/** Whether a selector's matchLabels all hold in a set of labels. */
+const selects = (selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string> | undefined) =>
+  !!selector?.matchLabels && Object.entries(selector.matchLabels).every(([k, v]) => labels?.[k] === v);
 
 describe('Kubernetes manifests (deploy/kubernetes)', () => {
   it('every resource file of the base validates against the Kubernetes schemas', async () => {
@@ -66,11 +78,36 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
   });
 
   for (const overlay of OVERLAYS) {
-    (kubectl ? it : it.skip)(`overlay ${overlay} renders with kubectl kustomize and every object validates`, async () => {
+    (kubectl ? it : it.skip)(`overlay ${overlay}: the test's renderer gives exactly what kubectl kustomize gives`, () => {
+      const ours = byKindAndName(kustomize(join(K8S, 'overlays', overlay)) as K8sObject[]);
+      expect(ours).toEqual(byKindAndName(renderWithKubectl(overlay)));
+    });
+
+    it(`overlay ${overlay} renders (${kubectl ? 'kubectl kustomize' : "the test's renderer"}) and every object validates`, async () => {
       const objects = render(overlay);
       await validateAll(objects);
       const deployment = objects.find((o) => o.kind === 'Deployment')!;
       const pod = deployment.spec.template.spec;
+      const podLabels = deployment.spec.template.metadata.labels as Record<string, string>;
+      // The Service, the disruption budget and the Deployment select the gateway's pods and no other pod (not the
+      // migration Job's, which serves nothing); the NetworkPolicy covers both.
+      const service = objects.find((o) => o.kind === 'Service')!;
+      expect(selects({ matchLabels: service.spec.selector }, podLabels)).toBe(true);
+      expect(selects(deployment.spec.selector, podLabels)).toBe(true);
+      const policy = objects.find((o) => o.kind === 'NetworkPolicy')!;
+      expect(selects(policy.spec.podSelector, podLabels)).toBe(true);
+      const job = objects.find((o) => o.kind === 'Job');
+      if (job) {
+        const jobLabels = job.spec.template.metadata?.labels as Record<string, string> | undefined;
+        expect(selects({ matchLabels: service.spec.selector }, jobLabels)).toBe(false);
+        expect(selects(deployment.spec.selector, jobLabels)).toBe(false);
+        const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget');
+        if (pdb) expect(selects(pdb.spec.selector, jobLabels)).toBe(false);
+        expect(selects(policy.spec.podSelector, jobLabels)).toBe(true);
+      }
+      // Egress to the app is to the app's pods (the upstream URL's port), not to claimgate's own.
+      const toApp = policy.spec.egress.find((r: { ports: { port: number }[] }) => r.ports.some((p) => p.port === 9000));
+      expect(toApp.to).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'analytics' } } }]);
       const c = pod.containers[0];
       expect(c.readinessProbe.httpGet.path).toBe('/claimgate/health/ready');
       expect(c.livenessProbe.httpGet.path).toBe('/claimgate/health/live');
@@ -92,7 +129,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       }
     });
   }
-  if (!kubectl) console.warn('kubectl is not installed: the overlays are not rendered here (the base files are still validated).');
+  if (!kubectl) console.warn("kubectl is not installed: the overlays are rendered by the test's own renderer.");
 });
 
 describe('Grafana dashboard (deploy/grafana)', () => {
