@@ -4,7 +4,9 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { parseConfigObject } from '../../src/core/config/load.js';
-import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { kustomize } from '../helpers/kustomize.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -135,25 +137,68 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 describe('Grafana dashboard (deploy/grafana)', () => {
   let gw: TestGateway;
   let port: number;
+  let receiver: Server;
   beforeAll(async () => {
+    // An audit receiver, so the audit stream's metrics are exported too.
+    receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     port = 20000 + Math.floor(Math.random() * 20000);
-    gw = await startTestGateway({ metrics: { listen: `127.0.0.1:${port}` } });
+    gw = await startTestGateway({
+      metrics: { listen: `127.0.0.1:${port}` },
+      audit: { stream: { type: 'http', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/audit` } },
+    });
   });
   afterAll(async () => {
     await gw?.close();
+    await new Promise<void>((r) => receiver?.close(() => r()));
   });
 
-  it('every metric the dashboard queries is one the gateway exports', async () => {
+  it('every metric the dashboard queries is one the gateway exports, with the labels the query uses', async () => {
     const path = join(ROOT, 'deploy/grafana/claimgate-dashboard.json');
     expect(existsSync(path)).toBe(true);
-    const dashboard = JSON.parse(readFileSync(path, 'utf8')) as { panels: { targets: { expr: string }[] }[] };
-    const names = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/claimgate_[a-z0-9_]+/g) ?? [])));
+    const dashboard = JSON.parse(readFileSync(path, 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+      templating: { list: { query: unknown }[] };
+    };
+    const exprs = [
+      ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+      ...dashboard.templating.list.map((v) => v.query).filter((q): q is string => typeof q === 'string' && q.includes('claimgate_')),
+    ];
+    const names = new Set(exprs.flatMap((e) => e.match(/claimgate_[a-z0-9_]+/g) ?? []));
     expect(names.size).toBeGreaterThan(5);
+    // Series exist once something happened: a sign-in, a refused token, a proxied request.
+    const cookie = cookieOf((await call(`${gw.url}/claimgate/sso?jwt=${await gw.token()}`)).headers['set-cookie']);
+    expect((await call(`${gw.url}/claimgate/sso?jwt=not-a-token`, { headers: { accept: 'application/json' } })).status).toBe(401);
+    expect((await call(`${gw.url}/x`, { headers: { cookie } })).status).toBe(200);
     const exported = (await call(`http://127.0.0.1:${port}/metrics`)).text;
     const families = new Set([...exported.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    /** The label names of a metric's exported series. */
+    const labelsOf = (name: string) =>
+      new Set([...exported.matchAll(new RegExp(`^${name}\\{([^}]*)\\}`, 'gm'))].flatMap((m) => [...m[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!)));
     for (const n of names) {
       const family = n.replace(/_(bucket|count|sum)$/, '');
-      expect([n, family].some((f) => families.has(f))).toBe(true);
+      expect([n, family].some((f) => families.has(f)) ? n : `${n} is not exported`).toBe(n);
     }
+    // Prometheus adds `instance` and `job` at scrape time; every other label a query names must be on the metric.
+    for (const expr of exprs) {
+      const metrics = expr.match(/claimgate_[a-z0-9_]+/g) ?? [];
+      const used = new Set([
+        ...[...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim())),
+        ...[...expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) => [...m[1]!.matchAll(/(\w+)\s*[=!]~?/g)].map((l) => l[1]!)),
+        ...[...expr.matchAll(/label_values\([^,]+,\s*(\w+)\)/g)].map((m) => m[1]!),
+      ]);
+      for (const label of used) {
+        if (label === 'instance' || label === 'job') continue;
+        const found = metrics.some((m) => labelsOf(m).has(label));
+        expect(found ? label : `${label} is on none of ${metrics.join(', ')} (${expr})`).toBe(label);
+      }
+    }
+  });
+
+  it('has panels for the sign-in, mapping, database and upstream latency and the audit stream backlog', () => {
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/claimgate-dashboard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const all = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
+    for (const m of ['claimgate_login_duration_seconds_bucket', 'claimgate_mapping_duration_seconds_bucket', 'claimgate_db_query_duration_seconds_bucket', 'claimgate_proxy_request_duration_seconds_bucket', 'claimgate_audit_stream_backlog'])
+      expect(all).toContain(m);
   });
 });
