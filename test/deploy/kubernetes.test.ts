@@ -61,7 +61,7 @@ const selects = (selector: { matchLabels?: Record<string, string> } | undefined,
 describe('Kubernetes manifests (deploy/kubernetes)', () => {
   it('every resource file of the base validates against the Kubernetes schemas', async () => {
     const files = readdirSync(join(K8S, 'base')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'claimgate.yaml');
-    expect(files.length).toBeGreaterThanOrEqual(7);
+    expect(files.length).toBeGreaterThanOrEqual(6);
     const objects = files.flatMap((f) => parseAllDocuments(readFileSync(join(K8S, 'base', f), 'utf8')).map((d) => d.toJS() as K8sObject));
     await validateAll(objects);
     // A deliberate typo is caught: the check can fail.
@@ -91,22 +91,13 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       const deployment = objects.find((o) => o.kind === 'Deployment')!;
       const pod = deployment.spec.template.spec;
       const podLabels = deployment.spec.template.metadata.labels as Record<string, string>;
-      // The Service, the disruption budget and the Deployment select the gateway's pods and no other pod (not the
-      // migration Job's, which serves nothing); the NetworkPolicy covers both.
+      // The Service, the Deployment, the disruption budget and the NetworkPolicy select the gateway's pods.
       const service = objects.find((o) => o.kind === 'Service')!;
       expect(selects({ matchLabels: service.spec.selector }, podLabels)).toBe(true);
       expect(selects(deployment.spec.selector, podLabels)).toBe(true);
+      expect(selects(objects.find((o) => o.kind === 'PodDisruptionBudget')!.spec.selector, podLabels)).toBe(true);
       const policy = objects.find((o) => o.kind === 'NetworkPolicy')!;
       expect(selects(policy.spec.podSelector, podLabels)).toBe(true);
-      const job = objects.find((o) => o.kind === 'Job');
-      if (job) {
-        const jobLabels = job.spec.template.metadata?.labels as Record<string, string> | undefined;
-        expect(selects({ matchLabels: service.spec.selector }, jobLabels)).toBe(false);
-        expect(selects(deployment.spec.selector, jobLabels)).toBe(false);
-        const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget');
-        if (pdb) expect(selects(pdb.spec.selector, jobLabels)).toBe(false);
-        expect(selects(policy.spec.podSelector, jobLabels)).toBe(true);
-      }
       // Egress to the app is to the app's pods (the upstream URL's port), not to claimgate's own.
       const toApp = policy.spec.egress.find((r: { ports: { port: number }[] }) => r.ports.some((p) => p.port === 9000));
       expect(toApp.to).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'analytics' } } }]);
@@ -116,16 +107,27 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       expect(c.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
       expect(c.resources.requests).toBeDefined();
       // Secrets only by reference: no literal value of a secret variable in any rendered object.
-      for (const e of c.env) expect(e.value).toBeUndefined();
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        for (const e of container.env) expect(e.value).toBeUndefined();
+        expect(container.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false });
+        expect(container.resources.requests).toBeDefined();
+      }
       expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
       expect(objects.some((o) => o.kind === 'NetworkPolicy')).toBe(true);
       if (overlay === 'external-postgres') {
         expect(deployment.spec.replicas).toBe(3);
         expect(objects.find((o) => o.kind === 'HorizontalPodAutoscaler')?.spec.minReplicas).toBeGreaterThanOrEqual(3);
         expect(objects.find((o) => o.kind === 'PodDisruptionBudget')?.spec.minAvailable).toBe(2);
-        expect(objects.find((o) => o.kind === 'Job')?.spec.template.spec.containers[0].args[0]).toBe('migrate');
+        // The migrations run before the gateway starts: an init container, the same image and configuration.
+        expect(pod.initContainers.map((i: { name: string }) => i.name)).toEqual(['migrate']);
+        expect(pod.initContainers[0].args[0]).toBe('migrate');
+        expect(pod.initContainers[0].image).toBe(c.image);
+        expect(pod.initContainers[0].env).toEqual(c.env);
+        const config = objects.find((o) => o.kind === 'ConfigMap')!;
+        expect(parse(config.data['claimgate.yaml']).database.migrate).toBe(false);
       } else {
         expect(deployment.spec.replicas).toBe(1);
+        expect(pod.initContainers ?? []).toEqual([]);
         expect(objects.some((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'Job')).toBe(false);
         expect(c.env.some((e: { name: string }) => e.name === 'DATABASE_URL')).toBe(false);
       }
