@@ -13,7 +13,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const K8S = join(ROOT, 'deploy/kubernetes');
 const OVERLAYS = ['external-postgres', 'embedded-demo'];
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any };
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
 
 /** The kubernetes-models class for an object, by its apiVersion and kind (core objects live under `v1/`). */
 async function modelOf(o: K8sObject): Promise<new (data: unknown) => { validate(): void }> {
@@ -124,7 +124,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
         expect(pod.initContainers[0].image).toBe(c.image);
         expect(pod.initContainers[0].env).toEqual(c.env);
         const config = objects.find((o) => o.kind === 'ConfigMap')!;
-        expect(parse(config.data['claimgate.yaml']).database.migrate).toBe(false);
+        expect(parse(config.data!['claimgate.yaml']).database.migrate).toBe(false);
       } else {
         expect(deployment.spec.replicas).toBe(1);
         expect(pod.initContainers ?? []).toEqual([]);
