@@ -17,7 +17,7 @@ import { createSync } from '../features/sync/index.js';
 export type AdminFeatureParts = Pick<
   GatewayParts,
   | 'config' | 'logger' | 'db' | 'bus' | 'trustMap' | 'mappings' | 'users' | 'cookie' | 'sessions' | 'authenticator'
-  | 'credentials' | 'rateLimits' | 'metrics' | 'jobs' | 'now' | 'egressFetch'
+  | 'credentials' | 'rateLimits' | 'metrics' | 'jobs' | 'now' | 'egressFetch' | 'tracing'
 >;
 
 /** How these features run in this gateway. */
@@ -86,7 +86,7 @@ export function buildAdminFeatures(parts: AdminFeatureParts, extra: AdminFeature
     admin,
     createScim({ config, knex, bus: parts.bus, credentials: parts.credentials, logger: parts.logger, now: parts.now, roleRules: admin.scimRoles }),
     createSync({ config, knex, bus: parts.bus, credentials: parts.credentials, now: parts.now }),
-    createEvents({ config, knex, bus: parts.bus, logger: parts.logger, metrics: parts.metrics, rateLimits: parts.rateLimits, now: parts.now }),
+    createEvents({ config, knex, bus: parts.bus, logger: parts.logger, metrics: parts.metrics, rateLimits: parts.rateLimits, now: parts.now, tracing: parts.tracing }),
     createConsole({ config, authenticator: parts.authenticator }),
     createJobs({ jobs: parts.jobs, disabled: extra.jobsDisabled }),
     createAuditStream({ config, db, logger: parts.logger, metrics: parts.metrics }),

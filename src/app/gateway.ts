@@ -222,7 +222,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
     purgeTimer.unref();
 
-    const dispatcher = createDispatcher({ config, logger: opts.logger, assertion, authenticator, proxy, bus, authStates, sessionCache, sessions, pageNav }, app);
+    const dispatcher = createDispatcher({ config, logger: opts.logger, assertion, authenticator, proxy, bus, authStates, sessionCache, sessions, pageNav, tracing }, app);
     const { upgrade } = dispatcher;
     const handler: typeof dispatcher.handler = tracing.enabled
       ? (req, res) => tracing.request(req, res, routeLabel((req.url ?? '/').split('?')[0]!, config.basePath), () => dispatcher.handler(req, res))

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import pg from 'pg';
+import { Client } from 'undici';
 import { describeIfPostgres } from '../helpers/db.js';
 import { call, cookieOf } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
@@ -31,7 +32,8 @@ describeIfPostgres('claimgate start with two workers', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cg-start-'));
     key = await makeKeyPair('RS256', 'k1');
-    app = createServer((req, res) => res.end(JSON.stringify({ pid: req.headers['x-worker'], user: req.headers['x-claimgate-user'] ?? null })));
+    // The app answers with the port of the gateway's connection to it: each worker has its own connection pool.
+    app = createServer((req, res) => res.end(JSON.stringify({ user: req.headers['x-claimgate-user'] ?? null, via: req.socket.remotePort })));
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     const appPort = (app.address() as { port: number }).port;
     const probe = createServer();
@@ -120,21 +122,52 @@ mappings:
         .filter((l) => l.startsWith(name))
         .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
     const rejected = (body: string) => series(body, 'claimgate_logins_total{issuer="corp",outcome="rejected",method="sso"}');
-    const before = rejected((await call(metricsUrl, { headers: { connection: 'close' } })).text);
-    // Fresh connections alternate between the workers, so each worker counts about half of these refusals.
-    const bad = await signToken({ iss: 'https://idp.example.test', aud: 'someone-else', sub: 'u2', jti: randomUUID() }, { key, now: Math.floor(Date.now() / 1000) });
-    for (let i = 0; i < 21; i++) {
-      const r = await call(`${url}/claimgate/sso?jwt=${bad}`, { headers: { connection: 'close', accept: 'application/json' } });
-      expect(r.status).toBe(401);
-    }
-    const scrapes = await Promise.all(Array.from({ length: 6 }, () => call(metricsUrl, { headers: { connection: 'close' } })));
-    for (const s of scrapes) {
-      expect(s.status).toBe(200);
-      const body = s.text;
-      expect(rejected(body) - before).toBe(21);
-      // Per-process values stay apart, one series per worker.
-      const workers = new Set([...body.matchAll(/^claimgate_process_resident_memory_bytes\{worker="(\d+)"\}/gm)].map((m) => m[1]));
-      expect(workers).toEqual(new Set(['0', '1']));
+    const now = () => Math.floor(Date.now() / 1000);
+    const good = await signToken({ iss: 'https://idp.example.test', aud: 'claimgate', sub: 'u3', preferred_username: 'bea', jti: randomUUID() }, { key, now: now() });
+    const cookie = cookieOf((await call(`${url}/claimgate/sso?jwt=${good}`, { headers: { connection: 'close' } })).headers['set-cookie']);
+    // A connection stays with the worker that accepted it. Two connections are on different workers when the app
+    // sees their proxied requests arrive over different connections of the gateway (each worker has its own pool).
+    const via = async (c: Client) => {
+      const r = await c.request({ path: '/x', method: 'GET', headers: { cookie } });
+      return (JSON.parse(await r.body.text()) as { via: number }).via;
+    };
+    const clients: Client[] = [];
+    try {
+      const first = new Client(url);
+      clients.push(first);
+      const firstVia = await via(first);
+      let second: Client | undefined;
+      for (let i = 0; i < 10 && !second; i++) {
+        const c = new Client(url);
+        clients.push(c);
+        if ((await via(c)) !== firstVia) second = c;
+      }
+      expect(second).toBeDefined();
+      expect(await via(first)).toBe(firstVia); // still the same worker and pool connection
+
+      const before = rejected((await call(metricsUrl, { headers: { connection: 'close' } })).text);
+      // Known counts through each worker: 5 refusals on one, 8 on the other.
+      const bad = await signToken({ iss: 'https://idp.example.test', aud: 'someone-else', sub: 'u2', jti: randomUUID() }, { key, now: now() });
+      for (const [c, n] of [[first, 5], [second!, 8]] as const) {
+        for (let i = 0; i < n; i++) {
+          const r = await c.request({ path: `/claimgate/sso?jwt=${bad}`, method: 'GET', headers: { accept: 'application/json' } });
+          await r.body.dump();
+          expect(r.statusCode).toBe(401);
+        }
+      }
+      const scrapes = await Promise.all(Array.from({ length: 6 }, () => call(metricsUrl, { headers: { connection: 'close' } })));
+      for (const s of scrapes) {
+        expect(s.status).toBe(200);
+        const body = s.text;
+        expect(rejected(body) - before).toBe(13);
+        // Per-process values stay apart, one series per worker.
+        const workers = new Set([...body.matchAll(/^claimgate_process_resident_memory_bytes\{worker="(\d+)"\}/gm)].map((m) => m[1]));
+        expect(workers).toEqual(new Set(['0', '1']));
+        // Counters carry no worker label: one series for the instance.
+        expect(body).not.toMatch(/^claimgate_logins_total\{[^}]*worker=/m);
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
     }
   });
 

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { createSocket, type Socket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { within } from '../helpers/wait.js';
 
@@ -63,6 +63,15 @@ describe(`audit stream over HTTP (${db})`, () => {
     }
     await within(5000, () => receiver.state.refused >= 2);
     expect(receiver.state.events).toHaveLength(0);
+    // The backlog metric shows what waits; the failures are counted.
+    const metric = async (name: string) => {
+      const line = (await gw.running.gateway.parts.metrics.render()).body.split('\n').find((l) => l.startsWith(`${name} `));
+      return Number(line?.split(' ')[1]);
+    };
+    const waiting = Number(((await gw.db.knex('audit_stream_outbox').count({ n: '*' }).first()) as { n: string }).n);
+    expect(waiting).toBeGreaterThanOrEqual(24);
+    expect(await metric('claimgate_audit_stream_backlog')).toBe(waiting);
+    expect(await metric('claimgate_audit_stream_failures_total')).toBeGreaterThanOrEqual(2);
     receiver.state.down = false;
 
     const written = (await gw.db.knex('audit_events').select('id', 'usercode').orderBy('id')) as { id: string | number; usercode: string | null }[];
@@ -81,6 +90,45 @@ describe(`audit stream over HTTP (${db})`, () => {
     expect(receiver.state.batches).toBeGreaterThan(1); // batchSize 7
     expect(receiver.state.auth.every((a) => a === 'Bearer siem-key')).toBe(true);
     await within(3000, async () => Number(((await gw.db.knex('audit_stream_outbox').count({ n: '*' }).first()) as { n: string }).n) === 0);
+    expect(await metric('claimgate_audit_stream_backlog')).toBe(0);
+    expect(await metric('claimgate_audit_stream_delivered_total')).toBeGreaterThanOrEqual(written.length);
+  });
+});
+
+describe(`audit stream to syslog over TCP (${db})`, () => {
+  let gw: TestGateway;
+  let listener: NetServer;
+  let received = '';
+  beforeAll(async () => {
+    listener = createNetServer((socket) => socket.setEncoding('utf8').on('data', (c: string) => (received += c)));
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    gw = await startTestGateway({ audit: { stream: { type: 'syslog', protocol: 'tcp', host: '127.0.0.1', port: (listener.address() as AddressInfo).port } } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await new Promise<void>((r) => listener.close(() => r()));
+  });
+
+  /** RFC 6587 octet counting: `LEN SP MSG`, repeated. */
+  const frames = (stream: string): string[] => {
+    const out: string[] = [];
+    let buf = Buffer.from(stream);
+    while (buf.length > 0) {
+      const sp = buf.indexOf(0x20);
+      const len = Number(buf.subarray(0, sp).toString());
+      out.push(buf.subarray(sp + 1, sp + 1 + len).toString());
+      buf = buf.subarray(sp + 1 + len);
+    }
+    return out;
+  };
+
+  it('sends octet-counted RFC 5424 messages carrying the event as JSON', async () => {
+    expect((await call(`${gw.url}/claimgate/sso?jwt=${await gw.token({ preferred_username: 'eve', sub: 's-eve' })}`)).status).toBe(303);
+    await within(5000, () => received.includes('"type":"login"'));
+    const messages = frames(received);
+    const login = messages.find((m) => m.includes('"type":"login"'))!;
+    expect(login).toMatch(/^<110>1 \S+ \S+ claimgate \d+ login - \{/);
+    expect((JSON.parse(login.slice(login.indexOf('{'))) as Received).user.usercode).toBe('eve');
   });
 });
 

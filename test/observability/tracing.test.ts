@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { within } from '../helpers/wait.js';
 import { ISS } from '../helpers/gateway.js';
-import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
+import { randomUUID } from 'node:crypto';
+import { makeKeyPair, signToken, startJwksServer, type JwksServer, type KeyPair } from '../helpers/tokens.js';
+import { APP_ID, PREFIX, pushBody } from '../provisioning/events/push.js';
 
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
 
@@ -91,7 +93,24 @@ describe(`OpenTelemetry traces (${db})`, () => {
     const server = collector.spans.find((s) => s.spanId === upstream.parentSpanId)!;
     expect(server.name).toBe('GET proxy');
     expect(server.parentSpanId).toBe(CALLER);
+    // The auth decision is the server span's other child, before the upstream call.
+    const auth = collector.spans.find((s) => s.traceId === trace2 && s.name === 'claimgate.auth')!;
+    expect(auth?.parentSpanId).toBe(server.spanId);
+    expect(auth.attributes).toEqual(expect.arrayContaining([{ key: 'claimgate.decision', value: { stringValue: 'allow' } }]));
     expect(collector.raw.join('\n')).not.toMatch(/reports\/7|secret=x/);
+  });
+
+  it('a refused proxied request has an auth span with the refusal code and no upstream span', async () => {
+    const trace3 = 'ddf92f3577b34da6a3ce929d0e0e4736';
+    const r = await call(`${gw.url}/reports/8`, { headers: { accept: 'application/json', traceparent: `00-${trace3}-${CALLER}-01` } });
+    expect(r.status).toBe(401);
+    await within(5000, () => collector.spans.some((s) => s.traceId === trace3 && s.name === 'GET proxy'));
+    const ofTrace = collector.spans.filter((s) => s.traceId === trace3);
+    const server = ofTrace.find((s) => s.name === 'GET proxy')!;
+    const auth = ofTrace.find((s) => s.name === 'claimgate.auth')!;
+    expect(auth?.parentSpanId).toBe(server.spanId);
+    expect(auth.attributes).toEqual(expect.arrayContaining([{ key: 'claimgate.error_code', value: { stringValue: 'unauthenticated' } }]));
+    expect(ofTrace.some((s) => s.name === 'claimgate.upstream')).toBe(false);
   });
 
   it('a job run is a span of its own, named by job', async () => {
@@ -147,5 +166,74 @@ describe(`without tracing (${db})`, () => {
     const tp = '00-bbf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const r = await call(`${gw.url}/x`, { headers: { cookie, traceparent: tp } });
     expect(r.json().headers.traceparent).toBe(tp);
+  });
+});
+
+describe(`OpenTelemetry traces of provisioning: SCIM, the sync API, change events (${db})`, () => {
+  let gw: TestGateway;
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let jwks: JwksServer;
+  let eventKey: KeyPair;
+  beforeAll(async () => {
+    collector = await startCollector();
+    eventKey = await makeKeyPair('RS256', 'KEYtrace');
+    jwks = await startJwksServer([eventKey.publicJwk]);
+    gw = await startTestGateway({
+      tracing: { otlp: { endpoint: collector.url } },
+      provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID } },
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await collector?.close();
+    await jwks?.close();
+  });
+
+  const serverSpan = async (trace: string) => {
+    await within(5000, () => collector.spans.some((s) => s.traceId === trace && s.kind === 2));
+    return collector.spans.find((s) => s.traceId === trace && s.kind === 2)!;
+  };
+  const tp = (trace: string) => `00-${trace}-00f067aa0ba902b7-01`;
+
+  it('a SCIM call and a sync API call are server spans named by their fixed route, with no person in them', async () => {
+    const { token: scimToken } = await gw.running.gateway.parts.credentials.store.create({ name: 'scim-trace', scopes: ['scim'] });
+    const { token: syncToken } = await gw.running.gateway.parts.credentials.store.create({ name: 'sync-trace', scopes: ['users:sync'] });
+    const t1 = '11f92f3577b34da6a3ce929d0e0e4736';
+    const created = await call(`${gw.url}/claimgate/scim/v2/Users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json', traceparent: tp(t1) },
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'scim.person@example.com', displayName: 'Scim Person' }),
+    });
+    expect(created.status).toBe(201);
+    const scim = await serverSpan(t1);
+    expect(scim.name).toBe('POST /claimgate/scim');
+    expect(scim.attributes).toEqual(expect.arrayContaining([{ key: 'http.response.status_code', value: { intValue: 201 } }]));
+
+    const t2 = '22f92f3577b34da6a3ce929d0e0e4736';
+    const synced = await call(`${gw.url}/claimgate/api/v1/users/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${syncToken}`, 'content-type': 'application/json', traceparent: tp(t2) },
+      body: JSON.stringify({ usercode: 'sync.person', email: 'sync.person@example.com', displayName: 'Sync Person' }),
+    });
+    expect(synced.status).toBe(200);
+    expect((await serverSpan(t2)).name).toBe('POST /claimgate/api');
+    expect(collector.raw.join('\n')).not.toMatch(/scim\.person|Scim Person|sync\.person|Sync Person|\/Users|users\/sync/);
+  });
+
+  it('a change-event push is a server span; queued events are applied in a span of their own', async () => {
+    const t3 = '33f92f3577b34da6a3ce929d0e0e4736';
+    const body = await pushBody([{ type: 'ud:user:create', eventTime: 1, bizData: { userId: 'ev-1', username: 'event.person', displayName: 'Event Person' } }], { key: eventKey });
+    const r = await call(`${gw.url}/claimgate/events`, { method: 'POST', headers: { 'content-type': 'application/json;charset=utf-8', traceparent: tp(t3) }, body });
+    expect(r.status).toBe(200);
+    expect((await serverSpan(t3)).name).toBe('POST /claimgate/events');
+
+    // An event left in the queue (the part of a large push not applied before the answer).
+    const event = { eventId: randomUUID(), type: 'ud:user:create', eventType: `${PREFIX}ud:user:create`, eventTime: 2, bizId: null, bizData: { userId: 'ev-2', username: 'queued.person' } };
+    await gw.db.knex('event_queue').insert({ push_jti: 'jti-trace', event_id: event.eventId, event: JSON.stringify(event) });
+    await within(10_000, () => collector.spans.some((s) => s.name === 'claimgate.event_queue'));
+    const queue = collector.spans.find((s) => s.name === 'claimgate.event_queue')!;
+    expect(queue.parentSpanId ?? '').toBe('');
+    expect(queue.attributes).toEqual(expect.arrayContaining([{ key: 'claimgate.events', value: { intValue: 1 } }]));
+    expect(collector.raw.join('\n')).not.toMatch(/event\.person|Event Person|queued\.person/);
   });
 });

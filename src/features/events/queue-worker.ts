@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../../observability/logger.js';
+import type { Tracing } from '../../observability/tracing.js';
 import { redactString } from '../../observability/redact.js';
 import type { PushEvent } from './data.js';
 import type { EventReceiver } from './receiver.js';
@@ -15,13 +16,28 @@ const MAX_BACKOFF_S = 600;
  * application a no-op anyway. A failure is retried with exponential back-off, and stops the batch so later
  * events do not overtake it.
  */
+interface ClaimedRow {
+  id: string;
+  event: unknown;
+  push_jti: string | null;
+  attempts: number;
+}
+
 export class EventQueueWorker {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
 
   constructor(
-    private readonly deps: { knex: Knex; receiver: EventReceiver; logger: Logger; now: () => number; intervalMs?: number },
+    private readonly deps: {
+      knex: Knex;
+      receiver: EventReceiver;
+      logger: Logger;
+      now: () => number;
+      intervalMs?: number;
+      /** Spans: each claimed batch is applied in a root span `claimgate.event_queue`. */
+      tracing?: Pick<Tracing, 'enabled' | 'span'>;
+    },
   ) {}
 
   start(): void {
@@ -53,36 +69,48 @@ export class EventQueueWorker {
   /** Applies every due event; returns how many were applied. */
   async drain(): Promise<number> {
     let applied = 0;
+    const tracing = this.deps.tracing?.enabled ? this.deps.tracing : undefined;
     for (;;) {
       const rows = await this.claim();
       if (!rows.length) return applied;
-      for (const [i, row] of rows.entries()) {
-        if (this.stopped) return applied;
-        const event = (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as PushEvent;
-        try {
-          await this.deps.receiver.applyOne(event, row.push_jti);
-          await this.deps.knex('event_queue').where({ id: row.id }).delete();
-          applied++;
-        } catch (e) {
-          const attempts = Number(row.attempts) + 1;
-          const wait = Math.min(2 ** attempts, MAX_BACKOFF_S) * 1000;
-          const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
-          await this.deps.knex('event_queue').where({ id: row.id }).update({
-            attempts,
-            next_attempt_at: new Date(this.deps.now() + wait),
-            claimed_until: null,
-            last_error: redactString(String(cause)).slice(0, 500),
-          });
-          // The rest of the batch waits for it: released, taken again at the next run.
-          const later = rows.slice(i + 1).map((r) => r.id);
-          if (later.length) await this.deps.knex('event_queue').whereIn('id', later).update({ claimed_until: null });
-          return applied;
-        }
-      }
+      const batch = tracing
+        ? await tracing.span('claimgate.event_queue', { 'claimgate.events': rows.length }, () => this.apply(rows))
+        : await this.apply(rows);
+      applied += batch.applied;
+      if (batch.stop) return applied;
     }
   }
 
-  private async claim(): Promise<{ id: string; event: unknown; push_jti: string | null; attempts: number }[]> {
+  /** Applies a claimed batch in order; stops at a failure (or a stop), releasing the rest. */
+  private async apply(rows: ClaimedRow[]): Promise<{ applied: number; stop: boolean }> {
+    let applied = 0;
+    for (const [i, row] of rows.entries()) {
+      if (this.stopped) return { applied, stop: true };
+      const event = (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as PushEvent;
+      try {
+        await this.deps.receiver.applyOne(event, row.push_jti);
+        await this.deps.knex('event_queue').where({ id: row.id }).delete();
+        applied++;
+      } catch (e) {
+        const attempts = Number(row.attempts) + 1;
+        const wait = Math.min(2 ** attempts, MAX_BACKOFF_S) * 1000;
+        const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+        await this.deps.knex('event_queue').where({ id: row.id }).update({
+          attempts,
+          next_attempt_at: new Date(this.deps.now() + wait),
+          claimed_until: null,
+          last_error: redactString(String(cause)).slice(0, 500),
+        });
+        // The rest of the batch waits for it: released, taken again at the next run.
+        const later = rows.slice(i + 1).map((r) => r.id);
+        if (later.length) await this.deps.knex('event_queue').whereIn('id', later).update({ claimed_until: null });
+        return { applied, stop: true };
+      }
+    }
+    return { applied, stop: false };
+  }
+
+  private async claim(): Promise<ClaimedRow[]> {
     const now = new Date(this.deps.now());
     return this.deps.knex.transaction(async (trx) => {
       const ids = (await trx('event_queue')
@@ -95,12 +123,7 @@ export class EventQueueWorker {
         .pluck('id')) as string[];
       if (!ids.length) return [];
       await trx('event_queue').whereIn('id', ids).update({ claimed_until: new Date(now.getTime() + CLAIM_MS) });
-      const rows = (await trx('event_queue').whereIn('id', ids).orderBy('id').select('id', 'event', 'push_jti', 'attempts')) as {
-        id: string;
-        event: unknown;
-        push_jti: string | null;
-        attempts: number;
-      }[];
+      const rows = (await trx('event_queue').whereIn('id', ids).orderBy('id').select('id', 'event', 'push_jti', 'attempts')) as ClaimedRow[];
       return rows;
     });
   }

@@ -14,6 +14,7 @@ import { interruptOpenRun } from './full-sync.js';
 import type { EventsConfig } from './subjects.js';
 import { EventVerifier } from './verify.js';
 import { Gauge } from 'prom-client';
+import type { Tracing } from '../../observability/tracing.js';
 import { EventQueueWorker } from './queue-worker.js';
 import { queueStatus } from '../../store/event-queue.js';
 import { compileTrustedProxies, resolveClient } from '../../web/client-ip.js';
@@ -27,6 +28,8 @@ export interface EventsDeps {
   metrics: { registry: Registry };
   rateLimits: Pick<RateLimits, 'retryAfter'>;
   now: () => number;
+  /** Spans (the queued events' batches). */
+  tracing?: Pick<Tracing, 'enabled' | 'span'>;
 }
 
 /**
@@ -53,7 +56,7 @@ export function createEvents(deps: EventsDeps): Feature {
     now: deps.now,
   });
   // Applies the queued part of large pushes in the background.
-  const worker = new EventQueueWorker({ knex: deps.knex, receiver, logger: deps.logger, now: deps.now });
+  const worker = new EventQueueWorker({ knex: deps.knex, receiver, logger: deps.logger, now: deps.now, tracing: deps.tracing });
   // Scraped from the database, so every instance reports the one shared queue.
   new Gauge({
     name: 'claimgate_event_queue_events',

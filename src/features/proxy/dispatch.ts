@@ -10,6 +10,7 @@ import type { Session } from '../../core/sessions/session.js';
 import type { SessionStore } from '../../store/sessions.js';
 import type { AuthState, Authenticator } from '../../core/sessions/authenticator.js';
 import type { Logger } from '../../observability/logger.js';
+import type { Tracing } from '../../observability/tracing.js';
 import type { PageNav } from '../../web/page-nav.js';
 import type { UpstreamProxy } from './proxy.js';
 import { GatewayError } from '../../core/errors/errors.js';
@@ -44,6 +45,8 @@ export interface DispatcherDeps {
   sessionCache: Pick<InvalidatedCache<Session>, 'get'>;
   sessions: Pick<SessionStore, 'isLive'>;
   pageNav: PageNav;
+  /** Spans; when on, a proxied request's auth decision is a `claimgate.auth` span of its own. */
+  tracing?: Pick<Tracing, 'enabled' | 'span' | 'annotate'>;
 }
 
 /**
@@ -179,8 +182,17 @@ export function createDispatcher(deps: DispatcherDeps, gatewayApp: Handler) {
     );
   };
 
+  const tracing = deps.tracing?.enabled ? deps.tracing : undefined;
+  /** The auth decision inside its own span (a refusal ends the span with its error code). */
+  const tracedAdmit = (req: IncomingMessage): Promise<AuthContext | null> =>
+    tracing!.span('claimgate.auth', {}, async () => {
+      const auth = await admit(req);
+      tracing!.annotate({ 'claimgate.decision': auth ? 'allow' : 'public' });
+      return auth;
+    });
+
   const proxyRequest = async (req: IncomingMessage, res: ServerResponse) => {
-    const auth = await admit(req);
+    const auth = tracing ? await tracedAdmit(req) : await admit(req);
     const built = upstreamHeaders(req, auth);
     await deps.proxy!.forward(req, res, built instanceof Promise ? await built : built);
   };
