@@ -60,6 +60,10 @@ describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreS
     expect(String(d.stack ?? d.cause?.stack)).toMatch(/at /);
     expect(JSON.stringify(d)).toMatch(/users/);
     expect(d.input).toMatchObject({ params: ['id'] });
+    // logs.clientIp defaults to truncated: the exception row and the call's request row keep the /24 only.
+    expect(row.client_ip).toBe('127.0.0.0');
+    const requestRow = await eventually(3000, async () => (await gw.db.knex('request_logs').where({ kind: 'request', request_id: row.request_id }).first()) as Record<string, any> | undefined);
+    expect(requestRow).toMatchObject({ path: '/claimgate/scim/v2/Users/:id', status: 500, client_ip: '127.0.0.0' });
     expect(JSON.stringify(row)).not.toContain(PII);
     expect(JSON.stringify(row)).not.toContain('ann.exception-pii');
   });
