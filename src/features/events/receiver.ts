@@ -140,9 +140,11 @@ export class EventReceiver {
   /** Writes events to the queue in one transaction: all of them are durable before the answer, or none. */
   private async enqueue(events: PushEvent[], jti: string | null): Promise<void> {
     try {
+      // Due now by the clock the worker reads (not the database's), so the worker never waits on a clock difference.
+      const now = new Date(this.deps.now());
       await this.deps.knex.transaction(async (trx) => {
         for (let i = 0; i < events.length; i += 200) {
-          await trx('event_queue').insert(events.slice(i, i + 200).map((e) => ({ push_jti: jti, event_id: e.eventId, event: JSON.stringify(e) })));
+          await trx('event_queue').insert(events.slice(i, i + 200).map((e) => ({ push_jti: jti, event_id: e.eventId, event: JSON.stringify(e), next_attempt_at: now, created_at: now })));
         }
       });
     } catch (e) {
