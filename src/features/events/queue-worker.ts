@@ -57,7 +57,12 @@ export class EventQueueWorker {
       const rows = await this.claim();
       if (!rows.length) return applied;
       for (const [i, row] of rows.entries()) {
-        if (this.stopped) return applied;
+        if (this.stopped) {
+          // Stopping: what this worker claimed but did not apply goes back, so another instance need not wait for
+          // the claim to expire.
+          await this.deps.knex('event_queue').whereIn('id', rows.slice(i).map((r) => r.id)).update({ claimed_until: null });
+          return applied;
+        }
         const event = (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as PushEvent;
         try {
           await this.deps.receiver.applyOne(event, row.push_jti);

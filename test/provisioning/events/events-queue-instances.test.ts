@@ -56,3 +56,37 @@ describeIfPostgres('event queue drained by two instances', () => {
     expect(audit.filter((e) => e.type === 'lifecycle_change')).toHaveLength(USERS);
   }, 180_000);
 });
+
+describeIfPostgres('event queue: an instance that stops', () => {
+  let gw: AdminGateway;
+  let jwks: JwksServer;
+  beforeAll(async () => {
+    const key = await makeKeyPair('RS256', 'KEYstop');
+    jwks = await startJwksServer([key.publicJwk]);
+    gw = await startAdminGateway({ provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID } } });
+  });
+  afterAll(async () => {
+    // The test stops the gateway itself; what is left is its database and the upstream app.
+    await gw?.db.close();
+    await gw?.app.close();
+    await jwks?.close();
+  });
+
+  it('hands back the rows it claimed but did not apply, so another instance takes them over at once', async () => {
+    // The first event's receipt takes a second to write, so the gateway is stopped in the middle of its batch.
+    await gw.db.knex.raw(`CREATE FUNCTION cg_test_slow_receipt() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.event_id = 'stop-0' THEN PERFORM pg_sleep(1); END IF; RETURN NEW; END $$`);
+    await gw.db.knex.raw('CREATE TRIGGER cg_test_slow_receipt BEFORE INSERT ON event_receipts FOR EACH ROW EXECUTE FUNCTION cg_test_slow_receipt()');
+    const row = (i: number) => {
+      const eventId = `stop-${i}`;
+      return { push_jti: 'jti-stop', event_id: eventId, event: JSON.stringify({ eventId, type: 'ud:user:create', eventType: `${PREFIX}ud:user:create`, eventTime: 1, bizData: { userId: `stop-${i}`, username: `stop.user.${i}` } }) };
+    };
+    await gw.db.knex('event_queue').insert([0, 1, 2, 3, 4].map(row));
+    const claimed = async () => Number(((await gw.db.knex('event_queue').whereNotNull('claimed_until').count({ n: '*' }).first()) as { n: string }).n);
+    await eventually(10_000, async () => (await claimed()) === 5);
+    await gw.running.close();
+    const left = (await gw.db.knex('event_queue').orderBy('id').select('event_id', 'claimed_until')) as { event_id: string; claimed_until: Date | null }[];
+    expect(left.map((r) => r.event_id)).toEqual(['stop-1', 'stop-2', 'stop-3', 'stop-4']);
+    expect(left.filter((r) => r.claimed_until !== null)).toEqual([]);
+  }, 60_000);
+});
