@@ -53,7 +53,7 @@ const MASKED_BODY_KEY = /^(client_id|clientId|filter|q|search|query|refresh_toke
  * string below them, are masked in stored payloads. Ids, types, flags and the shape stay.
  */
 const PERSONAL_KEY =
-  /^(user_?name|usercode|user_?code|readable_?user_?code|e_?mails?|display_?name|given_?name|family_?name|middle_?name|honorific_?(prefix|suffix)|formatted|nick_?name|name|external_?id|user_?external_?id|phone_?numbers?|phone|mobile|employee_?number|manager|addresses|address|street_?address|locality|postal_?code|title|ims|photos|x509certificates|idp_?workforce_?id|workforce_?id|department|cost_?center|organization|division|preferred_?username|sub|q|claims|ssoemail|sso_?email|attributes|first_?name|last_?name|full_?name)$/i;
+  /^(user_?name|usercode|user_?code|readable_?user_?code|e_?mails?|display_?name|given_?name|family_?name|middle_?name|honorific_?(prefix|suffix)|formatted|nick_?name|name|external_?id|user_?external_?id|phone_?numbers?|phone|mobile|employee_?number|manager|addresses|address|street_?address|locality|postal_?code|title|ims|photos|x509certificates|idp_?workforce_?id|workforce_?id|idp_?reference_?id|idp_?(cloud_?)?user_?name|forenames?|surname|renamed_?from|department|cost_?center|organization|division|preferred_?username|sub|q|claims|ssoemail|sso_?email|attributes|first_?name|last_?name|full_?name)$/i;
 
 /** The query as stored: values of anything but paging and projection parameters are masked. */
 export function maskedQuery(query: unknown): Record<string, unknown> {

@@ -20,6 +20,7 @@ describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreS
     key = await makeKeyPair('RS256', 'KEYexc');
     jwks = await startJwksServer([key.publicJwk]);
     gw = await startAdminGateway({
+      console: { enabled: true, readRoles: ['admin'] },
       provisioning: { events: { jwksUri: jwks.jwksUri, appId: APP_ID, decryptionKey: aesKey.toString('hex') } },
     });
     const store = gw.running.gateway.parts.credentials.store;
@@ -59,6 +60,10 @@ describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreS
     expect(String(d.stack ?? d.cause?.stack)).toMatch(/at /);
     expect(JSON.stringify(d)).toMatch(/users/);
     expect(d.input).toMatchObject({ params: ['id'] });
+    // logs.clientIp defaults to truncated: the exception row and the call's request row keep the /24 only.
+    expect(row.client_ip).toBe('127.0.0.0');
+    const requestRow = await eventually(3000, async () => (await gw.db.knex('request_logs').where({ kind: 'request', request_id: row.request_id }).first()) as Record<string, any> | undefined);
+    expect(requestRow).toMatchObject({ path: '/claimgate/scim/v2/Users/:id', status: 500, client_ip: '127.0.0.0' });
     expect(JSON.stringify(row)).not.toContain(PII);
     expect(JSON.stringify(row)).not.toContain('ann.exception-pii');
   });
@@ -80,6 +85,24 @@ describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreS
     expect(JSON.stringify(row)).not.toContain(PII);
   });
 
+  it('the console: a database failure behind its page answers 500 (not a sign-in redirect) and writes an exception row', async () => {
+    const cookie = await gw.login();
+    const page = await withoutTable('sessions', () =>
+      call(`${gw.url}/claimgate/console/users/${encodeURIComponent(PII)}`, { headers: { accept: 'text/html', cookie } }),
+    );
+    expect(page.status).toBe(500);
+    const row = await exceptionRow('/claimgate/console/*rest');
+    expect(row).toMatchObject({ method: 'GET', status: 500 });
+    expect(String(detailOf(row).stack ?? detailOf(row).cause?.stack)).toMatch(/at /);
+    expect(JSON.stringify(row)).not.toContain(PII);
+    // The console's data calls are admin API calls made with the session cookie: the same rows.
+    const data = await withoutTable('users', () => call(`${gw.url}/claimgate/admin/v1/users/${encodeURIComponent(PII)}`, { headers: { cookie } }));
+    expect(data.status).toBe(500);
+    const rows = (await gw.db.knex('request_logs').where({ kind: 'exception', path: '/claimgate/admin/v1/users/:id' })) as Record<string, any>[];
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(rows)).not.toContain(PII);
+  });
+
   it('the sync API, the token endpoint and the admin API write exception rows too', async () => {
     const sync = await withoutTable('users', () =>
       call(`${gw.url}/claimgate/api/v1/users/sync`, {
@@ -88,8 +111,10 @@ describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreS
         body: JSON.stringify({ usercode: 'exc-sync-user', email: PII }),
       }),
     );
-    // A per-item failure may be reported in the results; a whole-call failure is a 500 with a row.
-    if (sync.status === 500) expect(detailOf(await exceptionRow('/claimgate/api/v1/users/sync')).route).toBe('/claimgate/api/v1/users/sync');
+    expect(sync.status).toBe(500);
+    const syncRow = await exceptionRow('/claimgate/api/v1/users/sync');
+    expect(detailOf(syncRow)).toMatchObject({ route: '/claimgate/api/v1/users/sync', input: { body: { usercode: '[string 13]', email: `[string ${PII.length}]` } } });
+    expect(JSON.stringify(syncRow)).not.toContain(PII);
 
     const store = gw.running.gateway.parts.credentials.store;
     const original = store.authenticateClient.bind(store);

@@ -155,4 +155,67 @@ describe(`request logs keep no PII or credential (${process.env.DATABASE_URL ? '
     expect(typeof filterRow.detail === 'string' ? JSON.parse(filterRow.detail) : filterRow.detail).toEqual({ query: { filter: '[redacted]', count: '5' } });
     expect(rows.filter((r) => r.path === '/claimgate/oauth/token').map((r) => r.client)).toEqual(expect.arrayContaining([expect.stringMatching(/^client:[0-9a-f]{12}$/)]));
   });
+
+  it('calls that succeed store the people in the user tables, and still nowhere in the request log or log output', async () => {
+    const P = {
+      email: 'yara.okpath@corp.test',
+      display: 'Yara Okpathdisplay',
+      given: 'Yarafirst',
+      family: 'Okpathlast',
+      externalId: 'aad-oid-okpath-5150',
+      employee: 'EMP-OKPATH-88',
+      manager: 'mgr-okpath-77',
+      idpUsername: 'yara.idpname.okpath',
+      cloudUsername: 'yara.cloud.okpath',
+      syncReference: 'ref-okpath-4242',
+      syncWorkforce: 'wf-okpath-4343',
+      forenames: 'Vendorfirstname',
+      surname: 'Vendorsurname',
+      readable: 'Vendor Readable Okpath',
+      vendorEmail: 'vendor.okpath@corp.test',
+    };
+    const scim = (method: string, path: string, body?: unknown) =>
+      call(`${gw.url}/claimgate/scim/v2${path}`, { method, headers: noisyHeaders(scimToken, 'application/scim+json'), body: body === undefined ? undefined : JSON.stringify(body) });
+    const created = await scim('POST', '/Users', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: P.email,
+      externalId: P.externalId,
+      displayName: P.display,
+      name: { givenName: P.given, familyName: P.family },
+      emails: [{ value: P.email, primary: true, type: 'work' }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: P.employee, manager: { value: P.manager } },
+    });
+    expect(created.status).toBe(201);
+    const id = created.json().id as string;
+    expect((await scim('GET', `/Users/${id}`)).status).toBe(200);
+    const patched = await scim('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: P.display }] });
+    expect(patched.status).toBe(200);
+
+    const sync = (body: unknown) => call(`${gw.url}/claimgate/api/v1/users/sync`, { method: 'POST', headers: noisyHeaders(syncToken), body: JSON.stringify(body) });
+    const own = await sync({ usercode: 'okpathown', email: `own.${P.email}`, idpReferenceId: P.syncReference, idpUsername: P.idpUsername, idpWorkforceId: P.syncWorkforce, idpCloudUsername: P.cloudUsername });
+    expect(own.json().results[0].outcome).toBe('created');
+    const vendor = await sync([{ user: { usercode: 'okpathvendor', forenames: P.forenames, surname: P.surname, email: P.vendorEmail, readableUserCode: P.readable }, userRoles: [], userCategories: [], restrictions: [], variables: [] }]);
+    expect(vendor.json().results[0].outcome).toBe('created');
+
+    const read = (await gw.running.gateway.parts.credentials.store.create({ name: 'pii-admin-reader', scopes: ['admin:read'] })).token;
+    const admin = (path: string) => call(`${gw.url}/claimgate/admin/v1${path}`, { headers: noisyHeaders(read) });
+    for (const u of [id, 'okpathown', 'okpathvendor']) expect((await admin(`/users/${u}`)).status).toBe(200);
+    expect((await admin('/users?limit=50')).status).toBe(200);
+
+    // Every call above left its two rows (11 calls).
+    await eventually(5000, async () => Number(((await gw.db.knex('request_logs').where('at', '>=', new Date(Date.now() - 60_000)).count({ n: '*' }).first()) as { n: string | number }).n) >= 16 + 22);
+    await new Promise((r) => setTimeout(r, 200));
+    const needles = Object.values(P);
+    // The user tables hold them (that is their job): the request log and the log output must not.
+    const users = JSON.stringify(await gw.db.knex('users').whereIn('usercode', [P.email, 'okpathown', 'okpathvendor']).select());
+    expect(needles.filter((n) => users.includes(n)).length).toBeGreaterThan(5);
+    const found: string[] = [];
+    for (const row of (await gw.db.knex('request_logs').select()) as Record<string, unknown>[]) {
+      const text = JSON.stringify(row);
+      for (const n of needles) if (text.includes(n)) found.push(`${String(row.kind)} ${String(row.path)}: ${n}`);
+    }
+    const logs = gw.logs.join('\n');
+    for (const n of needles) if (logs.includes(n)) found.push(`log output: ${n}`);
+    expect(found).toEqual([]);
+  });
 });

@@ -17,7 +17,7 @@ declare const performance: any;
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
 const mode = requireBinary('chromium', CHROMIUM !== null);
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const SHOTS = new URL('../../docs/images', import.meta.url);
+const SHOTS = new URL('../../docs/images/', import.meta.url);
 
 const ACCOUNTS = {
   pat: { preferred_username: 'pat', email: 'pat@example.test', email_verified: true, name: 'Pat Platform', groups: ['platform-team'] },
@@ -338,6 +338,39 @@ const MAPPING = {
     await page.close();
   }, 60_000);
 
+  it('SCIM roles: edit the rules, preview a SCIM User, save a version (named after the person), roll back to the file', async () => {
+    const page = await pat.newPage();
+    await open(page, 'scim-roles');
+    expect(await page.locator('h1').allTextContents()).toEqual(['SCIM roles']);
+    const rules = { groupRoles: { 'BI Admins': 'admin' }, userRoles: [{ from: 'roles[].value', map: { 'App.Analyst': 'analyst' } }] };
+    await page.getByRole('textbox', { name: 'Rules' }).fill(JSON.stringify(rules, null, 2));
+    await page.getByRole('textbox', { name: 'SCIM User' }).fill(JSON.stringify({ userName: 'sam@corp.test', roles: [{ type: 'WindowsAzureActiveDirectoryRole', value: 'App.Analyst' }], 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: 'E-77' } }));
+    await page.getByRole('textbox', { name: 'Groups' }).fill('BI Admins');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const result = page.getByRole('region', { name: 'Result' });
+    await result.getByText('admin, analyst').waitFor();
+    expect(await result.textContent()).toContain('idpWorkforceId: E-77');
+    // A rule that does not compile is refused with its path, and nothing is stored.
+    await page.getByRole('textbox', { name: 'Rules' }).fill(JSON.stringify({ userRoles: [{ from: 'roles[', map: { x: 'analyst' } }] }));
+    await page.getByRole('button', { name: 'Save as new version' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await result.getByText('userRoles[0].from', { exact: true }).waitFor();
+    const scimVersions = async () => (await gw.db.knex('mapping_versions').where({ name: '@scim-roles' }).select('version', 'created_by')) as { version: number; created_by: string }[];
+    expect(await scimVersions()).toEqual([]);
+    await page.getByRole('textbox', { name: 'Rules' }).fill(JSON.stringify(rules));
+    await page.getByRole('button', { name: 'Save as new version' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved as version 1; it is in force.').waitFor();
+    expect((await scimVersions()).map((v) => ({ version: Number(v.version), by: v.created_by }))).toEqual([{ version: 1, by: 'user:pat' }]);
+    await page.getByRole('cell', { name: 'user:pat' }).waitFor();
+    await page.getByRole('combobox', { name: 'Version to restore' }).selectOption('file');
+    await page.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back now' }).click();
+    await page.getByText('Rolled back to the configuration file’s rules.').waitFor();
+    expect(await page.locator('main p').first().textContent()).toContain('The configuration file’s rules are in force');
+    await page.close();
+  }, 60_000);
+
   it('passes an automated accessibility check on every page, loads each deep link directly, and keeps screenshots current', async () => {
     const page = await pat.newPage();
     const bob = (await gw.db.knex('users').where({ usercode: 'bob' }).first()) as { id: string };
@@ -349,6 +382,7 @@ const MAPPING = {
       [`users/${bob.id}`, 'User bob', 'console-user'],
       ['audit', 'Audit trail', 'console-audit'],
       ['request-logs', 'Request logs', 'console-request-logs'],
+      ['scim-roles', 'SCIM roles', 'console-scim-roles'],
       ['credentials', 'Credentials', 'console-credentials'],
       ['jobs', 'Jobs', 'console-jobs'],
     ];

@@ -49,9 +49,10 @@ describe(`identity fields and channel tags (${process.env.DATABASE_URL ? 'Postgr
     const id = list.Resources[0].id as string;
     expect((await s.scim('PUT', `/Users/${id}`, { schemas: [USER], userName: 'tag.keeper@corp.test', displayName: 'Tag Keeper' })).status).toBe(200);
     expect(await user('tag.keeper@corp.test')).toMatchObject({ idpSource: 'AAD', tags: ['vip', 'api', 'scim'], displayName: 'Tag Keeper' });
-    // Sync again with its own tags: the channel tags stay.
+    // Sync again with its own tags: they replace the others, and the channel tags (api, and scim: the user is
+    // still SCIM's) stay.
     expect((await sync({ usercode: 'tag.keeper@corp.test', tags: ['gold'] })).status).toBe(200);
-    expect((await user('tag.keeper@corp.test'))!.tags).toEqual(['gold', 'api']);
+    expect((await user('tag.keeper@corp.test'))!.tags).toEqual(['gold', 'api', 'scim']);
   });
 
   it('events: idp_source from provisioning.events.idpSource, tag events; users stored as "events" before stay theirs', async () => {

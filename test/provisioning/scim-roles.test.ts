@@ -91,6 +91,45 @@ describe(`SCIM user roles and enterprise fields (${process.env.DATABASE_URL ? 'P
     expect(audit.every((a) => a.source === 'scim')).toBe(true);
   });
 
+  it("Entra's other app-role mappings: SingleAppRoleAssignment (primary role) and AppRoleAssignmentsComplex's PATCH form", async () => {
+    // SingleAppRoleAssignment → roles[primary eq "True"].value: one primary role on create, replaced by a filtered PATCH.
+    const single = await c.scim('POST', '/Users', {
+      schemas: [USER],
+      externalId: 'aad-oid-single',
+      userName: 'sia.single@corp.test',
+      active: true,
+      roles: [{ primary: true, type: 'WindowsAzureActiveDirectoryRole', value: 'App.Analyst' }],
+    });
+    expect(single.status).toBe(201);
+    const sid = single.json().id as string;
+    expect(await roleNames(sid)).toEqual(['analyst:scim']);
+    let r = await c.scim('PATCH', `/Users/${sid}`, patch({ op: 'Replace', path: 'roles[primary eq "True"].value', value: 'App.Exporter' }));
+    expect(r.status).toBe(200);
+    expect(await roleNames(sid)).toEqual(['exporter:scim']);
+
+    // AppRoleAssignmentsComplex: the POST carries role objects, but a later PATCH adds a role as JSON text in `value`.
+    const multi = await c.scim('POST', '/Users', {
+      schemas: [USER],
+      externalId: 'aad-oid-multi',
+      userName: 'max.multi@corp.test',
+      active: true,
+      roles: [{ primary: false, type: 'WindowsAzureActiveDirectoryRole', display: 'Analyst', value: 'App.Analyst' }],
+    });
+    expect(multi.status).toBe(201);
+    const mid = multi.json().id as string;
+    r = await c.scim(
+      'PATCH',
+      `/Users/${mid}`,
+      patch({ op: 'Add', path: 'roles', value: [{ value: '{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"App.Exporter","displayName":"Exporter"}' }] }),
+    );
+    expect(r.status).toBe(200);
+    expect(r.json().roles).toEqual([
+      { primary: false, type: 'WindowsAzureActiveDirectoryRole', display: 'Analyst', value: 'App.Analyst' },
+      { value: 'App.Exporter', display: 'Exporter' },
+    ]);
+    expect(await roleNames(mid)).toEqual(['analyst:scim', 'exporter:scim']);
+  });
+
   it('Okta: roles and entitlements on create, a PUT without them takes the roles away', async () => {
     // Okta sends app roles as `roles` with display/value (and entitlements the same way) in a full PUT.
     const body = {

@@ -2,7 +2,7 @@ import type { Request, Response, Router } from 'express';
 import type { Config } from '../../core/config/schema.js';
 import type { Authenticator } from '../../core/sessions/authenticator.js';
 import type { Feature } from '../../web/feature.js';
-import { escapeHtml } from '../../web/problem.js';
+import { escapeHtml, toGatewayError } from '../../web/problem.js';
 import { consoleScopes } from '../../web/admin-auth.js';
 import { loadConsoleAssets, type ConsoleAssets } from './assets.js';
 import { setConsoleHeaders } from './headers.js';
@@ -45,7 +45,12 @@ function consoleRoutes(router: Router, deps: ConsoleDeps): void {
   const shell = async (req: Request, res: Response): Promise<void> => {
     setConsoleHeaders(res);
     res.setHeader('Cache-Control', 'no-store');
-    const auth = await deps.authenticator.authenticate(req).catch(() => null);
+    // A refused credential (expired, suspended, a bad bearer token) signs in again; a failure below (the database)
+    // is the app's error answer, and so an exception row, never a sign-in loop.
+    const auth = await deps.authenticator.authenticate(req).catch((e: unknown) => {
+      if (toGatewayError(e).status < 500) return null;
+      throw e;
+    });
     if (!auth || auth.via !== 'session') {
       res.redirect(302, `${base}/login?return_to=${encodeURIComponent(req.originalUrl)}`);
       return;

@@ -10,12 +10,7 @@ const BATCH = 100;
 const CLAIM_MS = 5 * 60_000;
 const MAX_BACKOFF_S = 600;
 
-/**
- * Applies queued events (the part of a large push not applied before the answer) in queue order. Rows are claimed
- * with `FOR UPDATE SKIP LOCKED`, so instances never take the same rows; an event's receipt makes a second
- * application a no-op anyway. A failure is retried with exponential back-off, and stops the batch so later
- * events do not overtake it.
- */
+/** A queued event as a worker claims it. */
 interface ClaimedRow {
   id: string;
   event: unknown;
@@ -23,6 +18,12 @@ interface ClaimedRow {
   attempts: number;
 }
 
+/**
+ * Applies queued events (the part of a large push not applied before the answer, and pushes that arrive while
+ * the queue is not empty) strictly in queue order. One worker at a time holds the head of the queue (see claim),
+ * so instances never take the same rows nor overtake each other; an event's receipt makes a second application
+ * a no-op anyway. A failure is retried with exponential back-off, and every later event waits behind it.
+ */
 export class EventQueueWorker {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -85,7 +86,12 @@ export class EventQueueWorker {
   private async apply(rows: ClaimedRow[]): Promise<{ applied: number; stop: boolean }> {
     let applied = 0;
     for (const [i, row] of rows.entries()) {
-      if (this.stopped) return { applied, stop: true };
+      if (this.stopped) {
+        // Stopping: what this worker claimed but did not apply goes back, so another instance need not wait for
+        // the claim to expire.
+        await this.deps.knex('event_queue').whereIn('id', rows.slice(i).map((r) => r.id)).update({ claimed_until: null });
+        return { applied, stop: true };
+      }
       const event = (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as PushEvent;
       try {
         await this.deps.receiver.applyOne(event, row.push_jti);
@@ -110,18 +116,24 @@ export class EventQueueWorker {
     return { applied, stop: false };
   }
 
+  /**
+   * Claims the head of the queue: the oldest rows, in order, up to a batch. Only one worker holds the head at a
+   * time (the first row is locked while claiming, and its claim then keeps other instances off), and a head
+   * waiting for its retry holds every row behind it, so no event is ever applied before one queued ahead of it.
+   */
   private async claim(): Promise<ClaimedRow[]> {
     const now = new Date(this.deps.now());
     return this.deps.knex.transaction(async (trx) => {
-      const ids = (await trx('event_queue')
-        .where('next_attempt_at', '<=', now)
-        .andWhere((q) => q.whereNull('claimed_until').orWhere('claimed_until', '<', now))
-        .orderBy('id')
-        .limit(BATCH)
-        .forUpdate()
-        .skipLocked()
-        .pluck('id')) as string[];
-      if (!ids.length) return [];
+      const first = (await trx('event_queue').orderBy('id').first('id')) as { id: string } | undefined;
+      if (!first) return [];
+      const head = (await trx('event_queue').where({ id: first.id }).forUpdate().skipLocked().first('next_attempt_at', 'claimed_until')) as
+        | { next_attempt_at: Date | string; claimed_until: Date | string | null }
+        | undefined;
+      // Another instance is claiming it, holds it, or it waits for its retry: nothing behind it may go first.
+      if (!head) return [];
+      if (new Date(head.next_attempt_at).getTime() > now.getTime()) return [];
+      if (head.claimed_until !== null && new Date(head.claimed_until).getTime() >= now.getTime()) return [];
+      const ids = (await trx('event_queue').where('id', '>=', first.id).orderBy('id').limit(BATCH).forUpdate().pluck('id')) as string[];
       await trx('event_queue').whereIn('id', ids).update({ claimed_until: new Date(now.getTime() + CLAIM_MS) });
       const rows = (await trx('event_queue').whereIn('id', ids).orderBy('id').select('id', 'event', 'push_jti', 'attempts')) as ClaimedRow[];
       return rows;

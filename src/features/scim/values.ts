@@ -40,13 +40,35 @@ export function coerceSingle(def: AttrDef, value: unknown, where: string): Json 
         const c = coerceSingle(sub, v, `${where}.${sub.name}`);
         if (c !== undefined && c !== null) out[sub.name] = c;
       }
-      return out;
+      return def.name === 'roles' ? unpackedRole(out) : out;
     }
     default:
       if (typeof value === 'string') return value;
       if (typeof value === 'number' || typeof value === 'boolean') return String(value);
       throw badRequest('invalidValue', `${where} must be a string.`);
   }
+}
+
+/**
+ * Entra's multi-role mapping (AppRoleAssignmentsComplex) adds roles in a PATCH as
+ * `{ "value": "{\"id\":\"…\",\"value\":\"Admin\",\"displayName\":\"Admin\"}" }`: the role as JSON text inside
+ * `value`. Such an entry is stored as the role it names (`value`, and `display` from `displayName`), the same
+ * shape Entra sends in a POST.
+ */
+function unpackedRole(role: JsonObject): JsonObject {
+  const text = role.value;
+  if (typeof text !== 'string' || !text.trimStart().startsWith('{')) return role;
+  let inner: unknown;
+  try {
+    inner = JSON.parse(text);
+  } catch {
+    return role;
+  }
+  if (!isObject(inner) || (typeof inner.value !== 'string' && typeof inner.value !== 'number')) return role;
+  const out: JsonObject = { ...role, value: String(inner.value) };
+  const display = inner.displayName ?? inner.display;
+  if (out.display === undefined && typeof display === 'string') out.display = display;
+  return out;
 }
 
 /** A whole attribute value: a list for multi-valued attributes (a single item is wrapped). */

@@ -31,11 +31,21 @@ export interface ProvisionedChanges {
   addTags?: string[];
 }
 
-/** `profile.tags` (or the stored tags) with the channel's own tags added; undefined when nothing changes. */
+/** The tags that say which provisioning channels manage a user. */
+const CHANNEL_TAGS = new Set(['scim', 'events', 'api']);
+
+/**
+ * `profile.tags` (or the stored tags) with the channel's own tags added; undefined when nothing changes. Tags a
+ * channel sends replace the user's other tags, never the channel tags it already carries (a user SCIM manages
+ * keeps `scim` when the sync API sets its tags).
+ */
 function withChannelTags(changes: Omit<ProvisionedChanges, 'usercode'>, current: string[] | null): ProfileValue | undefined {
   const given = changes.profile?.tags;
   if (!changes.addTags?.length) return given;
-  const base = given === undefined || given === null ? (current ?? []) : Array.isArray(given) ? given : [given];
+  const base =
+    given === undefined || given === null
+      ? (current ?? [])
+      : [...(Array.isArray(given) ? given : [given]), ...(current ?? []).filter((t) => CHANNEL_TAGS.has(String(t)))];
   return [...new Set([...base.map(String), ...changes.addTags])];
 }
 

@@ -3,6 +3,7 @@ import { call, startTestGateway } from '../../helpers/gateway.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { makeKeyPair, startJwksServer } from '../../helpers/tokens.js';
 import { APP_ID, pushBody, type TestEvent } from './push.js';
+import { eventually } from '../../admin/helpers.js';
 
 const dbName = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
 
@@ -118,5 +119,35 @@ describe(`full push reconciliation with suspendMissing false (${dbName})`, () =>
     expect((await t.deletion(true)).counts).toMatchObject({ wouldSuspendFullSyncMissing: 1 });
     expect((await t.deletion(false)).counts).not.toHaveProperty('suspendedFullSyncMissing');
     expect(await t.lifecycle('left')).toBe('ACTIVE');
+  }, 60_000);
+});
+
+describe(`queued events under the gateway's clock (${dbName})`, () => {
+  let t: Awaited<ReturnType<typeof setup>>;
+  beforeAll(async () => {
+    t = await setup(false);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("a push queued behind waiting events is applied when the gateway's clock says it is due, whatever the database's clock says", async () => {
+    // The gateway's clock is months behind the database's here. A full batch of events waits for a later time
+    // (by the gateway's clock); a push arriving meanwhile joins the queue behind them and must become due by the
+    // same clock once they are applied.
+    const later = new Date(t.clock.now() + 60_000);
+    const waiting = Array.from({ length: 100 }, (_, i) => {
+      const eventId = `clock-wait-${i}`;
+      const event = { eventId, type: 'ud:user:update_password', eventType: 'urn:alibaba:idaas:app:event:ud:user:update_password', eventTime: t.clock.now(), bizId: null, bizData: { userId: 'nobody' } };
+      return { push_jti: 'jti-clock', event_id: eventId, event: JSON.stringify(event), next_attempt_at: later };
+    });
+    await t.gw.db.knex('event_queue').insert(waiting);
+    const r = await t.post([t.user('clock-b')]);
+    expect(r.status).toBe(200);
+    expect(r.json().successEvents).toEqual([expect.objectContaining({ eventMessage: 'QUEUED' })]);
+    await t.clock.advanceTo(new Date(t.clock.now() + 61_000).toISOString());
+    const queued = async () => Number(((await t.gw.db.knex('event_queue').count({ n: '*' }).first()) as { n: string | number }).n);
+    await eventually(20_000, async () => (await queued()) === 0);
+    expect(await t.gw.running.gateway.parts.users.getByUsercode('clock-b')).not.toBeNull();
   }, 60_000);
 });

@@ -77,4 +77,44 @@ describe(`event receiver queue (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGl
     expect(await count('event_queue')).toBe(0);
     expect(await count('event_receipts', { event_id: event.eventId })).toBe(1);
   }, 60_000);
+
+  it('a queued event being retried holds every event behind it, a later push included: order is kept', async () => {
+    // A real database failure for this one event only: its receipt cannot be written until the trigger goes.
+    await gw.db.knex.raw(`CREATE FUNCTION cg_test_refuse_receipt() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.event_id = 'ord-create' THEN RAISE EXCEPTION 'receipts unavailable'; END IF; RETURN NEW; END $$`);
+    await gw.db.knex.raw('CREATE TRIGGER cg_test_refuse_receipt BEFORE INSERT ON event_receipts FOR EACH ROW EXECUTE FUNCTION cg_test_refuse_receipt()');
+    const queued = (eventId: string, type: string, eventTime: number, bizData: Record<string, unknown>) => ({
+      push_jti: 'jti-ord',
+      event_id: eventId,
+      event: JSON.stringify({ eventId, type, eventType: `${PREFIX}${type}`, eventTime, bizId: null, bizData }),
+    });
+    try {
+      await gw.db.knex('event_queue').insert([
+        queued('ord-create', 'ud:user:create', 100, { userId: 'ord-x', username: 'ordered.user', displayName: 'Ordered' }),
+        queued('ord-disable', 'ud:user:disable', 200, { userId: 'ord-x' }),
+      ]);
+      await eventually(10_000, async () => Number(((await gw.db.knex('event_queue').where({ event_id: 'ord-create' }).first('attempts')) as { attempts: number }).attempts) >= 1);
+      // A push arriving meanwhile joins the queue behind them instead of being applied ahead of them.
+      const later = await post(await pushBody([{ eventId: 'ord-update', type: 'ud:user:update_info', eventTime: 300, bizData: { userId: 'ord-x', username: 'ordered.user', displayName: 'Ordered Later' } }], { key }));
+      expect(later.status).toBe(200);
+      expect(later.json().successEvents).toEqual([{ eventId: 'ord-update', eventCode: 'SUCCESS', eventMessage: 'QUEUED' }]);
+      // The worker has tried the first event again: nothing behind it moved meanwhile.
+      await eventually(20_000, async () => Number(((await gw.db.knex('event_queue').where({ event_id: 'ord-create' }).first('attempts')) as { attempts: number }).attempts) >= 2);
+      expect(((await gw.db.knex('event_queue').orderBy('id').pluck('event_id')) as string[])).toEqual(['ord-create', 'ord-disable', 'ord-update']);
+      expect(await gw.running.gateway.parts.users.getByUsercode('ordered.user')).toBeNull();
+    } finally {
+      await gw.db.knex.raw('DROP TRIGGER cg_test_refuse_receipt ON event_receipts');
+      await gw.db.knex.raw('DROP FUNCTION cg_test_refuse_receipt()');
+    }
+    await eventually(30_000, async () => (await count('event_queue')) === 0);
+    // Created, then suspended, then renamed: the state of the events applied in their order.
+    const user = (await gw.running.gateway.parts.users.getByUsercode('ordered.user'))!;
+    expect(user).toMatchObject({ lifecycle: 'SUSPENDED', displayName: 'Ordered Later' });
+    const outcomes = (await gw.db.knex('event_receipts').whereIn('event_id', ['ord-create', 'ord-disable', 'ord-update']).orderBy('event_id').select('event_id', 'outcome')) as { event_id: string; outcome: string }[];
+    expect(outcomes).toEqual([
+      { event_id: 'ord-create', outcome: 'success' },
+      { event_id: 'ord-disable', outcome: 'success' },
+      { event_id: 'ord-update', outcome: 'success' },
+    ]);
+  }, 90_000);
 });

@@ -163,6 +163,7 @@ describe(`event receiver POST /claimgate/events (${process.env.DATABASE_URL ? 'P
     ['expired', () => pushBody([userEvent()], { key, now: Math.floor(Date.now() / 1000) - 3600, ttl: 300 }), 400],
     ['encrypted with another key', () => pushBody([userEvent()], { key, encryptWith: randomBytes(32) }), 400],
     ['encrypted with an enc that does not match the key length', () => pushBody([userEvent()], { key, encryptWith: randomBytes(16), enc: 'A128GCM' }), 400],
+    ['larger than maxBodyBytes (16 MiB by default)', async () => JSON.stringify({ event: 'x'.repeat(16 * 1024 * 1024) }), 400],
   ])('a push %s gets the format error and changes nothing', async (_name, body, status) => {
     const before = await snapshot();
     const res = await post(await body());

@@ -8,6 +8,7 @@ import { userListPage, userPage } from './page-users.js';
 import { auditPage, requestLogPage } from './page-logs.js';
 import { credentialsPage } from './page-credentials.js';
 import { jobsPage } from './page-jobs.js';
+import { scimRolesPage } from './page-scim-roles.js';
 
 const NAV = [
   ['', 'Overview'],
@@ -15,6 +16,7 @@ const NAV = [
   ['users', 'Users'],
   ['audit', 'Audit'],
   ['request-logs', 'Request logs'],
+  ['scim-roles', 'SCIM roles'],
   ['credentials', 'Credentials'],
   ['jobs', 'Jobs'],
 ];
@@ -27,6 +29,7 @@ const ROUTES = [
   [/^users\/([^/]+)$/, userPage],
   [/^audit$/, auditPage],
   [/^request-logs$/, requestLogPage],
+  [/^scim-roles$/, scimRolesPage],
   [/^credentials$/, credentialsPage],
   [/^jobs$/, jobsPage],
 ];
