@@ -17,7 +17,8 @@ declare const performance: any;
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
 const mode = requireBinary('chromium', CHROMIUM !== null);
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const SHOTS = new URL('../../docs/images', import.meta.url);
+// The trailing slash matters: without it the files would land in docs/ beside the folder the docs link to.
+const SHOTS = new URL('../../docs/images/', import.meta.url);
 
 const ACCOUNTS = {
   pat: { preferred_username: 'pat', email: 'pat@example.test', email_verified: true, name: 'Pat Platform', groups: ['platform-team'] },
