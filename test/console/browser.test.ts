@@ -462,6 +462,11 @@ const MAPPING = {
 
   it('passes an automated accessibility check on every page, loads each deep link directly, and keeps screenshots current', async () => {
     const page = await pat.newPage();
+    // Nothing but the gateway: no CDN, no fonts, no other host, on any page.
+    const elsewhere: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(`${publicUrl}/`)) elsewhere.push(r.url());
+    });
     const bob = (await gw.db.knex('users').where({ usercode: 'bob' }).first()) as { id: string };
     const pages: [string, string, string][] = [
       ['', 'Overview', 'console-overview'],
@@ -495,6 +500,7 @@ const MAPPING = {
     await page.getByRole('searchbox', { name: 'Search users' }).fill('bob');
     await page.getByRole('link', { name: 'bob' }).waitFor();
     expect(problems).toEqual([]);
+    expect(elsewhere).toEqual([]);
     // Every console screenshot the docs show was written by this run, where the docs look for it.
     const shown = [...readFileSync(new URL('../../docs/console.md', import.meta.url), 'utf8').matchAll(/\]\(images\/(console-[a-z-]+\.png)\)/g)].map((m) => m[1]!);
     expect(shown.length).toBeGreaterThanOrEqual(9);
