@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -17,6 +17,7 @@ declare const performance: any;
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
 const mode = requireBinary('chromium', CHROMIUM !== null);
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// The trailing slash matters: without it the files would land in docs/ beside the folder the docs link to.
 const SHOTS = new URL('../../docs/images/', import.meta.url);
 
 const ACCOUNTS = {
@@ -43,6 +44,8 @@ const MAPPING = {
   let attacker: Server;
   let attackerUrl: string;
   let pat: BrowserContext;
+  /** When the suite started: every screenshot the docs show must be written after it. */
+  const started = Date.now();
   beforeAll(async () => {
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
@@ -198,6 +201,52 @@ const MAPPING = {
     await page.close();
   }, 120_000);
 
+  it('a recent login or a pasted token as the sample; a diff between two saved versions; roll back to an earlier version', async () => {
+    const page = await pat.newPage();
+    await open(page, 'mappings/corp');
+    // A recent login fills in its verified claims; its preview compares with the stored user.
+    const recent = page.getByRole('combobox', { name: 'Recent login' });
+    const bobLogin = await recent.locator('option', { hasText: /^bob / }).first().getAttribute('value');
+    await recent.selectOption(bobLogin!);
+    expect(JSON.parse(await page.getByRole('textbox', { name: 'Claims' }).inputValue())).toMatchObject({ preferred_username: 'bob', groups: ['bi-analysts', 'finance'] });
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const result = page.getByRole('region', { name: 'Result' });
+    await result.getByText('Desired user bob').waitFor();
+    expect(await result.textContent()).toContain('analyst from rule roles[0]');
+    expect(await result.textContent()).toContain('No change.');
+    // A token of the trusted issuer, pasted as it is: verified, and named by its issuer.
+    const now = Math.floor(Date.now() / 1000);
+    const token = await idp.sign({ iss: idp.issuer, aud: 'claimgate', sub: 's-dora', preferred_username: 'dora', groups: ['platform-team'], iat: now, exp: now + 300, jti: 'console-sample-1' });
+    await page.getByRole('textbox', { name: 'Claims' }).fill(token);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await result.getByText('Desired user dora').waitFor();
+    expect(await result.textContent()).toContain('issuer idp');
+    expect(await result.textContent()).toContain('platform from rule roles[0]');
+
+    // Version 1 (saved by the flow above) is back in force, as a new version; the file's mapping is restored after.
+    expect(await rolesAtApp('bob')).toEqual(['analyst']);
+    await page.getByRole('combobox', { name: 'Version to restore' }).selectOption('1');
+    await page.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back now' }).click();
+    await page.getByText('Rolled back to version 1.').waitFor();
+    expect(await gw.db.knex('mapping_heads').where({ name: 'corp' }).first()).toMatchObject({ version: 2 });
+    expect(await gw.db.knex('mapping_versions').where({ name: 'corp', version: 2 }).first()).toMatchObject({ rolled_back_from: 1, created_by: 'user:pat' });
+    expect((await rolesAtApp('bob')).sort()).toEqual(['analyst', 'finance_analyst']);
+    await page.getByRole('combobox', { name: 'From', exact: true }).selectOption('1');
+    await page.getByRole('combobox', { name: 'To', exact: true }).selectOption('2');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByText('The two are the same.').waitFor();
+    await page.getByRole('combobox', { name: 'To', exact: true }).selectOption('file');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    expect((await page.getByLabel('Differences').locator('del').allTextContents()).sort()).toEqual(['-       finance: finance_analyst\n', '-     map:\n', '-   - from: groups\n']);
+    await page.getByRole('combobox', { name: 'Version to restore' }).selectOption('file');
+    await page.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back now' }).click();
+    await page.getByText('Rolled back to the configuration file’s mapping.').waitFor();
+    expect(await rolesAtApp('bob')).toEqual(['analyst']);
+    await page.close();
+  }, 120_000);
+
   it('turns away a signed-in person without a console role with 403 and a page that says why', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -205,6 +254,8 @@ const MAPPING = {
     await atProvider(page, 'eve');
     await page.getByText('You are not allowed to use the console').waitFor();
     expect(page.url()).toBe(`${publicUrl}/claimgate/console/`);
+    expect(await page.locator('h1').count()).toBe(1);
+    expect(await axe(page)).toEqual([]);
     expect((await page.reload())!.status()).toBe(403);
     // Deep links after the sign-in too, and the API through the cookie.
     expect((await page.goto(`${publicUrl}/claimgate/console/users`))!.status()).toBe(403);
@@ -236,6 +287,12 @@ const MAPPING = {
   it('works with the keyboard alone through the mapping flow (no mouse event)', async () => {
     const page = await pat.newPage();
     await open(page, '');
+    const before = await versions();
+    // Counts every pointer or mouse press the page receives: the flow below must need none.
+    await page.evaluate(() => {
+      (window as any).pointerEvents = 0;
+      for (const type of ['pointerdown', 'mousedown']) document.addEventListener(type, () => (window as any).pointerEvents++, true);
+    });
     const focused = () =>
       page.evaluate(() => {
         const el = document.activeElement as { id: string; tagName: string; textContent: string | null; getAttribute(n: string): string | null } | null;
@@ -276,7 +333,26 @@ const MAPPING = {
     await page.getByRole('dialog').waitFor();
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'detached' });
-    expect(await versions()).toEqual(await versions());
+    expect(await versions()).toEqual(before);
+    // Again, confirmed with Enter (the dialog puts the focus on its first button), then rolled back to the file.
+    await tabTo('button:Save as new version');
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').getByText(/Replayed the latest login/).waitFor();
+    expect(await focused()).toBe('button:Save');
+    await page.keyboard.press('Enter');
+    await page.getByText(/^Saved as version \d+; it is in force\.$/).waitFor();
+    expect(Number((await versions()).n)).toBe(Number(before.n) + 1);
+    await tabTo('select:Version to restore');
+    await page.keyboard.press('End');
+    expect(await page.getByRole('combobox', { name: 'Version to restore' }).inputValue()).toBe('file');
+    await tabTo('button:Roll back');
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    expect(await focused()).toBe('button:Roll back now');
+    await page.keyboard.press('Enter');
+    await page.getByText('Rolled back to the configuration file’s mapping.').waitFor();
+    expect(await gw.db.knex('mapping_heads').where({ name: 'corp' }).first()).toMatchObject({ version: null });
+    expect(await page.evaluate(() => (window as any).pointerEvents)).toBe(0);
     await page.close();
   }, 60_000);
 
@@ -295,8 +371,12 @@ const MAPPING = {
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
     // The token works as a bearer credential, and is not shown again on the next visit.
     expect((await fetch(`${publicUrl}/claimgate/admin/v1/users`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    // The use is recorded after the answer; the list shows it once it is.
+    while (!(await gw.db.knex('api_credentials').where({ name: 'reporting-bot' }).first()).last_used_at) await new Promise((r) => setTimeout(r, 50));
     await open(page, 'credentials');
     expect(await page.content()).not.toContain(token);
+    const row = page.getByRole('row').filter({ hasText: 'reporting-bot' });
+    expect(await row.getByRole('cell').nth(3).textContent()).not.toBe('—');
     await page.getByRole('button', { name: 'Revoke reporting-bot' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
@@ -322,7 +402,8 @@ const MAPPING = {
     await show.click();
     expect(await show.getAttribute('aria-expanded')).toBe('true');
     expect(await show.textContent()).toBe('Hide');
-    expect(await page.locator('td pre:visible').first().textContent()).toContain('"version": 1');
+    // The newest save is the one made with the keyboard above.
+    expect(JSON.parse((await page.locator('td pre:visible').first().textContent())!)).toEqual({ name: 'corp', version: Number((await versions()).n) });
 
     const bob = (await gw.db.knex('users').where({ usercode: 'bob' }).first()) as { id: string };
     await open(page, `users/${bob.id}`);
@@ -371,8 +452,54 @@ const MAPPING = {
     await page.close();
   }, 60_000);
 
+  it('finds users by e-mail and name; ends one session and then all; deletes a user after confirming', async () => {
+    const page = await pat.newPage();
+    await open(page, 'users');
+    const search = page.getByRole('searchbox', { name: 'Search users' });
+    for (const q of ['bob@example', 'Bob Finance']) {
+      await search.fill(q);
+      await page.getByRole('table', { name: `Users matching “${q}”` }).waitFor();
+      expect(await page.getByRole('table', { name: `Users matching “${q}”` }).getByRole('link').allTextContents()).toEqual(['bob']);
+    }
+
+    const bob = (await gw.db.knex('users').where({ usercode: 'bob' }).first()) as { id: string };
+    const live = async () => Number(((await gw.db.knex('sessions').where({ user_id: bob.id }).whereNull('revoked_at').count({ n: '*' }).first()) as { n: string | number }).n);
+    await rolesAtApp('bob');
+    await rolesAtApp('bob');
+    const before = await live();
+    expect(before).toBeGreaterThanOrEqual(2);
+    await open(page, `users/${bob.id}`);
+    const ends = page.getByRole('button', { name: /^End session started/ });
+    expect(await ends.count()).toBe(before);
+    await ends.first().click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End session' }).click();
+    await page.getByText('The session ended.').waitFor();
+    expect(await live()).toBe(before - 1);
+    expect(await page.getByRole('button', { name: /^End session started/ }).count()).toBe(before - 1);
+    await page.getByRole('button', { name: 'End all sessions' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End sessions' }).click();
+    await page.getByText('Every session ended.').waitFor();
+    expect(await live()).toBe(0);
+
+    const eve = (await gw.db.knex('users').where({ usercode: 'eve' }).first()) as { id: string };
+    await open(page, `users/${eve.id}`);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    expect(await gw.db.knex('users').where({ id: eve.id }).first()).toBeDefined();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.waitForFunction(() => document.querySelector('main h1')?.textContent === 'Users');
+    expect(await gw.db.knex('users').where({ id: eve.id }).first()).toBeUndefined();
+    await page.close();
+  }, 60_000);
+
   it('passes an automated accessibility check on every page, loads each deep link directly, and keeps screenshots current', async () => {
     const page = await pat.newPage();
+    // Nothing but the gateway: no CDN, no fonts, no other host, on any page.
+    const elsewhere: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(`${publicUrl}/`)) elsewhere.push(r.url());
+    });
     const bob = (await gw.db.knex('users').where({ usercode: 'bob' }).first()) as { id: string };
     const pages: [string, string, string][] = [
       ['', 'Overview', 'console-overview'],
@@ -407,6 +534,45 @@ const MAPPING = {
     await page.getByRole('searchbox', { name: 'Search users' }).fill('bob');
     await page.getByRole('link', { name: 'bob' }).waitFor();
     expect(problems).toEqual([]);
+    expect(elsewhere).toEqual([]);
+    // Every console screenshot the docs show was written by this run, where the docs look for it.
+    const shown = [...readFileSync(new URL('../../docs/console.md', import.meta.url), 'utf8').matchAll(/\]\(images\/(console-[a-z-]+\.png)\)/g)].map((m) => m[1]!);
+    expect(shown.length).toBeGreaterThanOrEqual(9);
+    for (const name of shown) expect([name, statSync(new URL(name, SHOTS)).mtimeMs >= started - 1000]).toEqual([name, true]);
     await page.close();
   }, 120_000);
+
+  // Last, so the rows it adds stay out of the screenshots above.
+  it('pages the audit trail and the request log with their cursors; the overview shows keys, the chart and the jobs’ last runs', async () => {
+    const knex = gw.db.knex;
+    await knex('audit_events').insert(Array.from({ length: 60 }, (_, i) => ({ at: new Date(), type: 'profile_change', usercode: 'pager', actor: 'admin:test', source: 'admin', detail: JSON.stringify({ n: i }) })));
+    await knex('request_logs').insert(Array.from({ length: 60 }, (_, i) => ({ at: new Date(), kind: 'request', request_id: 'paging-check', method: 'GET', path: `/admin/v1/x${i}`, status: 200, client: 'test', duration_ms: 1, detail: '{}' })));
+    const page = await pat.newPage();
+    for (const [path, label, value] of [['audit', 'User', 'pager'], ['request-logs', 'Request id', 'paging-check']] as const) {
+      await open(page, path);
+      await page.getByRole('textbox', { name: label }).fill(value);
+      await page.getByRole('button', { name: 'Filter' }).click();
+      const rows = page.locator('main table tbody tr');
+      await page.waitForFunction(() => document.querySelectorAll('main table tbody tr').length === 50 && !document.querySelector('main table tbody td[colspan]'));
+      const next = page.getByRole('button', { name: 'Next page' });
+      expect(await next.isVisible()).toBe(true);
+      await next.click();
+      await page.waitForFunction(() => document.querySelectorAll('main table tbody tr').length === 60);
+      expect(await next.isVisible()).toBe(false);
+      expect(await rows.filter({ hasText: value === 'pager' ? 'pager' : 'GET /admin/v1/x' }).count()).toBe(60);
+    }
+
+    await open(page, '');
+    const issuers = page.getByRole('table', { name: 'Trusted issuers' });
+    const idpRow = issuers.getByRole('row').filter({ hasText: idp.issuer });
+    expect(await idpRow.getByRole('cell').nth(1).textContent()).toBe('discovery');
+    expect(await idpRow.getByRole('cell').nth(2).textContent()).not.toBe('—');
+    expect(await idpRow.getByRole('cell').nth(3).textContent()).toBe('idp-1');
+    expect(await idpRow.getByRole('cell').nth(4).textContent()).toBe('none');
+    expect(await page.getByRole('img', { name: /^Sign-ins per hour over 24 hours: \d+ sign-ins, \d+ refusals$/ }).count()).toBe(1);
+    await page.getByRole('table', { name: 'Refusals by code' }).waitFor();
+    const purge = page.getByRole('table', { name: 'Last runs' }).getByRole('row').filter({ hasText: 'request-log-purge' });
+    expect(await purge.textContent()).toMatch(/user:pat.*dry run/);
+    await page.close();
+  }, 60_000);
 });

@@ -68,6 +68,26 @@ describe('console: sign-in rules, session scopes and CSRF', () => {
     expect(r.status).toBe(403);
     expect(r.text).toContain('not allowed');
     expect(r.text).toContain('eve');
+    expect(r.text.match(/<h1[ >]/g)).toHaveLength(1);
+  });
+
+  it('sends no-framing and no-sniffing headers with every console answer: the shell, the 403 page, the sign-in redirect and the files', async () => {
+    const shell = await page('/users', admin);
+    const script = /<script type="module" src="([^"]+)"/.exec(shell.text)![1]!;
+    const style = /<link rel="stylesheet" href="([^"]+)"/.exec(shell.text)![1]!;
+    const answers = [shell, await page('/users', viewer), await page('/users'), await call(`${gw.url}${script}`), await call(`${gw.url}${style}`)];
+    expect(answers.map((r) => r.status)).toEqual([200, 403, 302, 200, 200]);
+    for (const r of answers) {
+      expect(String(r.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+    }
+    // The pages load nothing from another host and run no inline script: the policy allows neither.
+    const csp = String(shell.headers['content-security-policy']);
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).not.toMatch(/https?:|\*|unsafe-|nonce-|data:[^;]*script/);
+    expect(shell.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(shell.text).not.toMatch(/\son[a-z]+=|style=/);
   });
 
   it('/me tells the console its scopes and a CSRF token bound to the session', async () => {
@@ -150,6 +170,13 @@ describe('console: sign-in rules, session scopes and CSRF', () => {
     const adminId = (await me(admin)).user.id as string;
     expect(rows.map((x) => x.client)).toContain(`console:${adminId}`);
     expect(rows.some((x) => /ada/.test(x.client ?? ''))).toBe(false);
+    // Whoever may read the audit trail resolves the pseudonym of the save above to the person who made it.
+    const saved = (await gw.db.knex('request_logs').where({ kind: 'request', method: 'PUT', status: 200 }).orderBy('id', 'desc').first()) as { client: string };
+    const pseudonym = saved.client;
+    expect(pseudonym).toMatch(/^console:/);
+    const who = (await gw.api('GET', `/audit?user=${encodeURIComponent(pseudonym.slice('console:'.length))}&type=login`)).json().items as { userId: string; usercode: string }[];
+    expect(who.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(who.map((e) => `${e.userId} ${e.usercode}`))).toEqual(new Set([`${adminId} ada`]));
   });
 
   it('validates YAML as the console types it, and serves mappings as YAML, recent logins and the overview', async () => {
@@ -182,6 +209,25 @@ describe('console: sign-in rules, session scopes and CSRF', () => {
     expect(overview.activity.hours.reduce((n: number, x: { signIns: number }) => n + x.signIns, 0)).toBeGreaterThanOrEqual(4);
     const openapi = (await call(`${gw.url}/claimgate/admin/v1/openapi.json`)).json();
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/overview', '/mappings/{name}/validate', '/mappings/{name}/yaml', '/mappings/{name}/recent-logins']));
+  });
+});
+
+describe('console: the overview', () => {
+  it('counts sign-ins and refusals of the last 24 hours per hour and refusals by code', async () => {
+    const gw = await startAdminGateway({ console: { enabled: true, writeRoles: ['admin'] } });
+    try {
+      await gw.login();
+      await gw.login({ sub: 'u-eve', preferred_username: 'eve', email: 'eve@example.test', groups: [] });
+      expect((await gw.api('PATCH', '/users/eve', { body: { lifecycle: 'SUSPENDED' } })).status).toBe(200);
+      await expect(gw.login({ sub: 'u-eve', preferred_username: 'eve', email: 'eve@example.test', groups: [] })).rejects.toThrow(/403/);
+      const o = (await gw.api('GET', '/overview')).json();
+      const sum = (k: 'signIns' | 'refusals') => o.activity.hours.reduce((n: number, x: Record<string, number>) => n + x[k]!, 0);
+      expect([sum('signIns'), sum('refusals')]).toEqual([2, 1]);
+      expect(o.activity.codes).toEqual({ user_suspended: 1 });
+      expect(o.issuers[0]).toMatchObject({ mapping: 'corp', mappingVersion: null, mappingSource: 'file' });
+    } finally {
+      await gw.close();
+    }
   });
 });
 

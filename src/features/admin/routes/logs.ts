@@ -64,7 +64,8 @@ export function logRoutes(deps: AdminDeps, jobs: AdminJob[]): AdminRoute[] {
         // Without ?dryRun the job's configured default applies (jobs.deletion.dryRun: true stays a dry run).
         const dryRun = req.query.dryRun === undefined ? undefined : req.query.dryRun === 'true';
         const result = await job.run({ actor, dryRun });
-        const run = { startedAt: started, finishedAt: new Date(deps.now()).toISOString(), by: actor, result };
+        // `dryRun` is what the caller asked for; without it the job's own default applied and the result tells.
+        const run = { startedAt: started, finishedAt: new Date(deps.now()).toISOString(), by: actor, ...(dryRun === undefined ? {} : { dryRun }), result };
         lastRuns.set(job.name, run);
         await recordAudit(deps.knex, { type: 'job_run', actor, source: 'admin', detail: { job: job.name, result } });
         return { name: job.name, ...run };
