@@ -32,6 +32,8 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<number
   }
 }
 
+// A fresh on-disk PGlite runs initdb (and the gateway its migrations) in WebAssembly on this thread: seconds of CPU
+// alone, many times that on a loaded machine, so those steps get two minutes rather than Jest's default 30 s.
 describe('the embedded data directory is owned by one process', () => {
   let dir: string;
   beforeAll(() => {
@@ -53,7 +55,7 @@ describe('the embedded data directory is owned by one process', () => {
     expect(existsSync(join(dir, 'a', LOCK_FILE))).toBe(false);
     const again = await openDatabase({ ...TEST_DB_OPTIONS, url: '', dataDir: join(dir, 'a') });
     await again.close();
-  });
+  }, 120_000);
 
   it('a lock left by a process that is gone is replaced', () => {
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
@@ -89,7 +91,7 @@ describe('admin commands against a running gateway on the embedded database', ()
     writeFileSync(configFile, JSON.stringify(raw));
     const config = parseConfigObject(raw, { S: SECRET });
     running = await startServer(config, { logger: createLogger({ silent: true }), jobs: { disabled: true } });
-  });
+  }, 120_000);
   afterAll(async () => {
     await running?.close();
     rmSync(dir, { recursive: true, force: true });

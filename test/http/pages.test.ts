@@ -1,5 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { makeKeyPair, signToken } from '../helpers/tokens.js';
+import { browse, CookieJar, type TestProvider } from '../helpers/oidc-provider.js';
+import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
 
 const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
@@ -46,6 +49,24 @@ describe('gateway pages are not dead ends', () => {
     expectAccessible(bad.text);
   });
 
+  it('jti_replayed and signature_invalid at /sso: the signed-in user, sign-out and the way back', async () => {
+    const used = await gw.token({ sub: 'u-vera', preferred_username: 'vera', name: 'Vera Viewer', groups: [] });
+    await call(`${gw.url}/claimgate/sso?jwt=${used}`);
+    const forged = await signToken(
+      { iss: 'https://idp.example.test', aud: 'claimgate', sub: 'u-vera', jti: 'forged-1' },
+      { key: await makeKeyPair('RS256', gw.key.kid), now: Math.floor(Date.now() / 1000) },
+    );
+    for (const [jwt, code] of [[used, 'jti_replayed'], [forged, 'signature_invalid']] as const) {
+      const r = await call(`${gw.url}/claimgate/sso?jwt=${jwt}`, { headers: { ...HTML, cookie: viewer } });
+      expect([r.status, r.headers['content-type']]).toEqual([401, expect.stringMatching(/text\/html/)]);
+      expect(r.text).toContain(code);
+      expect(r.text).toContain('Signed in as <strong>Vera Viewer (vera)</strong>');
+      expect(r.text).toContain('action="/claimgate/logout"');
+      expect(r.text).toContain('<a href="/">Back to the application</a>');
+      expectAccessible(r.text);
+    }
+  });
+
   it('/claimgate/me answers a browser with a page: roles with their source, session end, sign out', async () => {
     const page = await call(`${gw.url}/claimgate/me`, { headers: { ...HTML, cookie: viewer } });
     expect(page.status).toBe(200);
@@ -63,5 +84,42 @@ describe('gateway pages are not dead ends', () => {
       expect(r.headers['content-type']).toMatch(/application\/json/);
       expect(r.json().user.usercode).toBe('vera');
     }
+  });
+});
+
+describe('the redirect login\'s error page is not a dead end either', () => {
+  let idp: TestProvider;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    ({ idp, gw } = await startOidcGateway());
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await idp?.close();
+  });
+
+  it('oidc_access_denied (the person declined at the provider): a new sign-in, the way back; the signed-in user when there is one', async () => {
+    const jar = new CookieJar();
+    await browse(jar, (await startLogin(gw, jar, 'ada')).callbackUrl);
+    const { callbackUrl } = await startLogin(gw, jar, 'ada');
+    const declined = new URL(callbackUrl);
+    declined.searchParams.delete('code');
+    declined.searchParams.set('error', 'access_denied');
+    const r = await browse(jar, declined.href);
+    expect(r.status).toBe(403);
+    expect(r.text).toContain('oidc_access_denied');
+    expect(r.text).toContain('Signed in as <strong>');
+    expect(r.text).toContain('action="/claimgate/logout"');
+    expect(r.text).toContain('<a href="/">Back to the application</a>');
+    expectAccessible(r.text);
+    const anonymous = new CookieJar();
+    const again = new URL((await startLogin(gw, anonymous, 'ada')).callbackUrl);
+    again.searchParams.delete('code');
+    again.searchParams.set('error', 'access_denied');
+    const page = await browse(anonymous, again.href);
+    expect(page.status).toBe(403);
+    expect(page.text).not.toContain('Signed in as');
+    expect(page.text).toMatch(/href="\/claimgate\/login\?return_to=/);
+    expectAccessible(page.text);
   });
 });

@@ -6,6 +6,15 @@ import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { browse, CookieJar, signInAtProvider, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
 
+/**
+ * Each test starts its own database, gateway and (mostly) provider. Nothing in them waits on a lock, a timer or a
+ * remote service: their time is CPU work on this thread, most of it loading the migrated PGlite template (2-5 s per
+ * database on a 2-core machine busy with other suites), then an RSA key and the first sign-in. This file took 27 s
+ * alone and 79 s after five other files in one worker; a full run stretches one test past Jest's default 30 s, where
+ * it was cut off as if it hung. They get 90 s, which a real hang (undici waits up to 300 s) still exceeds.
+ */
+const BUDGET = 90_000;
+
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -42,7 +51,7 @@ describe('OIDC client options', () => {
     const { callbackUrl } = await startLogin(gw, jar, 'bob');
     expect((await browse(jar, callbackUrl)).status).toBe(303);
     expect((await me(gw, jar)).user.usercode).toBe('bob');
-  });
+  }, BUDGET);
 
   it('userinfo: merge adds the claims the ID token leaves out', async () => {
     const merged = await setUp({ claimsInIdToken: false, oidc: { userinfo: 'merge' } });
@@ -51,7 +60,7 @@ describe('OIDC client options', () => {
     const a = await me(merged.gw, jar);
     expect(a.roles).toEqual(['admin']);
     expect(a.user.email).toBe('ada@example.test');
-  });
+  }, BUDGET);
 
   it('userinfo: ignore maps the ID token alone', async () => {
     const plain = await setUp({ claimsInIdToken: false, oidc: { userinfo: 'ignore' } });
@@ -60,7 +69,7 @@ describe('OIDC client options', () => {
     const b = await me(plain.gw, jar2);
     expect(b.roles).toEqual(['viewer']);
     expect(b.user.email).toBeNull();
-  });
+  }, BUDGET);
 
   it('responseMode form_post: SameSite=None; Secure transaction cookie, the answer POSTed to /callback', async () => {
     const { gw } = await setUp({ oidc: { responseMode: 'form_post' }, gateway: { publicUrl: 'https://gateway.test' } });
@@ -84,7 +93,7 @@ describe('OIDC client options', () => {
     expect(done.status).toBe(303);
     expect(done.headers.location).toBe('/after');
     expect((await me(gw, jar)).user.usercode).toBe('ada');
-  });
+  }, BUDGET);
 
   it('an auth server that POSTs a signed JWT to /claimgate/sso signs the user in once (jti replay refused)', async () => {
     const gw = await startTestGateway();
@@ -102,7 +111,7 @@ describe('OIDC client options', () => {
     const second = await post();
     expect(second.status).toBe(401);
     expect(second.json().code).toBe('jti_replayed');
-  });
+  }, BUDGET);
 
   it('several OIDC issuers: the login page is a chooser', async () => {
     const { gw } = await setUp({
@@ -120,5 +129,5 @@ describe('OIDC client options', () => {
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/\/claimgate\/login\?issuer=idp&(amp;|#38;)return_to=%2Fr/);
     expect(page.text).toMatch(/\/claimgate\/login\?issuer=partner&(amp;|#38;)return_to=%2Fr/);
-  });
+  }, BUDGET);
 });

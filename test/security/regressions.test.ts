@@ -16,6 +16,7 @@ import { postExpectingContinue, rawRequest, slowRequest } from '../helpers/raw-h
 import { CookieJar, browse, type TestProvider } from '../helpers/oidc-provider.js';
 import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
 import type { Scope } from '../../src/core/credentials/index.js';
+import type { RateLimiter } from '../../src/web/rate-limit.js';
 
 type Gw = 'proxy' | 'down' | 'forward' | 'oidc' | 'trusting';
 
@@ -117,7 +118,8 @@ beforeAll(async () => {
     startTestGateway({
       upstream: { url: 'http://127.0.0.1:9', mode: 'forward-auth' },
       trustedProxies: ['127.0.0.1'],
-      rateLimits: { sso: { perMinute: 4 } },
+      rateLimits: { sso: { perMinute: 4 }, token: { perMinute: 3 } },
+      limits: { gatewayBodyTimeoutSeconds: 2 },
     }),
     startTestGateway({ upstream: { url: 'http://127.0.0.1:9', timeoutSeconds: 2 } }),
     startTestGateway({ upstream: { url: 'http://127.0.0.1:9', mode: 'forward-auth' } }),
@@ -797,6 +799,48 @@ const slowRows: Row[] = [
     },
     status: 429,
     code: 'rate_limited',
+  },
+  {
+    name: 'a client over the sign-in limit stays blocked while 100,000 other addresses fill the limiter',
+    gw: 'trusting',
+    run: async () => {
+      const attacker = { 'x-forwarded-for': '198.51.100.7' };
+      for (let i = 0; i < 4; i++) expect((await get('trusting', '/claimgate/sso?jwt=not-a-token', attacker)).status).not.toBe(429);
+      expect((await get('trusting', '/claimgate/sso?jwt=not-a-token', attacker)).status).toBe(429);
+      // The flood: one sign-in attempt from each of 100,000 other addresses (the table's size), counted straight
+      // into the gateway's own sign-in limiter, as its /sso route counts them.
+      const limiter = (gws.trusting.running.gateway.parts.rateLimits as unknown as { limiters: { sso: RateLimiter } }).limiters.sso;
+      for (let i = 0; i < 100_000; i++) limiter.hit(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+      expect(limiter.size).toBeLessThanOrEqual(100_000);
+      return get('trusting', '/claimgate/sso?jwt=not-a-token', attacker);
+    },
+    status: 429,
+    code: 'rate_limited',
+  },
+  {
+    name: 'over the token limit, a request is refused before its body arrives (the body is never waited for)',
+    gw: 'trusting',
+    run: async () => {
+      const from = 'X-Forwarded-For: 192.0.2.15';
+      const form = { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '192.0.2.15' };
+      for (let i = 0; i < 3; i++) {
+        const r = await get('trusting', '/claimgate/oauth/token', form, 'POST', 'grant_type=client_credentials&client_id=x&client_secret=y');
+        expect(r.status).toBe(401);
+      }
+      // Headers only: 100 bytes announced, none sent. Counted after the body, this would wait for the deadline (408).
+      const r = await slowRequest(gws.trusting.url, '/claimgate/oauth/token', {
+        length: 100,
+        drip: 0,
+        everyMs: 1000,
+        headers: ['Content-Type: application/x-www-form-urlencoded', from],
+      });
+      expect(r.sent).toBe(0);
+      expect(r.text.toLowerCase()).toContain('connection: close');
+      const body = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
+      return { status: r.status, headers: {}, text: body, code: codeOf(body) };
+    },
+    status: 429,
+    code: 'slow_down',
   },
 ];
 
