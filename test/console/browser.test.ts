@@ -238,6 +238,8 @@ const MAPPING = {
     await page.getByText('The two are the same.').waitFor();
     await page.getByRole('combobox', { name: 'To', exact: true }).selectOption('file');
     await page.getByRole('button', { name: 'Compare' }).click();
+    // The previous comparison ("the same") stays on the page until this one is drawn.
+    await page.getByLabel('Differences').locator('del').first().waitFor();
     expect((await page.getByLabel('Differences').locator('del').allTextContents()).sort()).toEqual(['-       finance: finance_analyst\n', '-     map:\n', '-   - from: groups\n']);
     await page.getByRole('combobox', { name: 'Version to restore' }).selectOption('file');
     await page.getByRole('button', { name: 'Roll back', exact: true }).click();
