@@ -17,7 +17,7 @@
  *                                  Node/V8 flags for the gateway's processes (NODE_OPTIONS), to compare settings
  *   npm run bench -- --only g --heap-snapshot
  *                                  after the load scenarios, a heap snapshot of one worker and what retains its memory
- *                                  (bench/results/heap/; bench/lib/heap-summary.ts reads any snapshot)
+ *                                  (under the results folder, heap/; bench/lib/heap-summary.ts reads any snapshot)
  *   npm run bench -- --only s --starts 7
  *                                  start-up: `claimgate start` until /health/ready answers 200, median of the starts
  */
