@@ -60,20 +60,26 @@ export function startProc(name: string, cmd: string, args: string[], env: NodeJS
     async stop() {
       if (child.exitCode !== null || !child.pid) return;
       const done = new Promise((r) => child.once('exit', r));
+      // The main process only: it stops its own children (a cluster primary ends its workers, which then exit
+      // normally and write their --cpu-prof profiles; a second signal would kill them first). Whatever is left of
+      // the group afterwards is killed.
       try {
-        process.kill(-child.pid, 'SIGTERM');
+        process.kill(child.pid, 'SIGTERM');
       } catch {
         /* already gone */
       }
-      const t = setTimeout(() => {
+      const killGroup = () => {
         try {
           process.kill(-child.pid!, 'SIGKILL');
         } catch {
           /* gone */
         }
-      }, 5000);
+      };
+      const t = setTimeout(killGroup, 5000);
       await done;
       clearTimeout(t);
+      await new Promise((r) => setTimeout(r, 200));
+      killGroup();
     },
     output: () => out,
   };

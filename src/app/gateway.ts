@@ -76,7 +76,7 @@ export async function createGateway(config: Config, opts: GatewayOptions): Promi
     if (ownsDb && config.database.migrate) await db.migrate();
 
     const bus = new InvalidationBus({
-      publish: (payload) => db.notify('claimgate_invalidate', payload),
+      publish: (payloads) => db.notify('claimgate_invalidate', payloads),
       subscribe: (onMessage, onState) => db.listen('claimgate_invalidate', onMessage, onState),
     });
     await bus.start();

@@ -93,3 +93,51 @@ describe('InvalidatedCache', () => {
     expect(loads).toBe(3);
   });
 });
+
+describe('InvalidationBus', () => {
+  it('sends one message at once, and those published while it is in flight together next, each promise settling with its send', async () => {
+    const sends: string[][] = [];
+    let release!: () => void;
+    const firstSend = new Promise<void>((r) => (release = r));
+    const bus = new InvalidationBus({
+      publish: async (payloads) => {
+        sends.push([...payloads]);
+        if (sends.length === 1) await firstSend;
+      },
+      subscribe: async (_m, onState) => (onState(true), async () => undefined),
+    });
+    await bus.start();
+    const seen: string[] = [];
+    bus.on((m) => seen.push(m.kind === 'all' ? 'all' : `${m.kind}:${m.id}`));
+    const settled: string[] = [];
+    const first = bus.publish({ kind: 'token', id: 't1' }).then(() => settled.push('t1'));
+    const rest = ['t2', 't3', 't4'].map((id) => bus.publish({ kind: 'token', id }).then(() => settled.push(id)));
+    // Applied here at once, whatever the transport does.
+    expect(seen).toEqual(['token:t1', 'token:t2', 'token:t3', 'token:t4']);
+    await new Promise((r) => setImmediate(r));
+    expect(sends).toEqual([['token:t1']]);
+    expect(settled).toEqual([]);
+    release();
+    await Promise.all([first, ...rest]);
+    expect(sends).toEqual([['token:t1'], ['token:t2', 'token:t3', 'token:t4']]);
+    expect(settled).toEqual(['t1', 't2', 't3', 't4']);
+  });
+
+  it('retries a failed send, then gives up without holding later messages back', async () => {
+    let calls = 0;
+    const sends: string[][] = [];
+    const bus = new InvalidationBus({
+      publish: async (payloads) => {
+        calls++;
+        if (payloads.includes('user:bad')) throw new Error('down');
+        sends.push([...payloads]);
+      },
+      subscribe: async (_m, onState) => (onState(true), async () => undefined),
+    });
+    await bus.start();
+    await bus.publish({ kind: 'user', id: 'bad' });
+    expect(calls).toBe(3);
+    await bus.publish({ kind: 'user', id: 'ok' });
+    expect(sends).toEqual([['user:ok']]);
+  });
+});

@@ -70,6 +70,21 @@ describe(`database (${kindName})`, () => {
     await expect(messages.next().then(() => 'got', () => 'none')).resolves.toBe('none');
   });
 
+  it('delivers several payloads sent in one statement, in order, and sends nothing for none', async () => {
+    const got: string[] = [];
+    let all!: () => void;
+    const done = new Promise<void>((r) => (all = r));
+    const unlisten = await db.listen('cg_test_many', (p) => {
+      got.push(p);
+      if (got.length === 3) all();
+    });
+    await db.notify('cg_test_many', []);
+    await db.notify('cg_test_many', ['token:a', 'user:b', 'token:c']);
+    await done;
+    expect(got).toEqual(['token:a', 'user:b', 'token:c']);
+    await unlisten();
+  });
+
   it('delivers a NOTIFY sent inside a transaction at commit, never on rollback', async () => {
     const messages = nextCall<string>(1500);
     const unlisten = await db.listen('cg_test_trx', messages.fn);

@@ -19,13 +19,20 @@ export type Invalidation =
   | { kind: 'all' };
 
 export interface InvalidationTransport {
-  publish(payload: string): Promise<void>;
+  /** Sends the payloads, in order, in one round trip. */
+  publish(payloads: readonly string[]): Promise<void>;
   /** Subscribes; `onState(true)` when (re)connected, `onState(false)` when the listener is down. */
   subscribe(onMessage: (payload: string) => void, onState: (listening: boolean) => void): Promise<() => Promise<void>>;
 }
 
+/** Messages sent together at most (each is ~100 bytes; one NOTIFY payload may hold 8,000). */
+const MAX_BATCH = 64;
+
 export class InvalidationBus {
   private readonly handlers = new Set<(m: Invalidation) => void>();
+  /** Messages waiting for the send in flight to finish; they then go out together. */
+  private queue: { payload: string; sent: () => void }[] = [];
+  private sending = false;
   private listening = false;
   private unsubscribe: (() => Promise<void>) | null = null;
 
@@ -66,17 +73,41 @@ export class InvalidationBus {
     return () => this.handlers.delete(handler);
   }
 
-  /** Applies locally at once, then tells the other processes. */
+  /**
+   * Applies locally at once, then tells the other processes; resolves once they have been told (or the retries
+   * gave up). While a send is in flight, later messages wait and then go out together in one round trip: under a
+   * wave of sign-ins (each used link is a message) the messages cost a statement per batch, not one per sign-in.
+   */
   async publish(m: Invalidation): Promise<void> {
     this.dispatch(m);
     if (!this.transport) return;
+    await new Promise<void>((sent) => {
+      this.queue.push({ payload: encode(m), sent });
+      if (!this.sending) void this.sendQueued();
+    });
+  }
+
+  private async sendQueued(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        await this.send(batch.map((b) => b.payload));
+        for (const b of batch) b.sent();
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private async send(payloads: string[]): Promise<void> {
     // The write itself already happened and local caches are already invalidated; the other processes must hear
     // of it, so a failed NOTIFY is retried a few times. Should it still be lost, their caches' maximum age is the
     // backstop (see InvalidatedCache).
     for (const delay of [0, 100, 400]) {
       if (delay) await new Promise((r) => setTimeout(r, delay));
       try {
-        await this.transport.publish(encode(m));
+        await this.transport!.publish(payloads);
         return;
       } catch {
         // retried below

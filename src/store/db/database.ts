@@ -47,8 +47,11 @@ export interface Database {
   readonly kind: 'postgres' | 'pglite';
   /** Applies pending migrations (migrations/, one schema for both kinds). */
   migrate(): Promise<void>;
-  /** Sends a NOTIFY on `channel` (payload at most ~8000 bytes). Inside no transaction: delivered at once. */
-  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Sends a NOTIFY on `channel` (each payload at most ~8000 bytes; several are sent in one statement and delivered in
+   * order). Inside no transaction: delivered at once.
+   */
+  notify(channel: string, payload: string | readonly string[]): Promise<void>;
   /**
    * Subscribes to `channel`. On PostgreSQL a dedicated connection outside the pool listens and reconnects
    * with back-off when it drops, reporting through `onState`. Resolves after the first attempt, even a
@@ -65,4 +68,11 @@ export interface Database {
   close(): Promise<void>;
   /** PGlite only: the data directory as an uncompressed tar, loadable through `loadDataDir`. */
   dumpDataDir?(): Promise<Blob>;
+}
+
+/** One statement that notifies `channel` of each payload in order, and its bindings. */
+export function notifyStatement(channel: string, payload: string | readonly string[], prefix = ''): { sql: string; bindings: string[] } {
+  const payloads = typeof payload === 'string' ? [payload] : payload;
+  const calls = payloads.map(() => 'pg_notify(?, ?)');
+  return { sql: `SELECT ${[prefix, ...calls].filter(Boolean).join(', ')}`, bindings: payloads.flatMap((p) => [channel, p]) };
 }

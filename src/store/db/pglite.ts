@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPGLite from 'knex-pglite';
-import type { Database, DatabaseOptions } from './database.js';
+import { notifyStatement, type Database, type DatabaseOptions } from './database.js';
 import { runMigrations } from './migrations.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 
@@ -69,7 +69,8 @@ export async function openPglite(opts: DatabaseOptions): Promise<Database> {
     kind: 'pglite',
     migrate: () => runMigrations(knex),
     async notify(channel, payload) {
-      await knex.raw('SELECT pg_notify(?, ?)', [channel, payload]);
+      const { sql, bindings } = notifyStatement(channel, payload);
+      if (bindings.length) await knex.raw(sql, bindings);
     },
     async listen(channel, onMessage, onState) {
       const unlisten = await exclusive(() => pglite.listen(quoteIdent(channel), onMessage));

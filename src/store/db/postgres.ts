@@ -1,6 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import type { Database, DatabaseOptions } from './database.js';
+import { notifyStatement, type Database, type DatabaseOptions } from './database.js';
 import { postgresClientClass, withUnavailableErrors } from './client-class.js';
 import { runMigrations } from './migrations.js';
 import { PgListener } from './pg-listener.js';
@@ -66,7 +66,8 @@ export async function openPostgres(opts: DatabaseOptions): Promise<Database> {
       // A notifying transaction holds a database-wide lock from its commit until its commit record is flushed, so
       // every NOTIFY waits for the disk in turn. This one writes nothing to keep: it commits without waiting for the
       // flush (a message is never durable anyway; a listener that is down misses it and flushes its caches).
-      await knex.raw("SELECT set_config('synchronous_commit', 'off', true), pg_notify(?, ?)", [channel, payload]);
+      const { sql, bindings } = notifyStatement(channel, payload, "set_config('synchronous_commit', 'off', true)");
+      if (bindings.length) await knex.raw(sql, bindings);
     },
     listen: (channel, onMessage, onState) => listener.listen(channel, onMessage, onState),
     isListening: () => listener.isListening(),
