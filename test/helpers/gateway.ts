@@ -146,13 +146,23 @@ export async function startTestGateway(
     ],
     ...overrides,
   };
-  const config = parseConfigObject(raw, {});
   // Every log line is kept, so tests can assert that no token, cookie or secret ever reaches one.
   const logs: string[] = [];
-  const logger = createLogger({ level: 'debug' });
-  logger.clear();
-  logger.add(new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) }));
-  const running = await startServer(config, { jobs: { disabled: true }, ...gatewayOptions, logger, db });
+  let config: Config;
+  let running: RunningServer;
+  try {
+    config = parseConfigObject(raw, {});
+    const logger = createLogger({ level: 'debug' });
+    logger.clear();
+    logger.add(new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) }));
+    running = await startServer(config, { jobs: { disabled: true }, ...gatewayOptions, logger, db });
+  } catch (e) {
+    // A test that expects the start to be refused must not leave the app and the database open (Jest would then
+    // wait for them after the last test).
+    await db.close();
+    await app.close();
+    throw e;
+  }
   return {
     url: running.url,
     config,
