@@ -17,5 +17,13 @@ export function configWarnings(config: Config): string[] {
       'warning: provisioning.events.allowedRoles: not set, so the event receiver grants every role of provisioning.events.groupRoles to whoever the identity service puts in those groups (list the roles events may grant)',
     );
   }
+  config.issuers.forEach((issuer, i) => {
+    const graph = issuer.entra?.graph;
+    if (graph?.groupField === 'displayName' && !graph.always) {
+      out.push(
+        `warning: issuers[${i}].entra.graph.groupField: displayName without always: true gives group names only to users whose token left its groups out; everyone else's groups stay object ids (GUIDs), so a mapping keyed by names misses them (set always: true, or map the ids)`,
+      );
+    }
+  });
   return out;
 }
