@@ -61,6 +61,25 @@ export function table(caption, headers, rows) {
 }
 
 /** A status line for screen readers and eyes. */
+/**
+ * The versions of a stored document (a mapping, the SCIM role rules): saved versions newest first, then `extra`
+ * (a comparison, say), then, for writers, the version to restore and its Roll back button.
+ */
+export function versionsSection(versions, { rollTo, rollback, writable, extra = [] }) {
+  return h(
+    'section',
+    { 'aria-label': 'Versions' },
+    h('h2', {}, 'Versions'),
+    table(
+      'Saved versions, newest first',
+      ['Version', 'Saved', 'By', 'Note'],
+      versions.items.map((v) => [String(v.version), time(v.createdAt), v.createdBy ?? '—', [v.active ? 'in force' : '', v.rolledBackFrom ? ` copy of version ${v.rolledBackFrom}` : ''].join('')]),
+    ),
+    extra,
+    writable && rollTo.options.length ? h('div', { class: 'inline' }, field('Version to restore', rollTo).wrap, h('button', { type: 'button', onclick: rollback }, 'Roll back')) : null,
+  );
+}
+
 export function status(text, kind = 'info') {
   return h('p', { class: `status ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
 }

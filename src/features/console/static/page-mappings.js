@@ -1,6 +1,6 @@
 // Mappings: the list, and one mapping's editor with validation as you type, preview, impact, save and rollback.
 import { api, canWrite, consoleUrl, get } from './api.js';
-import { confirmDialog, field, h, replace, status, table, time, uid } from './dom.js';
+import { confirmDialog, field, h, replace, status, table, time, uid, versionsSection } from './dom.js';
 import { lineDiff } from './diff.js';
 
 export async function mappingListPage(el) {
@@ -199,19 +199,12 @@ export async function mappingPage(el, name) {
       ),
     ),
     result,
-    h(
-      'section',
-      { 'aria-label': 'Versions' },
-      h('h2', {}, 'Versions'),
-      table(
-        'Saved versions, newest first',
-        ['Version', 'Saved', 'By', 'Note'],
-        versions.items.map((v) => [String(v.version), time(v.createdAt), v.createdBy ?? '—', [v.active ? 'in force' : '', v.rolledBackFrom ? ` copy of version ${v.rolledBackFrom}` : ''].join('')]),
-      ),
-      h('div', { class: 'inline' }, field('From', from).wrap, field('To', to).wrap, h('button', { type: 'button', onclick: compare }, 'Compare')),
-      diffOut,
-      writable && rollTo.options.length ? h('div', { class: 'inline' }, field('Version to restore', rollTo).wrap, h('button', { type: 'button', onclick: rollback }, 'Roll back')) : null,
-    ),
+    versionsSection(versions, {
+      rollTo,
+      rollback,
+      writable,
+      extra: [h('div', { class: 'inline' }, field('From', from).wrap, field('To', to).wrap, h('button', { type: 'button', onclick: compare }, 'Compare')), diffOut],
+    }),
   );
   void validate().catch(() => undefined);
 }

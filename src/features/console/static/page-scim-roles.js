@@ -1,6 +1,6 @@
 // SCIM roles: the group and user role rules in force, an editor with preview, save, versions and rollback.
 import { api, canWrite, get } from './api.js';
-import { confirmDialog, field, h, replace, status, table, time, uid } from './dom.js';
+import { confirmDialog, field, h, replace, status, uid, versionsSection } from './dom.js';
 
 /** The editor's text as `{ groupRoles, userRoles }`, or a message saying why not. */
 function parseRules(text) {
@@ -146,17 +146,7 @@ export async function scimRolesPage(el) {
       ),
     ),
     result,
-    h(
-      'section',
-      { 'aria-label': 'Versions' },
-      h('h2', {}, 'Versions'),
-      table(
-        'Saved versions, newest first',
-        ['Version', 'Saved', 'By', 'Note'],
-        versions.items.map((v) => [String(v.version), time(v.createdAt), v.createdBy ?? '—', [v.active ? 'in force' : '', v.rolledBackFrom ? ` copy of version ${v.rolledBackFrom}` : ''].join('')]),
-      ),
-      writable && rollTo.options.length ? h('div', { class: 'inline' }, field('Version to restore', rollTo).wrap, h('button', { type: 'button', onclick: rollback }, 'Roll back')) : null,
-    ),
+    versionsSection(versions, { rollTo, rollback, writable }),
   );
 }
 
