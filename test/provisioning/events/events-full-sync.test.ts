@@ -44,14 +44,20 @@ async function setup(suspendMissing: boolean) {
   return { clock, gw, jwks, post, queued, user, lifecycle, deletion, close: async () => { await gw.close(); await jwks.close(); } };
 }
 
-describe(`full push reconciliation (${dbName})`, () => {
-  let t: Awaited<ReturnType<typeof setup>>;
+/** A `setup` made before the suite's tests and closed after them (its members are there once the tests run). */
+function setupForSuite(suspendMissing: boolean): Awaited<ReturnType<typeof setup>> {
+  const t = {} as Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    t = await setup(true);
+    Object.assign(t, await setup(suspendMissing));
   }, 60_000);
   afterAll(async () => {
-    await t?.close();
+    await t.close?.();
   });
+  return t;
+}
+
+describe(`full push reconciliation (${dbName})`, () => {
+  const t = setupForSuite(true);
 
   it('suspends, after the grace period, an event user a completed full push did not mention (dry run first); SCIM and sync users are untouched', async () => {
     const unit = (id: string, type = 'ud:organizational_unit:create'): TestEvent => ({ type, eventTime: t.clock.now(), bizData: { organizationalUnitId: id, organizationalUnitName: id === 'ou-sales' ? 'Sales' : id } });
@@ -112,13 +118,7 @@ describe(`full push reconciliation (${dbName})`, () => {
 });
 
 describe(`full push reconciliation with suspendMissing false (${dbName})`, () => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(false);
-  }, 60_000);
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = setupForSuite(false);
 
   it('suspends nobody, while a dry run still shows who would be', async () => {
     expect((await t.post([t.user('kept'), t.user('left')])).status).toBe(200);
@@ -132,13 +132,7 @@ describe(`full push reconciliation with suspendMissing false (${dbName})`, () =>
 });
 
 describe(`queued events under the gateway's clock (${dbName})`, () => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(false);
-  }, 60_000);
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = setupForSuite(false);
 
   it("a push queued behind waiting events is applied when the gateway's clock says it is due, whatever the database's clock says", async () => {
     // The gateway's clock is months behind the database's here. A full batch of events waits for a later time
