@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { ulid } from 'ulid';
+import { ulid as ulidFrom } from 'ulid';
 
 /**
  * Random bytes drawn ahead from the system's CSPRNG, 4 KiB at a time (as Node's randomUUID does): the ulid package's
@@ -18,6 +18,6 @@ function pooledRandom(): number {
 }
 
 /** A new ULID: 48 bits of time (`seedTime`, else now) then 80 random bits. */
-export function ulidNow(seedTime?: number): string {
-  return ulid(seedTime, pooledRandom);
+export function ulid(seedTime?: number): string {
+  return ulidFrom(seedTime, pooledRandom);
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
-import { ulidNow as ulid } from '../core/ids.js';
+import { ulid } from '../core/ids.js';
 import { GatewayError } from '../core/errors/errors.js';
 import type { Scope } from '../core/credentials/scopes.js';
 import { CREDENTIAL_NAME, sha256, TOKEN_PREFIX, type Credential, type CredentialLookup, type NewCredential } from '../core/credentials/credential.js';

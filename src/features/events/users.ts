@@ -1,5 +1,5 @@
 import { touchActivity } from '../../store/users/activity.js';
-import { ulidNow as ulid } from '../../core/ids.js';
+import { ulid } from '../../core/ids.js';
 import { recordAudit } from '../../store/audit-log.js';
 import type { ProfileField } from '../../core/mapping/index.js';
 import { setLifecycleTx } from '../../store/users/lifecycle-tx.js';

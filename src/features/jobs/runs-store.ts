@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { ulidNow as ulid } from '../../core/ids.js';
+import { ulid } from '../../core/ids.js';
 import { parseJson, toIso } from '../../store/users/row.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { ulidNow as ulid } from '../../core/ids.js';
+import { ulid } from '../../core/ids.js';
 import { recordAudit } from '../../store/audit-log.js';
 import { inProvisioningTx, type WriteMeta, type WriteResult } from '../../store/users/user-writer.js';
 import type { ScimDeps } from './deps.js';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { ulidNow as ulid } from '../../core/ids.js';
+import { ulid } from '../../core/ids.js';
 import { dict, own } from '../../core/own-keys.js';
 import { normalizeProfileValue } from './profile.js';
 import { PROFILE_COLUMNS, PROFILE_FIELDS, type FullUserRow } from './row.js';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { ulidNow as ulid } from '../../core/ids.js';
+import { ulid } from '../../core/ids.js';
 import { setLifecycleTx } from './lifecycle-tx.js';
 import { isEmailAddress } from '../../core/mapping/values.js';
 import { recordAudit } from '../audit-log.js';
