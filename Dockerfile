@@ -8,12 +8,13 @@
 # One Node version for every stage: the one CI tests (see docs/deployment-node.md before changing it).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- build: compile TypeScript to dist/ (needs the dev dependencies) --------------------------------------------
+# --- build: bundle the TypeScript sources into dist/ with esbuild (needs the dev dependencies) ---------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.ts ./scripts/build.ts
 COPY src ./src
 COPY migrations ./migrations
 RUN npm run build
@@ -32,7 +33,7 @@ WORKDIR /app
 COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# dist/store/db/migrations.js loads ../../migrations/<name>.js, i.e. /app/migrations next to /app/dist.
+# The migrations are found next to package.json: /app/migrations beside /app/dist.
 COPY --from=build /app/migrations ./migrations
 # /app/.claimgate holds the embedded database (database.dataDir default ./.claimgate/data) when no DATABASE_URL is
 # given: mount a volume there to keep it. /etc/claimgate is where the configuration file is mounted.

@@ -9,8 +9,9 @@
  *   npm run bench -- --only a,b    some scenarios (a..g, s)
  *   npm run bench -- --rounds 5    interleaved rounds per throughput pair (default 3)
  *   npm run bench -- --profile a   also writes CPU profiles of the gateway's processes while scenario a runs
- *                                  (bench/results/profiles/*.cpuprofile; open them in Chrome DevTools)
- *   npm run bench -- --built       runs the gateway from JavaScript compiled by tsc (what the image ships) instead
+ *                                  (bench/results/profiles/*.cpuprofile; open them in Chrome DevTools, or read
+ *                                  them with `node --import tsx bench/lib/profile-summary.ts FILE`)
+ *   npm run bench -- --built       runs the gateway from the bundle `npm run build` makes (what the image ships) instead
  *                                  of through tsx; tsx's transpiler and source maps add ~70 MiB to every process,
  *                                  so the memory figures of g and s are only meaningful with --built
  *   npm run bench -- --node-flags=--max-semi-space-size=2
@@ -37,6 +38,7 @@ import { startApacheOauth2, startNginxProxy, startUpstream } from './lib/servers
 import { interleave, medianOf, type Interleaved } from './lib/interleave.js';
 import { buildIdentityHeaders } from '../src/web/identity-headers.js';
 import { formatSummary, summarise } from './lib/heap-summary.js';
+import { buildBundle } from '../scripts/build.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -201,9 +203,8 @@ async function main(): Promise<void> {
         },
       }),
     );
-    // Sources run through tsx (transpiled once at load; the same JavaScript as dist/ at run time), or with --built the
-    // output of tsc.
-    const cli = flags.built ? buildGateway() : ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts')];
+    // Sources run through tsx (transpiled once at load), or with --built the bundle `npm run build` makes.
+    const cli = flags.built ? await buildGateway() : ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts')];
     const profileDir = join(ROOT, 'bench/results/profiles');
     if (flags.profile) mkdirSync(profileDir, { recursive: true });
     const heapDir = join(ROOT, 'bench/results/heap');
@@ -533,15 +534,14 @@ function cpuMs(pid: number): number {
 }
 
 /**
- * Compiles the sources with tsc into a `build` folder under the bench results (the layout of dist/, next to migrations/ and package.json
- * as in the image) and returns the arguments that run its CLI.
+ * Builds the gateway as `npm run build` does (scripts/build.ts) into a `build` folder under the bench results, with
+ * migrations/ and package.json beside its dist/ as in the image, and returns the arguments that run its CLI.
  */
-function buildGateway(): string[] {
+async function buildGateway(): Promise<string[]> {
   const out = join(ROOT, 'bench/results/build');
   rmSync(out, { recursive: true, force: true });
-  log('compiling the gateway with tsc (--built) ...');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(out, 'dist')], { stdio: 'inherit' });
-  cpSync(join(ROOT, 'src/features/console/static'), join(out, 'dist/features/console/static'), { recursive: true });
+  log('building the gateway as `npm run build` does (--built) ...');
+  await buildBundle(out);
   cpSync(join(ROOT, 'migrations'), join(out, 'migrations'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(out, 'package.json'));
   return [join(out, 'dist/app/cli/main.js')];

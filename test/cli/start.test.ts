@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -11,12 +11,27 @@ import { describeIfPostgres } from '../helpers/db.js';
 import { call, cookieOf } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
 import { workerExecArgv } from '../../src/app/server.js';
+import { buildBundle } from '../../scripts/build.js';
+import { MIGRATIONS } from '../../src/store/db/migrations.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /**
- * `claimgate start` as operators run it: a real process with two workers sharing the port (node:cluster) on
- * PostgreSQL. Caches that must agree (sessions, suspensions) agree across the workers, and SIGTERM stops it cleanly.
+ * What the image runs: `npm run build`'s bundle in dist/ with migrations/ and package.json beside it (a copy in a
+ * folder of its own, so that nothing resolves through the sources), node_modules for the packages left outside.
+ */
+async function builtPackage(dir: string): Promise<string> {
+  await buildBundle(dir);
+  cpSync(join(ROOT, 'migrations'), join(dir, 'migrations'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'dist/app/cli/main.js');
+}
+
+/**
+ * `claimgate start` as operators run it: the built bundle as a real process with two workers sharing the port
+ * (node:cluster) on PostgreSQL, migrating a new database. Caches that must agree (sessions, suspensions) agree across
+ * the workers, and SIGTERM stops it cleanly.
  */
 describeIfPostgres('claimgate start with two workers', () => {
   let dir: string;
@@ -31,6 +46,7 @@ describeIfPostgres('claimgate start with two workers', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cg-start-'));
+    const main = await builtPackage(join(dir, 'package'));
     key = await makeKeyPair('RS256', 'k1');
     // The app answers with the port of the gateway's connection to it: each worker has its own connection pool.
     app = createServer((req, res) => res.end(JSON.stringify({ user: req.headers['x-claimgate-user'] ?? null, via: req.socket.remotePort })));
@@ -59,6 +75,7 @@ listen: { host: 127.0.0.1, port: ${port}, workers: 2 }
 session: { secret: \${SESSION_SECRET} }
 upstream: { url: http://127.0.0.1:${appPort} }
 metrics: { listen: 127.0.0.1:${metricsPort} }
+console: { enabled: true, writeRoles: [admin] }
 issuers:
   - id: corp
     issuer: https://idp.example.test
@@ -71,7 +88,7 @@ mappings:
   corp: { user: { usercode: preferred_username }, roles: [{ default: [viewer] }] }
 `,
     );
-    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/app/cli/main.ts'), 'start', '--config', join(dir, 'claimgate.yaml')], {
+    child = spawn(process.execPath, [main, 'start', '--config', join(dir, 'claimgate.yaml')], {
       env: { ...process.env, DATABASE_URL: dbUrl, SESSION_SECRET: 'z'.repeat(40), PORT: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -113,6 +130,24 @@ mappings:
     const after = await Promise.all(Array.from({ length: 20 }, () => call(`${url}/x`, { headers: { cookie, connection: 'close' } })));
     expect(after.map((r) => r.status)).toEqual(Array(20).fill(401));
     expect(output).toMatch(/"workers":2/);
+  });
+
+  it('the bundle finds what sits beside it: the migrations, the console files, the package version', async () => {
+    const c = new pg.Client({ connectionString: Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${dbName}` }).href });
+    await c.connect();
+    try {
+      const applied = await c.query('SELECT name FROM knex_migrations ORDER BY id');
+      expect(applied.rows.map((r: { name: string }) => r.name)).toEqual([...MIGRATIONS]);
+    } finally {
+      await c.end();
+    }
+    const css = await call(`${url}/claimgate/console/assets/any/console.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers['content-type']).toMatch(/^text\/css/);
+    const openapi = await call(`${url}/claimgate/admin/v1/openapi.json`);
+    expect(openapi.status).toBe(200);
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(openapi.json().info.version).toBe(version);
   });
 
   it('a scrape answers the sum over both workers, whichever worker takes it', async () => {

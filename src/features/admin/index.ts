@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { startMetricsListener, writeMetrics } from '../../observability/metrics.js';
+import { packageRoot } from '../../core/package-root.js';
 import type { AdminDeps } from './deps.js';
 import type { Feature } from '../../web/feature.js';
 import { mappingSchema } from '../../core/mapping/index.js';
@@ -29,7 +30,7 @@ export { ScimRoleRules, type ScimRuleSet } from './scim-role-rules.js';
 
 const VERSION = (() => {
   try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return '0.0.0';
   }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../core/package-root.js';
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -18,10 +19,16 @@ export interface ConsoleAssets {
 }
 
 /**
- * The console's browser files (plain ES modules and CSS next to this file, copied into dist/ by the build), read
- * once. They are small, so memory is the cheapest place to serve them from.
+ * The console's browser files: plain ES modules and CSS in static/ next to this file in the sources, and in
+ * dist/features/console/static after a build (the bundle's modules sit elsewhere in dist/).
  */
-export function loadConsoleAssets(dir = fileURLToPath(new URL('./static', import.meta.url))): ConsoleAssets {
+function staticDir(): string {
+  const beside = fileURLToPath(new URL('./static', import.meta.url));
+  return existsSync(beside) ? beside : join(packageRoot(), 'dist/features/console/static');
+}
+
+/** The console's browser files, read once. They are small, so memory is the cheapest place to serve them from. */
+export function loadConsoleAssets(dir = staticDir()): ConsoleAssets {
   const files = new Map<string, { body: Buffer; type: string }>();
   const hash = createHash('sha256');
   for (const name of readdirSync(dir).sort()) {

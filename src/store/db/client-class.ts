@@ -1,8 +1,6 @@
-import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
+import PostgresDialect from 'knex/lib/dialects/postgres/index.js';
 import { toDatabaseError } from './unavailable.js';
-
-const require = createRequire(import.meta.url);
 
 type ClientClass = typeof Knex.Client;
 
@@ -33,5 +31,5 @@ export function withUnavailableErrors(Base: ClientClass): ClientClass {
 
 /** knex's own PostgreSQL dialect class (what `client: 'pg'` selects). */
 export function postgresClientClass(): ClientClass {
-  return require('knex/lib/dialects/postgres/index.js') as ClientClass;
+  return PostgresDialect;
 }

@@ -1,9 +1,12 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
+import { packageRoot } from '../../core/package-root.js';
 
 /**
- * Every migration, in order. They are plain ESM JavaScript in migrations/ (outside src/) so the same files
- * load from the TypeScript sources (tsx, Jest) and from dist/ after a build: src/store/db and dist/store/db sit at
- * the same depth, so one relative URL reaches them from both. Add new files at the end; never rename one.
+ * Every migration, in order. They are plain ESM JavaScript in migrations/ (outside src/, next to package.json) so
+ * the same files load from the TypeScript sources (tsx, Jest) and from the build in dist/. Add new files at the
+ * end; never rename one.
  */
 export const MIGRATIONS = ['20261124000001_init.js', '20261201000001_credentials.js', '20261201000010_admin.js', '20261201000020_scim.js', '20261201000030_jobs_events.js', '20261206000040_audit_stream.js', '20261206000041_last_activity.js', '20261206000042_event_queue.js', '20261206000043_full_sync.js', '20261206000044_login_function.js'] as const;
 
@@ -12,9 +15,9 @@ interface MigrationModule {
   down(knex: Knex): Promise<void>;
 }
 
-/** Resolves a migration file next to this module's package root. */
+/** A migration file in the package's migrations/ folder. */
 export function migrationUrl(name: string): URL {
-  return new URL(`../../../migrations/${name}`, import.meta.url);
+  return pathToFileURL(join(packageRoot(), 'migrations', name));
 }
 
 /** knex migration source over the fixed list (no directory scanning: nothing else can sneak in). */
