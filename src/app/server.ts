@@ -75,6 +75,10 @@ const MIGRATIONS_APPLIED = 'migrations applied';
 
 /** Applies pending migrations (the primary of a multi-process instance, before its workers open their gateways). */
 async function migrate(config: Config): Promise<void> {
+  if (config.database.url) {
+    const { allMigrationsApplied } = await import('../store/db/migration-check.js');
+    if (await allMigrationsApplied(config.database)) return;
+  }
   const { openDatabase } = await import('../store/db/index.js');
   const db = await openDatabase(config.database);
   try {

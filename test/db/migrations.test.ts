@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Database } from '../../src/store/db/index.js';
 import { MIGRATIONS } from '../../src/store/db/index.js';
 import { migrationSource } from '../../src/store/db/migrations.js';
-import { openTestDatabase } from '../helpers/db.js';
+import { allMigrationsApplied } from '../../src/store/db/migration-check.js';
+import { describeIfPostgres, openTestDatabase, TEST_DB_OPTIONS, type TestDatabase } from '../helpers/db.js';
 
 /** The core tables; later migrations add more (each checked by its own capability's tests). */
 const TABLES = [
@@ -71,5 +72,30 @@ describe(`migrations (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, (
       const [{ n }] = (await db.knex(table).where({ user_id: 'D' }).count({ n: '*' })) as { n: string | number }[];
       expect(Number(n)).toBe(0);
     }
+  });
+});
+
+/** What `claimgate start`'s primary asks before it loads the migrator (src/store/db/migration-check.ts). */
+describeIfPostgres('the quick check that every migration is applied (PostgreSQL)', () => {
+  let db: TestDatabase;
+  const options = () => ({ ...TEST_DB_OPTIONS, url: process.env.DATABASE_URL!, schema: db.schema });
+  beforeAll(async () => {
+    db = await openTestDatabase({ migrate: false });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('answers false before the first migration, true once all are applied, false when one is missing', async () => {
+    expect(await allMigrationsApplied(options())).toBe(false);
+    await db.migrate();
+    expect(await allMigrationsApplied(options())).toBe(true);
+    await db.knex('knex_migrations').where({ name: MIGRATIONS[MIGRATIONS.length - 1] }).delete();
+    expect(await allMigrationsApplied(options())).toBe(false);
+  });
+
+  it('answers false, rather than failing, when the database cannot be reached', async () => {
+    const unreachable = { ...options(), url: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMs: 1000 };
+    expect(await allMigrationsApplied(unreachable)).toBe(false);
   });
 });
