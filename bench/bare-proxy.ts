@@ -21,6 +21,8 @@ if (cluster.isPrimary && workers > 1) {
     process.exit(0);
   });
 } else {
+  // Exits on SIGTERM (the bench's stop) so that a --cpu-prof profile is written.
+  process.on('SIGTERM', () => process.exit(0));
   const pool = new Pool(upstream, { connections: 128, pipelining: 1 });
   const host = new URL(upstream).host;
   createServer((req, res) => {
