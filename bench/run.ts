@@ -31,11 +31,11 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { request } from 'undici';
-import { freePort, has, rssMiB, startProc, waitForPort, type Proc } from './lib/procs.js';
+import { cpuMs, cpuOf, freePort, has, postgresPids, rssMiB, startProc, waitForPort, type Proc } from './lib/procs.js';
 import { wrk, type LoadResult } from './lib/wrk.js';
 import { fixedRate, runConcurrent, type LatencyResult } from './lib/client.js';
 import { startApacheOauth2, startNginxProxy, startUpstream } from './lib/servers.js';
-import { interleave, medianOf, type Interleaved } from './lib/interleave.js';
+import { interleave, median, medianOf, type Interleaved } from './lib/interleave.js';
 import { buildIdentityHeaders } from '../src/web/identity-headers.js';
 import { formatSummary, summarise } from './lib/heap-summary.js';
 import { buildBundle } from '../scripts/build.js';
@@ -104,13 +104,29 @@ const ratioTo = (row: Row, base: Row | undefined, by: 'rps' | 'p50ms' = 'rps') =
   row.ratio = row[by]! / base[by]!;
 };
 
-/** Records an interleaved pair: each side's median round, and the median ratio with its spread. */
-function recordPair(scenario: string, names: [string, string], pair: Interleaved<LoadResult>): Row {
+/** A load run with the CPU time its server's processes used per request (µs), from /proc. */
+type Measured = LoadResult & { cpuUsPerRequest: number };
+
+async function measured(pids: () => number[], load: () => Promise<LoadResult>): Promise<Measured> {
+  const procs = pids();
+  const before = cpuOf(procs);
+  const r = await load();
+  return { ...r, cpuUsPerRequest: ((cpuOf(procs) - before) * 1000) / Math.max(1, r.requests) };
+}
+
+/**
+ * Records an interleaved pair: each side's median round, and the median ratio with its spread. With the CPU each
+ * side's processes used per request: on a machine whose cores are all busy (load generator, upstream and proxy
+ * share them), the throughput ratio follows from these.
+ */
+function recordPair(scenario: string, names: [string, string], pair: Interleaved<Measured>): Row {
   const b = record(scenario, `${names[0]} (median of ${pair.baseline.length})`, medianOf(pair.baseline, (r) => r.rps));
   const g = record(scenario, `${names[1]} (median of ${pair.subject.length})`, medianOf(pair.subject, (r) => r.rps));
   g.baseline = b.subject;
   g.ratio = pair.median;
-  g.note = `ratio per round ${pair.ratios.map((r) => r.toFixed(2)).join(', ')}; spread ${pair.min.toFixed(2)}–${pair.max.toFixed(2)}`;
+  const cpu = (rs: Measured[]) => median(rs.map((r) => r.cpuUsPerRequest)).toFixed(0);
+  g.note = `ratio per round ${pair.ratios.map((r) => r.toFixed(2)).join(', ')}; spread ${pair.min.toFixed(2)}–${pair.max.toFixed(2)}; CPU per request ${cpu(pair.subject)} µs against ${cpu(pair.baseline)} µs (median)`;
+  log(`  ${scenario} CPU per request: ${names[1]} ${cpu(pair.subject)} µs, ${names[0]} ${cpu(pair.baseline)} µs`);
   return g;
 }
 
@@ -224,6 +240,7 @@ async function main(): Promise<void> {
     // Every worker is up once the primary and its workers exist and a request answers.
     await new Promise((r) => setTimeout(r, 1500));
     const gw = `http://127.0.0.1:${gwPort}`;
+    const gwPids = () => gateway.pids();
     await db.connect();
 
     const claimsOf = (i: number | string) => ({
@@ -246,7 +263,7 @@ async function main(): Promise<void> {
     await runConcurrent(200, 8, () => ({ url: `${gw}/warm`, headers: { authorization: `Bearer ${bearer}`, cookie } }), (s) => s === 200);
     const load = (url: string, headers: Record<string, string> = {}) => wrk(url, { seconds: SECONDS, connections: CONNECTIONS, headers });
 
-    const pair = (baseline: () => Promise<LoadResult>, subject: () => Promise<LoadResult>, warm: () => Promise<unknown>) =>
+    const pair = (baseline: () => Promise<Measured>, subject: () => Promise<Measured>, warm: () => Promise<unknown>) =>
       interleave({ rounds: ROUNDS, warmup: warm, baseline, subject, value: (r) => r.rps });
     const warmLoad = (url: string, headers: Record<string, string> = {}) => wrk(url, { seconds: WARMUP_SECONDS, connections: CONNECTIONS, headers });
 
@@ -255,14 +272,14 @@ async function main(): Promise<void> {
       const direct = record('a', 'upstream direct', await load(`${upstream.url}/page`));
       if (nginx) ratioTo(record('a', 'nginx plain proxy', await load(`${nginx.url}/page`)), direct);
       const p = await pair(
-        () => load(`${bareUrl}/page`),
-        () => load(`${gw}/page`, { cookie }),
+        () => measured(() => bare.pids(), () => load(`${bareUrl}/page`)),
+        () => measured(gwPids, () => load(`${gw}/page`, { cookie })),
         () => Promise.all([warmLoad(`${bareUrl}/page`), warmLoad(`${gw}/page`, { cookie })]),
       );
       recordPair('a', ['bare undici proxy (no auth)', 'claimgate (session cookie)'], p);
       const same = await pair(
-        () => load(`${bareIdUrl}/page`, { cookie }),
-        () => load(`${gw}/page`, { cookie }),
+        () => measured(() => bareId.pids(), () => load(`${bareIdUrl}/page`, { cookie })),
+        () => measured(gwPids, () => load(`${gw}/page`, { cookie })),
         () => Promise.all([warmLoad(`${bareIdUrl}/page`, { cookie }), warmLoad(`${gw}/page`, { cookie })]),
       );
       recordPair('a', ['bare undici proxy sending the same headers (no auth)', 'claimgate (session cookie)'], same);
@@ -273,9 +290,10 @@ async function main(): Promise<void> {
       if (nginx) record('b', 'nginx plain proxy', await load(`${nginx.url}/api`, auth));
       const baseUrl = apache ? `${apache.url}/api` : nginx ? `${nginx.url}/api` : `${bareUrl}/api`;
       const baseName = apache ? 'apache2 + mod_oauth2 (RS256)' : nginx ? 'nginx plain proxy (apache2 + mod_oauth2 not installed)' : 'bare undici proxy';
+      const baseProc = apache ? apache.proc : nginx ? nginx.proc : bare;
       const p = await pair(
-        () => load(baseUrl, auth),
-        () => load(`${gw}/api`, auth),
+        () => measured(() => baseProc.pids(), () => load(baseUrl, auth)),
+        () => measured(gwPids, () => load(`${gw}/api`, auth)),
         () => Promise.all([warmLoad(baseUrl, auth), warmLoad(`${gw}/api`, auth)]),
       );
       recordPair('b', [baseName, 'claimgate (bearer JWT)'], p);
@@ -315,11 +333,23 @@ async function main(): Promise<void> {
       const tokens = await Promise.all(ids.map((i) => sign({ ...claimsOf(i), jti: randomUUID() }, 600)));
       const before = await writes();
       const stmtsBefore = await statements();
+      // Where the machine's CPU goes per login: the gateway's processes, PostgreSQL's, and this process (the client).
+      const gwProcs = gateway.pids();
+      const pgProcs = postgresPids();
+      const cpu0 = { gw: cpuOf(gwProcs), pg: cpuOf(pgProcs), client: process.cpuUsage() };
       const r = await runConcurrent(tokens.length, concurrency, (i) => ({ url: `${gw}/claimgate/sso?jwt=${tokens[i]}&return_to=/` }), (s) => s === 303);
+      const client = process.cpuUsage(cpu0.client);
+      const per = (ms: number) => ms / ids.length;
+      const cpu = { gw: per(cpuOf(gwProcs) - cpu0.gw), pg: per(cpuOf(pgProcs) - cpu0.pg), client: per((client.user + client.system) / 1000) };
+      const total = cpu.gw + cpu.pg + cpu.client;
       const stmtsAfter = await statements();
       const after = await writes();
+      log(`  ${scenario} CPU per login: gateway ${cpu.gw.toFixed(2)} ms, PostgreSQL ${cpu.pg.toFixed(2)} ms, client ${cpu.client.toFixed(2)} ms`);
       return record(scenario, subject, r, {
-        note: `${((after - before) / ids.length).toFixed(1)} row writes and ${((stmtsAfter - stmtsBefore) / ids.length).toFixed(1)} database round trips per login`,
+        note:
+          `${((after - before) / ids.length).toFixed(1)} row writes and ${((stmtsAfter - stmtsBefore) / ids.length).toFixed(1)} database round trips per login; ` +
+          `CPU per login: gateway ${cpu.gw.toFixed(2)} ms, PostgreSQL ${cpu.pg.toFixed(2)} ms, client ${cpu.client.toFixed(2)} ms ` +
+          `(${total.toFixed(2)} ms: at most ${Math.round((availableParallelism() * 1000) / total)} logins/s on ${availableParallelism()} cores)`,
       });
     };
     const N = QUICK ? 300 : 2000;
@@ -521,16 +551,6 @@ async function identityHeadersLike(usercode: string): Promise<Record<string, str
     .sign(privateKey);
   const names = { user: 'X-Claimgate-User', userId: 'X-Claimgate-User-Id', email: 'X-Claimgate-Email', name: 'X-Claimgate-Name', roles: 'X-Claimgate-Roles', permissions: 'X-Claimgate-Permissions', assertion: 'X-Claimgate-Assertion' };
   return buildIdentityHeaders(identity, names, assertion);
-}
-
-/** User + system CPU time a process has used, in ms (from /proc), 0 when it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 /**

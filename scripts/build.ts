@@ -57,6 +57,9 @@ export async function buildBundle(outRoot = ROOT): Promise<void> {
     external: EXTERNAL,
     // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
     banner: { js: "import { createRequire as __claimgateRequire } from 'node:module'; const require = __claimgateRequire(import.meta.url);" },
+    // Whitespace and syntax only: names stay (stack traces and profiles read as they do from the sources).
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: 'linked',
     legalComments: 'linked',
     logLevel: 'warning',

@@ -52,6 +52,15 @@ describe(`UserStore.loginSync (${kindName})`, () => {
     };
   }
 
+  it('stores claims with NUL characters and lone surrogates (keys and values) as U+FFFD, and keeps pairs and other text', async () => {
+    const { usercode, sub } = fresh();
+    const claims = { sub, ['k\u0000ey']: 'a\u0000b', lone: ['x\ud800y', '\udc00'], pair: 'smile \ud83d\ude00', ['\ud801']: { deep: 'ok\u0000' } };
+    const r = await store.loginSync(login(sub, desired({ usercode }), { claims }));
+    const [row] = (await db.knex('login_claims').where({ user_id: r.user.id }).select('claims')) as { claims: unknown }[];
+    const stored = typeof row!.claims === 'string' ? (JSON.parse(row!.claims) as unknown) : row!.claims;
+    expect(stored).toEqual({ sub, ['k\ufffdey']: 'a\ufffdb', lone: ['x\ufffdy', '\ufffd'], pair: 'smile \ud83d\ude00', ['\ufffd']: { deep: 'ok\ufffd' } });
+  });
+
   it('creates a user with profile, identity, grants and attributes of its source, audited', async () => {
     const { usercode, sub } = fresh();
     const r = await store.loginSync(login(sub, desired({ usercode, profile: { email: 'a@x.io', displayName: 'A', tags: ['t1'] } }), { claims: { sub, groups: ['g'] } }));

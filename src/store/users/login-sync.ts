@@ -22,9 +22,15 @@ export type LoginAnswer =
 
 const sortedUnique = (values: Iterable<string>) => [...new Set(values)].sort();
 
-/** Strings as PostgreSQL stores them: NUL and lone surrogates (which jsonb refuses) become U+FFFD. */
+/** A string as PostgreSQL stores it: NUL and lone surrogates (which jsonb refuses) become U+FFFD. */
+function text(s: string): string {
+  // Nearly every string is fine as it is: checked without copying.
+  const clean = s.includes('\u0000') ? s.replaceAll('\u0000', '\ufffd') : s;
+  return clean.isWellFormed() ? clean : clean.toWellFormed();
+}
+
+/** Every string of a value as PostgreSQL stores it (see {@link text}). */
 function wellFormed(value: unknown): unknown {
-  const text = (s: string) => s.replaceAll('\u0000', '\ufffd').replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
   if (typeof value === 'string') return text(value);
   if (Array.isArray(value)) return value.map(wellFormed);
   if (value instanceof Date) return value.toISOString();
