@@ -22,6 +22,8 @@ export function areaOf(url: string, functionName: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  // The bundle (`--built`) mixes claimgate and its packages in its chunks: profile without --built to tell them apart.
+  if (/\/dist\/app\/cli\/(chunks\/|main\.js)/.test(url)) return 'the bundle (claimgate and its packages)';
   const own = /\/(?:src|dist)\/([^/]+\/[^/]+)/.exec(url);
   if (own) return `claimgate ${own[1]!.replace(/\.[jt]s$/, '')}`;
   return url;
@@ -44,7 +46,7 @@ export function summarize(profile: Profile, top = 25): string {
       continue;
     }
     const area = areaOf(url, functionName);
-    const group = area.startsWith('claimgate') ? 'claimgate (all)' : area.startsWith('node:') ? 'node internals (all)' : null;
+    const group = area.startsWith('claimgate ') ? 'claimgate (all)' : area.startsWith('node:') ? 'node internals (all)' : null;
     areas.set(area, (areas.get(area) ?? 0) + us);
     if (group) areas.set(group, (areas.get(group) ?? 0) + us);
     const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|src|dist)\//, '$1/')}:${lineNumber + 1}`;
