@@ -335,12 +335,14 @@ async function main(): Promise<void> {
       const stmtsBefore = await statements();
       // Where the machine's CPU goes per login: the gateway's processes, PostgreSQL's, and this process (the client).
       const gwProcs = gateway.pids();
-      const pgProcs = postgresPids();
-      const cpu0 = { gw: cpuOf(gwProcs), pg: cpuOf(pgProcs), client: process.cpuUsage() };
+      const pgBefore = new Map(postgresPids().map((pid) => [pid, cpuMs(pid)]));
+      const cpu0 = { gw: cpuOf(gwProcs), client: process.cpuUsage() };
       const r = await runConcurrent(tokens.length, concurrency, (i) => ({ url: `${gw}/claimgate/sso?jwt=${tokens[i]}&return_to=/` }), (s) => s === 303);
       const client = process.cpuUsage(cpu0.client);
       const per = (ms: number) => ms / ids.length;
-      const cpu = { gw: per(cpuOf(gwProcs) - cpu0.gw), pg: per(cpuOf(pgProcs) - cpu0.pg), client: per((client.user + client.system) / 1000) };
+      // PostgreSQL starts a process per new connection: one that began during the run counts whole.
+      const pgCpu = postgresPids().reduce((sum, pid) => sum + cpuMs(pid) - (pgBefore.get(pid) ?? 0), 0);
+      const cpu = { gw: per(cpuOf(gwProcs) - cpu0.gw), pg: per(pgCpu), client: per((client.user + client.system) / 1000) };
       const total = cpu.gw + cpu.pg + cpu.client;
       const stmtsAfter = await statements();
       const after = await writes();
