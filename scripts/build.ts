@@ -19,7 +19,7 @@ import { build } from 'esbuild';
 const ROOT = resolve(import.meta.dirname, '..');
 
 /** Packages resolved at run time from node_modules instead of being bundled. */
-export const EXTERNAL = [
+const EXTERNAL = [
   '@electric-sql/pglite',
   '@opentelemetry/core',
   '@opentelemetry/context-async-hooks',

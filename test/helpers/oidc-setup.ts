@@ -1,5 +1,5 @@
 /** The gateway-and-provider set-up shared by the OIDC tests. */
-import { expect } from '@jest/globals';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import { startTestGateway, type TestGateway } from './gateway.js';
 import { browse, signInAtProvider, startTestProvider, type Account, type CookieJar, type TestProvider } from './oidc-provider.js';
 
@@ -70,4 +70,23 @@ export async function startOidcGateway(
     return { clients: [webClient(gw.url)], accounts: opts.accounts ?? ACCOUNTS };
   });
   return { idp, gw: gw! };
+}
+
+/**
+ * A provider and gateway for the whole suite: started before its tests (handed over through `set`) and closed after
+ * them, gateway first.
+ */
+export function useOidcGateway(
+  set: (started: { idp: TestProvider; gw: TestGateway }) => void,
+  opts: Parameters<typeof startOidcGateway>[0] = {},
+): void {
+  let started: { idp: TestProvider; gw: TestGateway } | undefined;
+  beforeAll(async () => {
+    started = await startOidcGateway(opts);
+    set(started);
+  });
+  afterAll(async () => {
+    await started?.gw.close();
+    await started?.idp.close();
+  });
 }

@@ -1,8 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeKeyPair, signToken } from '../helpers/tokens.js';
-import { browse, CookieJar, type TestProvider } from '../helpers/oidc-provider.js';
-import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
+import { browse, CookieJar } from '../helpers/oidc-provider.js';
+import { startLogin, useOidcGateway } from '../helpers/oidc-setup.js';
 
 const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
@@ -88,15 +88,8 @@ describe('gateway pages are not dead ends', () => {
 });
 
 describe('the redirect login\'s error page is not a dead end either', () => {
-  let idp: TestProvider;
   let gw: TestGateway;
-  beforeAll(async () => {
-    ({ idp, gw } = await startOidcGateway());
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await idp?.close();
-  });
+  useOidcGateway((started) => ({ gw } = started));
 
   it('oidc_access_denied (the person declined at the provider): a new sign-in, the way back; the signed-in user when there is one', async () => {
     const jar = new CookieJar();

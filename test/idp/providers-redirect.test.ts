@@ -1,19 +1,9 @@
 import { describe, it, expect, afterEach } from '@jest/globals';
-import { runCli } from '../../src/app/cli/main.js';
-import { parseConfigText } from '../../src/core/config/load.js';
+import { starterMapping } from '../helpers/presets.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, resignIdToken, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, oidcIssuer, startLogin, webClient } from '../helpers/oidc-setup.js';
 import type { JWTPayload } from 'jose';
-
-/** The starter mapping `claimgate init --preset P` prints, with its placeholders filled in. */
-async function starterMapping(preset: string, fill: Record<string, string>): Promise<unknown> {
-  const out: string[] = [];
-  await runCli(['init', '--preset', preset], { out: (s) => out.push(s), err: () => undefined, env: {} });
-  const values: Record<string, string> = { PUBLIC_URL: 'https://bi.example.com', APP_URL: 'http://127.0.0.1:9', ...fill };
-  const text = out.join('\n').replace(/<([A-Z0-9_]+)>/g, (_m, n: string) => values[n] ?? `x-${n.toLowerCase()}`);
-  return parseConfigText(text, { SESSION_SECRET: 's'.repeat(40), GRAPH_CLIENT_SECRET: 'x' }).mappings[preset];
-}
 
 /**
  * The redirect login with each preset: a real OpenID provider whose ID tokens are reshaped as the provider

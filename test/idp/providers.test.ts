@@ -1,18 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { runCli } from '../../src/app/cli/main.js';
-import { parseConfigText } from '../../src/core/config/load.js';
+import { starterMapping } from '../helpers/presets.js';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeKeyPair, signToken, type KeyPair } from '../helpers/tokens.js';
-
-/** The starter mapping `claimgate init --preset P` prints, with its placeholders filled in. */
-async function starterMapping(preset: string, fill: Record<string, string>): Promise<unknown> {
-  const out: string[] = [];
-  await runCli(['init', '--preset', preset], { out: (s) => out.push(s), err: () => undefined, env: {} });
-  const values: Record<string, string> = { PUBLIC_URL: 'https://bi.example.com', APP_URL: 'http://127.0.0.1:9', ...fill };
-  const text = out.join('\n').replace(/<([A-Z0-9_]+)>/g, (_m, n: string) => values[n] ?? `x-${n.toLowerCase()}`);
-  return parseConfigText(text, { SESSION_SECRET: 's'.repeat(40), GRAPH_CLIENT_SECRET: 'x' }).mappings[preset];
-}
 
 const KC_ISS = 'https://sso.example.com/realms/corp';
 const OKTA_ISS = 'https://example.okta.com/oauth2/default';

@@ -1,21 +1,15 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, it, expect } from '@jest/globals';
 import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { call, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, resignIdToken, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
-import { ACCOUNTS, CLIENT_SECRET, oidcIssuer, startLogin, startOidcGateway, webClient } from '../helpers/oidc-setup.js';
+import { ACCOUNTS, CLIENT_SECRET, oidcIssuer, startLogin, useOidcGateway, webClient } from '../helpers/oidc-setup.js';
 
 const count = async (gw: TestGateway, table: string) => Number((await gw.db.knex(table).count({ n: '*' }))[0]!.n);
 
 describe('OIDC authorization code flow against a real oidc-provider', () => {
   let idp: TestProvider;
   let gw: TestGateway;
-  beforeAll(async () => {
-    ({ idp, gw } = await startOidcGateway());
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await idp?.close();
-  });
+  useOidcGateway((started) => ({ idp, gw } = started));
 
   it('signs in: PKCE S256, state, nonce, a browser-bound transaction cookie, then 303 to return_to with a new session', async () => {
     const jar = new CookieJar();

@@ -3,22 +3,16 @@
  * end-session URL). It must not work as a bearer token (or a sign-in link) at the gateway, before or after that
  * logout: ID tokens are for the gateway's own client, not access tokens.
  */
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, it, expect } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { call, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, type TestProvider } from '../helpers/oidc-provider.js';
-import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
+import { startLogin, useOidcGateway } from '../helpers/oidc-setup.js';
 
 describe('ID tokens of the redirect sign-in are not bearer tokens', () => {
   let idp: TestProvider;
   let gw: TestGateway;
-  beforeAll(async () => {
-    ({ idp, gw } = await startOidcGateway());
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await idp?.close();
-  });
+  useOidcGateway((started) => ({ idp, gw } = started));
 
   const asBearer = async (token: string) => {
     const r = await call(`${gw.url}/dash`, { headers: { authorization: `Bearer ${token}` } });

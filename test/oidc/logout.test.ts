@@ -1,9 +1,9 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, it, expect } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { call, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, resolve, type TestProvider } from '../helpers/oidc-provider.js';
-import { startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
+import { startLogin, useOidcGateway } from '../helpers/oidc-setup.js';
 import { within } from '../helpers/wait.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -12,13 +12,7 @@ const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 describe('logout: RP-initiated at the provider, and back-channel logout from it', () => {
   let idp: TestProvider;
   let gw: TestGateway;
-  beforeAll(async () => {
-    ({ idp, gw } = await startOidcGateway());
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await idp?.close();
-  });
+  useOidcGateway((started) => ({ idp, gw } = started));
 
   const signedIn = async (login = 'ada') => {
     const jar = new CookieJar();

@@ -1,7 +1,7 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, it, expect } from '@jest/globals';
 import { call, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, type Account, type TestProvider } from '../helpers/oidc-provider.js';
-import { ACCOUNTS, CLIENT_SECRET, REFRESHING_OIDC, startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
+import { ACCOUNTS, CLIENT_SECRET, REFRESHING_OIDC, startLogin, useOidcGateway } from '../helpers/oidc-setup.js';
 import { SessionCookie } from '../../src/core/sessions/cookie.js';
 import { within } from '../helpers/wait.js';
 
@@ -18,13 +18,7 @@ describe('periodic re-mapping from refresh tokens (oidc.refreshIntervalSeconds)'
     fay: { preferred_username: 'fay', email: 'fay@example.test', email_verified: true, name: 'Fay', groups: ['bi-analysts'] },
     gil: { preferred_username: 'gil', email: 'gil@example.test', email_verified: true, name: 'Gil', groups: ['bi-analysts'] },
   };
-  beforeAll(async () => {
-    ({ idp, gw } = await startOidcGateway({ oidc: REFRESHING_OIDC, accounts }));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await idp?.close();
-  });
+  useOidcGateway((started) => ({ idp, gw } = started), { oidc: REFRESHING_OIDC, accounts });
 
   const signedIn = async (login: string) => {
     const jar = new CookieJar();
