@@ -105,6 +105,8 @@ describe('periodic re-mapping from refresh tokens (oidc.refreshIntervalSeconds)'
     expect((await me(jar)).status).toBe(200); // not yet: the interval has not passed
     await within(6000, async () => (await me(jar)).status === 401);
     expect((await sessionRow(jar)).row.revoked_at).not.toBeNull();
+    // A session row read straight from the database can show the revocation a moment before the audit row lands.
+    await within(2000, async () => (await gw.db.knex('audit_events').where({ type: 'logout', user_id: (await sessionRow(jar)).row.user_id }).first()) !== undefined);
     const audit = await gw.db.knex('audit_events').where({ type: 'logout' }).orderBy('id', 'desc').first();
     const detail = typeof audit.detail === 'string' ? JSON.parse(audit.detail) : audit.detail;
     expect(detail).toMatchObject({ via: 'refresh', reason: 'invalid_grant' });

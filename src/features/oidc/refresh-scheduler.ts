@@ -91,13 +91,14 @@ export class RefreshScheduler {
 
   private async end(session: Session, reason: string): Promise<void> {
     await this.env.sessions.revoke(session.idHash);
-    await this.env.bus.publish({ kind: 'session', id: session.idHash });
+    // The audit row is written before other processes drop their copy, so whoever sees the session end finds it.
     await recordAudit(this.env.knex, {
       type: 'logout',
       userId: session.userId,
       source: `mapping:${session.issuerId}`,
       detail: { issuer: session.issuerId, via: 'refresh', reason },
     });
+    await this.env.bus.publish({ kind: 'session', id: session.idHash });
     this.env.logger.info('session ended: the provider or the mapping refused its refresh', { userId: session.userId, issuer: session.issuerId, reason });
   }
 }
