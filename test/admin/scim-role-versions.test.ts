@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { describeIfPostgres } from '../helpers/db.js';
 import { call, startAnotherInstance, type OtherInstance } from '../helpers/gateway.js';
+import { ACROSS_PROCESSES_MS } from '../helpers/wait.js';
 import { eventually, startAdminGateway, type AdminGateway } from './helpers.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -200,7 +201,7 @@ describeIfPostgres('SCIM role rules across two running instances', () => {
     await a?.close();
   });
 
-  it('rules saved on A govern the next SCIM write on B within a second', async () => {
+  it('rules saved on A govern the next SCIM write on B', async () => {
     const created = await scimCall(b.url, a.tokens.scim, 'POST', '/Users', { schemas: [USER], userName: 'otto@corp.test', roles: [{ value: 'App.Analyst' }] });
     expect(created.status).toBe(201);
     const id = created.json().id as string;
@@ -211,10 +212,8 @@ describeIfPostgres('SCIM role rules across two running instances', () => {
     expect(await rolesOnB(0)).toBe('analyst');
 
     expect((await a.api('PUT', '/provisioning/scim-roles', { body: { userRoles: [{ default: ['viewer'] }] } })).status).toBe(200);
-    const took = Date.now();
     let n = 1;
-    await eventually(1000, async () => (await rolesOnB(n++)) === 'viewer');
-    expect(Date.now() - took).toBeLessThan(1000);
+    await eventually(ACROSS_PROCESSES_MS, async () => (await rolesOnB(n++)) === 'viewer');
 
     // An instance started while a version is in force loads it.
     const c = await startAnotherInstance(a);
@@ -227,6 +226,6 @@ describeIfPostgres('SCIM role rules across two running instances', () => {
     }
 
     expect((await a.api('DELETE', '/provisioning/scim-roles')).status).toBe(204);
-    await eventually(1000, async () => (await rolesOnB(n++)) === 'analyst');
+    await eventually(ACROSS_PROCESSES_MS, async () => (await rolesOnB(n++)) === 'analyst');
   });
 });

@@ -1,7 +1,7 @@
 import { it, expect, beforeAll, afterAll } from '@jest/globals';
 import { describeIfPostgres } from '../helpers/db.js';
 import { call, cookieOf, startAnotherInstance, startTestGateway, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
-import { within } from '../helpers/wait.js';
+import { ACROSS_PROCESSES_MS, within } from '../helpers/wait.js';
 
 
 describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
@@ -16,16 +16,16 @@ describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
     await a?.close();
   });
 
-  it('a session made on one instance works on the other, and logout ends it on both within 1 s', async () => {
+  it('a session made on one instance works on the other, and logout ends it on both', async () => {
     const res = await call(`${a.url}/claimgate/sso?jwt=${await a.token()}`);
     const cookie = cookieOf(res.headers['set-cookie']);
     expect((await call(`${b.url}/x`, { headers: { cookie } })).status).toBe(200);
     expect((await call(`${a.url}/x`, { headers: { cookie } })).status).toBe(200);
     await call(`${a.url}/claimgate/logout`, { method: 'POST', headers: { cookie } });
-    await within(1000, async () => (await call(`${b.url}/x`, { headers: { cookie } })).status === 401);
+    await within(ACROSS_PROCESSES_MS, async () => (await call(`${b.url}/x`, { headers: { cookie } })).status === 401);
   });
 
-  it('a suspension on one instance stops sessions and bearer tokens on the other within 1 s', async () => {
+  it('a suspension on one instance stops sessions and bearer tokens on the other', async () => {
     const res = await call(`${a.url}/claimgate/sso?jwt=${await a.token({ preferred_username: 'frank', sub: 'u-frank' })}`);
     const cookie = cookieOf(res.headers['set-cookie']);
     const bearer = await a.token({ preferred_username: 'frank', sub: 'u-frank' }, { noJti: true });
@@ -33,16 +33,16 @@ describeIfPostgres('two gateway instances on one PostgreSQL database', () => {
     expect((await call(`${b.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
     const user = await a.running.gateway.parts.users.getByUsercode('frank');
     await a.running.gateway.parts.users.setLifecycle(user!.id, 'SUSPENDED');
-    await within(1000, async () => (await call(`${b.url}/x`, { headers: { cookie } })).status === 401);
+    await within(ACROSS_PROCESSES_MS, async () => (await call(`${b.url}/x`, { headers: { cookie } })).status === 401);
     expect((await call(`${b.url}/x`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(403);
   });
 
-  it('a role change at login on one instance reaches the other within 1 s', async () => {
+  it('a role change at login on one instance reaches the other', async () => {
     const res = await call(`${a.url}/claimgate/sso?jwt=${await a.token({ preferred_username: 'gina', sub: 'u-gina', groups: ['bi-analysts'] })}`);
     const cookie = cookieOf(res.headers['set-cookie']);
     expect((await call(`${b.url}/x`, { headers: { cookie } })).json().headers['x-claimgate-roles']).toBe('analyst');
     await call(`${a.url}/claimgate/sso?jwt=${await a.token({ preferred_username: 'gina', sub: 'u-gina', groups: ['bi-admins'] })}`);
-    await within(1000, async () => (await call(`${b.url}/x`, { headers: { cookie } })).json().headers['x-claimgate-roles'] === 'admin');
+    await within(ACROSS_PROCESSES_MS, async () => (await call(`${b.url}/x`, { headers: { cookie } })).json().headers['x-claimgate-roles'] === 'admin');
   });
 
   it('a session kept alive on one instance stays alive on the other (idle deadline extended elsewhere)', async () => {

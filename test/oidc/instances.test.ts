@@ -5,7 +5,7 @@ import { describeIfPostgres } from '../helpers/db.js';
 import { call, startAnotherInstance, type OtherInstance, type TestGateway } from '../helpers/gateway.js';
 import { browse, CookieJar, type Account, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, REFRESHING_OIDC, startLogin, startOidcGateway } from '../helpers/oidc-setup.js';
-import { within } from '../helpers/wait.js';
+import { ACROSS_PROCESSES_MS, within } from '../helpers/wait.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -53,7 +53,7 @@ describeIfPostgres('OIDC sessions across two gateway instances on one PostgreSQL
     expect(res.status).toBe(200);
   };
 
-  it('a back-channel logout (sid) received by instance A ends the session on instance B within 1 s', async () => {
+  it('a back-channel logout (sid) received by instance A ends the session on instance B', async () => {
     const jar = await signedIn('ada');
     const other = await signedIn('ada');
     // B has served (and cached) both sessions.
@@ -61,17 +61,17 @@ describeIfPostgres('OIDC sessions across two gateway instances on one PostgreSQL
     expect((await meAt(b.url, other)).status).toBe(200);
     await deliverToA(await logoutToken({ sid: await sid(jar) }));
     expect((await meAt(a.url, jar)).status).toBe(401); // at once on A
-    await within(1000, async () => (await meAt(b.url, jar)).status === 401);
+    await within(ACROSS_PROCESSES_MS, async () => (await meAt(b.url, jar)).status === 401);
     expect((await meAt(b.url, other)).status).toBe(200); // another provider session of the same user lives on
   });
 
-  it('a back-channel logout (sub only) received by A ends every session of that user on B within 1 s', async () => {
+  it('a back-channel logout (sub only) received by A ends every session of that user on B', async () => {
     const one = await signedIn('bob');
     const two = await signedIn('bob');
     expect((await meAt(b.url, one)).status).toBe(200);
     expect((await meAt(b.url, two)).status).toBe(200);
     await deliverToA(await logoutToken({ sub: 'bob' }));
-    await within(1000, async () => (await meAt(b.url, one)).status === 401 && (await meAt(b.url, two)).status === 401);
+    await within(ACROSS_PROCESSES_MS, async () => (await meAt(b.url, one)).status === 401 && (await meAt(b.url, two)).status === 401);
   });
 
   it('a logout at the provider, delivered by it to A, ends the session on B', async () => {
@@ -81,7 +81,7 @@ describeIfPostgres('OIDC sessions across two gateway instances on one PostgreSQL
     const action = /<form[^>]*action="([^"]+)"/.exec(end.text)![1]!;
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(end.text)![1]!;
     await browse(jar, new URL(action, idp.issuer).href, { form: { xsrf, logout: 'yes' } });
-    await within(3000, async () => (await meAt(b.url, jar)).status === 401);
+    await within(ACROSS_PROCESSES_MS, async () => (await meAt(b.url, jar)).status === 401);
   });
 
   it('both instances serving one session redeem its refresh token once per interval, and both see the new role', async () => {
@@ -93,9 +93,12 @@ describeIfPostgres('OIDC sessions across two gateway instances on one PostgreSQL
     const calls = idp.requests.filter((r) => r === 'POST /token').length;
     await Promise.all([a.url, b.url, a.url, b.url].map((u) => meAt(u, jar)));
     // Both instances saw the due session at once; one claimed it in the database, the other's claim failed.
+    const tokenCalls = () => idp.requests.filter((r) => r === 'POST /token').length - calls;
+    await within(5000, () => tokenCalls() >= 1);
     await new Promise((r) => setTimeout(r, 300));
-    expect(idp.requests.filter((r) => r === 'POST /token').length - calls).toBe(1);
-    await within(2000, async () => JSON.stringify((await meAt(b.url, jar)).json().roles) === '["admin"]');
-    expect((await meAt(a.url, jar)).json().roles).toEqual(['admin']);
+    expect(tokenCalls()).toBe(1);
+    // Whichever instance refreshed it, the other learns of the new role through the bus.
+    await within(ACROSS_PROCESSES_MS, async () => JSON.stringify((await meAt(b.url, jar)).json().roles) === '["admin"]');
+    await within(ACROSS_PROCESSES_MS, async () => JSON.stringify((await meAt(a.url, jar)).json().roles) === '["admin"]');
   });
 });
