@@ -97,9 +97,11 @@ describe(`admin API: audit trail, request logs, tokens, jobs, OpenAPI, metrics (
     const ssoCookie = await gw.login({ preferred_username: 'yan', sub: 'u-yan' });
     await call(`${gw.url}/some/app/page?token=abc`, { headers: { cookie: ssoCookie } });
 
+    // Rows are written after each answer, and the earlier tests' calls left rows too: wait for this test's own.
     const rows = await eventually(3000, async () => {
       const r = (await gw.db.knex('request_logs').select('*')) as Record<string, unknown>[];
-      return r.filter((x) => x.kind === 'request').length >= 4 && r;
+      const has = (path: string, client?: string) => r.some((x) => x.kind === 'request' && x.path === path && (client === undefined || x.client === client));
+      return has('/claimgate/oauth/token') && has('/claimgate/admin/v1/mappings/:name/preview', 'logger-test') && has('/claimgate/admin/v1/users', 'logger-test') && r;
     });
     const dump = JSON.stringify(rows);
     for (const secret of [bearer, created.clientSecret, accessToken, jwt, secretPassword, 'cookie-value-123', ...gw.tokens.write.split(' ')]) {

@@ -60,13 +60,16 @@ export const REFRESHING_OIDC = {
   refreshIntervalSeconds: 1,
 };
 
-/** A real oidc-provider and a gateway that trusts it as issuer `corp` (with the redirect login). */
+/**
+ * A real oidc-provider and a gateway that trusts it as issuer `corp` (with the redirect login); `issuer` is merged
+ * into the issuer's configuration (`jwks.timeoutMs` is also the timeout of every request to the provider).
+ */
 export async function startOidcGateway(
-  opts: { oidc?: Record<string, unknown>; accounts?: Record<string, Account> } = {},
+  opts: { oidc?: Record<string, unknown>; accounts?: Record<string, Account>; issuer?: Record<string, unknown> } = {},
 ): Promise<{ idp: TestProvider; gw: TestGateway }> {
   let gw: TestGateway | undefined;
   const idp = await startTestProvider(async (issuer) => {
-    gw = await startTestGateway({ issuers: [oidcIssuer(issuer, opts.oidc)] });
+    gw = await startTestGateway({ issuers: [oidcIssuer(issuer, opts.oidc, opts.issuer)] });
     return { clients: [webClient(gw.url)], accounts: opts.accounts ?? ACCOUNTS };
   });
   return { idp, gw: gw! };

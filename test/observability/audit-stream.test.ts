@@ -61,13 +61,15 @@ describe(`audit stream over HTTP (${db})`, () => {
         expect(Date.now() - started).toBeLessThan(2000);
       }
     }
-    await within(5000, () => receiver.state.refused >= 2);
-    expect(receiver.state.events).toHaveLength(0);
-    // The backlog metric shows what waits; the failures are counted.
     const metric = async (name: string) => {
       const line = (await gw.running.gateway.parts.metrics.render()).body.split('\n').find((l) => l.startsWith(`${name} `));
       return Number(line?.split(' ')[1]);
     };
+    await within(5000, () => receiver.state.refused >= 2);
+    // The receiver counts a refusal when it answers; the gateway counts the failure once it has read that answer.
+    await within(5000, async () => (await metric('claimgate_audit_stream_failures_total')) >= 2);
+    expect(receiver.state.events).toHaveLength(0);
+    // The backlog metric shows what waits; the failures are counted.
     const waiting = Number(((await gw.db.knex('audit_stream_outbox').count({ n: '*' }).first()) as { n: string }).n);
     expect(waiting).toBeGreaterThanOrEqual(24);
     expect(await metric('claimgate_audit_stream_backlog')).toBe(waiting);
@@ -89,9 +91,10 @@ describe(`audit stream over HTTP (${db})`, () => {
     }
     expect(receiver.state.batches).toBeGreaterThan(1); // batchSize 7
     expect(receiver.state.auth.every((a) => a === 'Bearer siem-key')).toBe(true);
-    await within(3000, async () => Number(((await gw.db.knex('audit_stream_outbox').count({ n: '*' }).first()) as { n: string }).n) === 0);
+    await within(5000, async () => Number(((await gw.db.knex('audit_stream_outbox').count({ n: '*' }).first()) as { n: string }).n) === 0);
     expect(await metric('claimgate_audit_stream_backlog')).toBe(0);
-    expect(await metric('claimgate_audit_stream_delivered_total')).toBeGreaterThanOrEqual(written.length);
+    // Delivered events are counted once their outbox rows are deleted.
+    await within(5000, async () => (await metric('claimgate_audit_stream_delivered_total')) >= written.length);
   });
 });
 
