@@ -6,6 +6,7 @@ import { startServer, type RunningServer } from '../../src/app/server.js';
 import { describeIfPostgres, TEST_DB_OPTIONS } from '../helpers/db.js';
 import { Flaky } from '../helpers/flaky.js';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { within } from '../helpers/wait.js';
 
 /**
  * Faults seen from outside: the database goes away under load and comes back. A second gateway reaches the
@@ -77,7 +78,8 @@ describeIfPostgres('SIGTERM-style shutdown under load', () => {
     const cookie = cookieOf((await call(`${base.url}/claimgate/sso?jwt=${await base.token()}`)).headers['set-cookie']);
     base.app.delays.set('/slow', 500);
     const inflight = call(`${base.url}/slow`, { headers: { cookie } });
-    await new Promise((r) => setTimeout(r, 100));
+    // In flight once the app has it (it answers 500 ms later).
+    await within(5000, () => base.app.seen.some((s) => s.url === '/slow'));
     const closing = base.running.server.close();
     void closing;
     await expect(call(`${base.url}/x`, { headers: { cookie, connection: 'close' } })).rejects.toThrow();

@@ -1,9 +1,31 @@
+import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'undici';
-import { call } from '../helpers/gateway.js';
+import { call, type TestGateway } from '../helpers/gateway.js';
 import { describeIfPostgres, hasPostgres } from '../helpers/db.js';
+import { within } from '../helpers/wait.js';
 import { q, startScim, USER, type ScimClient } from './scim-helpers.js';
+
+/** Counts the searches the gateway receives from now on (the server sees a request before any route does). */
+function searchesReceived(gw: TestGateway): () => number {
+  let n = 0;
+  gw.running.server.on('request', (req: IncomingMessage) => {
+    if (/\/\.search$/.test((req.url ?? '').split('?')[0]!)) n++;
+  });
+  return () => n;
+}
+
+/**
+ * A read made while the held ones are in flight, refused. Once they have reached the gateway they take their slots
+ * as soon as their credential is checked; a probe that gets there before that is let through and decides nothing,
+ * so it is repeated until refused.
+ */
+async function refusedRead(probe: () => ReturnType<ScimClient['scim']>): ReturnType<ScimClient['scim']> {
+  let last: Awaited<ReturnType<ScimClient['scim']>> | undefined;
+  await within(5000, async () => (last = await probe()).status === 429);
+  return last!;
+}
 
 /**
  * A SCIM client must not be able to stop the database: filters are bounded, the gateway's PostgreSQL sessions
@@ -58,6 +80,7 @@ describe(`SCIM filter and read limits (${hasPostgres() ? 'PostgreSQL' : 'PGlite'
 
   it('reads beyond the per-credential limit get 429 with Retry-After while a sign-in still succeeds', async () => {
     // Searches whose bodies have not finished arriving hold their slots: real requests in flight, on any database.
+    const received = searchesReceived(c.gw);
     const held = [0, 1].map(() => {
       const body = new PassThrough();
       body.write('{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],');
@@ -70,9 +93,9 @@ describe(`SCIM filter and read limits (${hasPostgres() ? 'PostgreSQL' : 'PGlite'
       res.catch(() => undefined);
       return { body, res };
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await within(5000, () => received() === 2);
 
-    const refused = await c.scim('GET', '/Users?count=1');
+    const refused = await refusedRead(() => c.scim('GET', '/Users?count=1'));
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(refused.headers['content-type']).toContain('application/scim+json');
@@ -107,6 +130,7 @@ describe('SCIM reads of all credentials together', () => {
 
   it('take at most half of the database pool: a third credential waits (429) while a sign-in succeeds', async () => {
     const tokens = await Promise.all(['a', 'b', 'c'].map(async (n) => (await c.gw.running.gateway.parts.credentials.store.create({ name: `idp-${n}`, scopes: ['scim'] })).token));
+    const received = searchesReceived(c.gw);
     const held = tokens.slice(0, 2).map((token) => {
       const body = new PassThrough();
       body.write('{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]');
@@ -119,8 +143,8 @@ describe('SCIM reads of all credentials together', () => {
       res.catch(() => undefined);
       return { body, res };
     });
-    await new Promise((r) => setTimeout(r, 300));
-    const refused = await c.scim('GET', '/Groups', undefined, { token: tokens[2] });
+    await within(5000, () => received() === 2);
+    const refused = await refusedRead(() => c.scim('GET', '/Groups', undefined, { token: tokens[2] }));
     expect(refused.status).toBe(429);
     expect(refused.headers['retry-after']).toBeDefined();
     const signIn = await call(`${c.gw.url}/claimgate/sso?jwt=${await c.gw.token({ sub: 'u-busy2', preferred_username: 'busy2' })}`);
