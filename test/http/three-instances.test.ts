@@ -23,11 +23,12 @@ describeIfPostgres('three gateway instances on one PostgreSQL database behind a 
   const tokens = {} as Record<'write' | 'scim', string>;
 
   beforeAll(async () => {
-    // A slow directory, so a profile run lasts long enough for simultaneous requests to overlap it.
+    // A slow directory (1 s an answer), so a profile run lasts long enough for simultaneous requests to overlap it
+    // even when a loaded machine spreads their arrival.
     directory = createServer((req, res) => {
       directoryHits++;
       const who = (req.url ?? '').split('/').pop()!;
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cn: `Name of ${who}` })), 300);
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cn: `Name of ${who}` })), 1000);
     });
     await new Promise<void>((r) => directory.listen(0, '127.0.0.1', r));
     const urlTemplate = `http://127.0.0.1:${(directory.address() as AddressInfo).port}/users/{usercode}`;
@@ -142,7 +143,7 @@ describeIfPostgres('three gateway instances on one PostgreSQL database behind a 
   });
 
   it('a job run requested at the same moment on all three runs once', async () => {
-    // Users with no display name: the run asks the (slow) directory for each, so it lasts ~300 ms.
+    // Users with no display name: the run asks the (slow) directory for each, so it lasts a second or more.
     for (const u of ['nina', 'omar', 'pia']) await a.running.gateway.parts.users.createUser({ usercode: u, source: 'api', profile: { email: `${u}@example.test` } });
     const before = await a.db.knex('job_runs').where({ job: 'profile' });
     directoryHits = 0;

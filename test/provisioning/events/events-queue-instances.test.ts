@@ -73,9 +73,9 @@ describeIfPostgres('event queue: an instance that stops', () => {
   });
 
   it('hands back the rows it claimed but did not apply, so another instance takes them over at once', async () => {
-    // The first event's receipt takes a second to write, so the gateway is stopped in the middle of its batch.
+    // The first event's receipt takes three seconds to write, so the gateway is stopped in the middle of its batch.
     await gw.db.knex.raw(`CREATE FUNCTION cg_test_slow_receipt() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW.event_id = 'stop-0' THEN PERFORM pg_sleep(1); END IF; RETURN NEW; END $$`);
+      BEGIN IF NEW.event_id = 'stop-0' THEN PERFORM pg_sleep(3); END IF; RETURN NEW; END $$`);
     await gw.db.knex.raw('CREATE TRIGGER cg_test_slow_receipt BEFORE INSERT ON event_receipts FOR EACH ROW EXECUTE FUNCTION cg_test_slow_receipt()');
     const row = (i: number) => {
       const eventId = `stop-${i}`;
