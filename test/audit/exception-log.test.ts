@@ -146,8 +146,13 @@ describe(`exception log from every route (${process.env.DATABASE_URL ? 'PostgreS
     expect(admin.status).toBe(500);
     const adminRow = (await exceptionRows('/claimgate/admin/v1/users/:id', earlier)).at(-1);
     expect(JSON.stringify(adminRow)).not.toContain(PII);
-    // A refusal (4xx) is not an exception.
+    // A refusal (4xx) is not an exception: after a 404 and then a 500 on the same route, only the 500 has a row
+    // (a row is written when its answer has gone out, so the 500's row means the 404's would be there too).
+    const seen = (await gw.db.knex('request_logs').where({ kind: 'exception', path: '/claimgate/admin/v1/users/:id' })).length;
     expect((await gw.api('GET', '/users/nobody-here')).status).toBe(404);
+    expect((await withoutTable('users', () => gw.api('GET', '/users/somebody-else'))).status).toBe(500);
+    const after = await exceptionRows('/claimgate/admin/v1/users/:id', seen);
+    expect(after.length).toBe(seen + 1);
     const rows = (await gw.db.knex('request_logs').where({ kind: 'exception' })) as Record<string, any>[];
     expect(rows.every((x) => Number(x.status) >= 500)).toBe(true);
   });
