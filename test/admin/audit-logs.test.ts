@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { call } from '../helpers/gateway.js';
 import { eventually, startAdminGateway, type AdminGateway } from './helpers.js';
+import { freePort } from '../helpers/ports.js';
 
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
 
@@ -208,7 +209,7 @@ describe(`metrics on their own listener (${db})`, () => {
   let gw: AdminGateway;
   let port: number;
   beforeAll(async () => {
-    port = 20000 + Math.floor(Math.random() * 20000);
+    port = await freePort();
     gw = await startAdminGateway({ metrics: { listen: `127.0.0.1:${port}` } });
   });
   afterAll(async () => {

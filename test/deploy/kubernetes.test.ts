@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { kustomize } from '../helpers/kustomize.js';
 import { skipUnless } from '../helpers/skip.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const K8S = join(ROOT, 'deploy/kubernetes');
@@ -148,7 +149,7 @@ describe('Grafana dashboard (deploy/grafana)', () => {
     // An audit receiver, so the audit stream's metrics are exported too.
     receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    port = 20000 + Math.floor(Math.random() * 20000);
+    port = await freePort();
     gw = await startTestGateway({
       metrics: { listen: `127.0.0.1:${port}` },
       audit: { stream: { type: 'http', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/audit` } },

@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { signToken } from '../helpers/tokens.js';
+import { freePort } from '../helpers/ports.js';
 
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
 
@@ -13,7 +14,7 @@ describe(`metrics cardinality under a flood of distinct values (${db})`, () => {
   let gw: TestGateway;
   let port: number;
   beforeAll(async () => {
-    port = 20000 + Math.floor(Math.random() * 20000);
+    port = await freePort();
     gw = await startTestGateway({ metrics: { listen: `127.0.0.1:${port}` } });
   });
   afterAll(async () => {
