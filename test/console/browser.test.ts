@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { DEFAULT_MAPPING, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { freePort, requireBinary } from '../helpers/nginx.js';
+import { requireBinary } from '../helpers/nginx.js';
+import { freePort } from '../helpers/ports.js';
 import { startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { oidcIssuer, webClient } from '../helpers/oidc-setup.js';
 

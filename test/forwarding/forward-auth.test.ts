@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { freePort, nginxBinary, requireBinary, startNginx, type RunningNginx } from '../helpers/nginx.js';
+import { nginxBinary, requireBinary, startNginx, type RunningNginx } from '../helpers/nginx.js';
+import { freePort } from '../helpers/ports.js';
 
 /** A GET from a chosen local address (127.0.0.2 plays the trusted proxy, 127.0.0.1 anyone else). */
 function get(url: string, headers: Record<string, string>, localAddress = '127.0.0.1') {

@@ -15,8 +15,6 @@ export function nginxBinary(): string | null {
   return which.status === 0 && which.stdout.trim() ? which.stdout.trim() : null;
 }
 
-export { freePort } from './ports.js';
-
 export interface NginxOptions {
   port: number;
   gatewayPort: number;

@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { freePort, requireBinary } from '../helpers/nginx.js';
+import { requireBinary } from '../helpers/nginx.js';
+import { freePort } from '../helpers/ports.js';
 import { startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { ACCOUNTS, oidcIssuer, webClient } from '../helpers/oidc-setup.js';
 

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'undici';
 import { call, cookieOf, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { freePort, nginxBinary, requireBinary } from '../helpers/nginx.js';
+import { nginxBinary, requireBinary } from '../helpers/nginx.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROUTES = [
   { path: '/public/*', public: true },
